@@ -1,0 +1,2 @@
+export * from './schema.js';
+export { parseReport, toWire, pointerToField, ReportValidationError } from './validate.js';

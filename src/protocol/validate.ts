@@ -1,0 +1,145 @@
+// Normalization and validation of an incoming report. Every rejection names the field
+// (as a readable path like `sub_devices[2].ep_status`) and the reason.
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import {
+  EP_ID_SEPARATOR,
+  EP_STATUSES,
+  EP_TYPES,
+  LIMITS,
+  ReportSchema,
+  type Report,
+  type ReportWire,
+  type SubDevice,
+} from './schema.js';
+
+export class ReportValidationError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'ReportValidationError';
+  }
+}
+
+const compiled = TypeCompiler.Compile(ReportSchema);
+
+const KNOWN_SUB_FIELDS = new Set(['ep_id', 'ep_ip', 'ep_status', 'ep_location', 'ep_type', 'ep_name']);
+const KNOWN_REPORT_FIELDS = new Set(['dev_sno', 'sub_devices']);
+const STRING_FIELDS = ['ep_id', 'ep_ip', 'ep_location', 'ep_name'] as const;
+
+/** `/sub_devices/2/ep_status` -> `sub_devices[2].ep_status` */
+export function pointerToField(pointer: string): string {
+  if (pointer === '' || pointer === '/') return '(body)';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function describe(error: ValueError): string {
+  const schema = error.schema as Record<string, unknown>;
+  if (error.value === undefined) return 'is required';
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.String:
+      return 'must be a string';
+    case ValueErrorType.StringMinLength:
+      return 'must not be empty';
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(schema.maxLength)} characters`;
+    case ValueErrorType.Array:
+      return 'must be an array';
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${String(schema.maxItems)} items`;
+    case ValueErrorType.Object:
+      return 'must be an object';
+    case ValueErrorType.Union: {
+      const anyOf = (schema.anyOf ?? []) as Array<{ const?: unknown }>;
+      const values = anyOf.map((s) => s.const).filter((v) => typeof v === 'string');
+      return values.length ? `must be one of: ${values.join(', ')}` : error.message;
+    }
+    default:
+      return error.message;
+  }
+}
+
+/** Trim strings and lowercase the enum fields, leaving non-strings for the validator to reject. */
+function normalizeInPlace(body: Record<string, unknown>): void {
+  if (typeof body.dev_sno === 'string') body.dev_sno = body.dev_sno.trim();
+  if (!Array.isArray(body.sub_devices)) return;
+  for (const sub of body.sub_devices) {
+    if (sub === null || typeof sub !== 'object' || Array.isArray(sub)) continue;
+    const s = sub as Record<string, unknown>;
+    for (const f of STRING_FIELDS) if (typeof s[f] === 'string') s[f] = (s[f] as string).trim();
+    if (typeof s.ep_status === 'string') s.ep_status = s.ep_status.trim().toLowerCase();
+    if (typeof s.ep_type === 'string') s.ep_type = s.ep_type.trim().toLowerCase();
+  }
+}
+
+function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) extra[k] = v;
+  return extra;
+}
+
+/**
+ * Validates a parsed JSON body and returns the normalized report.
+ * Throws ReportValidationError naming the first bad field.
+ */
+export function parseReport(body: unknown): Report {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ReportValidationError('(body)', 'must be a JSON object');
+  }
+  // Work on a copy so the caller's object is never half-normalized.
+  const copy = structuredClone(body) as Record<string, unknown>;
+  normalizeInPlace(copy);
+  const first = compiled.Errors(copy).First();
+  if (first) throw new ReportValidationError(pointerToField(first.path), describe(first));
+  const wire = copy as ReportWire;
+
+  const prefix = wire.dev_sno + EP_ID_SEPARATOR;
+  const seen = new Set<string>();
+  const subDevices: SubDevice[] = wire.sub_devices.map((sub, i) => {
+    const field = (name: string) => `sub_devices[${i}].${name}`;
+    if (!sub.ep_id.startsWith(prefix)) {
+      throw new ReportValidationError(
+        field('ep_id'),
+        `must be "<dev_sno>${EP_ID_SEPARATOR}<ip or rtsp url>" with dev_sno "${wire.dev_sno}"`,
+      );
+    }
+    if (sub.ep_id.length === prefix.length) {
+      throw new ReportValidationError(field('ep_id'), `is missing the ip or rtsp url after "${EP_ID_SEPARATOR}"`);
+    }
+    if (seen.has(sub.ep_id)) throw new ReportValidationError(field('ep_id'), 'is repeated in this report');
+    seen.add(sub.ep_id);
+    // A local file has no address of its own; every other kind of device has one.
+    if (sub.ep_ip === '' && sub.ep_type !== 'file') {
+      throw new ReportValidationError(field('ep_ip'), `must not be empty for ep_type ${sub.ep_type}`);
+    }
+    return {
+      ep_id: sub.ep_id,
+      ep_ip: sub.ep_ip,
+      ep_status: sub.ep_status,
+      ep_location: sub.ep_location,
+      ep_type: sub.ep_type,
+      ep_name: sub.ep_name ?? '',
+      extra: pickExtra(sub as Record<string, unknown>, KNOWN_SUB_FIELDS),
+    };
+  });
+  return { dev_sno: wire.dev_sno, sub_devices: subDevices, extra: pickExtra(wire, KNOWN_REPORT_FIELDS) };
+}
+
+/** The report as it goes on the wire (extras flattened back in), used for the echo and by senders. */
+export function toWire(report: Report): ReportWire & Record<string, unknown> {
+  return {
+    dev_sno: report.dev_sno,
+    sub_devices: report.sub_devices.map(({ extra, ...known }) => ({ ...known, ...extra })),
+    ...report.extra,
+  };
+}
+
+export { EP_STATUSES, EP_TYPES, LIMITS };

@@ -1,0 +1,169 @@
+// The receiver: a drop-in for the vendor's sample server (POST /DeviceStatus on :9528, echoes
+// the report) that validates strictly, stores durably and serves a read API.
+import { EventEmitter } from 'node:events';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import type { BoxStatus, Store, Transition } from '../store/types.js';
+
+export const DEFAULTS = {
+  host: '0.0.0.0',
+  port: 9528,
+  path: '/DeviceStatus',
+  bodyLimit: 1024 * 1024,
+} as const;
+
+/** What the receiver announces to the rest of the process (alerts, live views, metrics). */
+export interface FleetEventMap {
+  report: [report: Report, receivedAt: number];
+  transitions: [transitions: Transition[]];
+  rejected: [reason: string];
+}
+export class FleetEvents extends EventEmitter<FleetEventMap> {}
+
+export interface ServerOptions {
+  store: Store;
+  path?: string;
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+  events?: FleetEvents;
+}
+
+export interface ErrorBody {
+  error: string;
+  field?: string;
+  reason: string;
+  message: string;
+}
+
+function errorBody(error: string, reason: string, field?: string): ErrorBody {
+  return { error, ...(field ? { field } : {}), reason, message: field ? `${field}: ${reason}` : reason };
+}
+
+function normalizePath(path: string): string {
+  const p = path.startsWith('/') ? path : `/${path}`;
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const store = opts.store;
+  const events = opts.events ?? new FleetEvents();
+  const reportPath = normalizePath(opts.path ?? DEFAULTS.path);
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
+    // Hundreds of boxes every few seconds: per-request lines would drown the transitions.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorate('fleetEvents', events);
+
+  // Boxes are firmware we do not control: the body must be JSON, whatever content type
+  // (or none) they send it with.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`));
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | ReportValidationError, req, reply) => {
+    if (err instanceof ReportValidationError) {
+      events.emit('rejected', err.field === '(body)' ? 'bad_body' : 'invalid_field');
+      req.log.info({ field: err.field, reason: err.reason }, 'report rejected');
+      return reply.code(400).send(errorBody('invalid_report', err.reason, err.field));
+    }
+    const code = (err as FastifyError).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      events.emit('rejected', 'too_large');
+      const limit = opts.bodyLimit ?? DEFAULTS.bodyLimit;
+      return reply.code(413).send(errorBody('payload_too_large', `body is larger than ${limit} bytes`, '(body)'));
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send(errorBody('bad_request', err.message));
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send(errorBody('internal_error', 'the report could not be stored; retry later'));
+  });
+
+  app.post(reportPath, async (req, reply) => {
+    const report = parseReport(req.body);
+    const receivedAt = Date.now();
+    const { transitions } = await store.ingest(report, receivedAt);
+    req.log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
+    events.emit('report', report, receivedAt);
+    if (transitions.length) {
+      for (const t of transitions) req.log.info(t, 'status transition');
+      events.emit('transitions', transitions);
+    }
+    return reply.code(200).send(toWire(report));
+  });
+  app.get(reportPath, async (_req, reply) =>
+    reply.code(405).header('allow', 'POST').send(errorBody('method_not_allowed', `POST the report to ${reportPath}`)),
+  );
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await store.ping();
+      return { ok: true, store: store.kind };
+    } catch (e) {
+      return reply.code(503).send({ ok: false, store: store.kind, reason: (e as Error).message });
+    }
+  });
+
+  app.get<{ Querystring: { status?: string; q?: string; limit?: string; offset?: string } }>(
+    '/api/devices',
+    async (req, reply) => {
+      const { status, q, limit, offset } = req.query;
+      if (status !== undefined && status !== 'online' && status !== 'offline') {
+        return reply.code(400).send(errorBody('bad_request', 'must be online or offline', 'status'));
+      }
+      return store.listBoxes({
+        status: status as BoxStatus | undefined,
+        q: q || undefined,
+        limit: limit === undefined ? undefined : Number(limit),
+        offset: offset === undefined ? undefined : Number(offset) || 0,
+      });
+    },
+  );
+
+  app.get('/api/summary', async () => store.summary());
+
+  app.get<{ Params: { dev_sno: string } }>('/api/devices/:dev_sno', async (req, reply) => {
+    const found = await store.getBox(req.params.dev_sno);
+    if (!found) return reply.code(404).send(errorBody('not_found', `no box with dev_sno ${req.params.dev_sno}`, 'dev_sno'));
+    return found;
+  });
+
+  app.get<{ Params: { dev_sno: string }; Querystring: { ep_id?: string; before?: string; limit?: string } }>(
+    '/api/devices/:dev_sno/history',
+    async (req, reply) => {
+      const devSno = req.params.dev_sno;
+      const { ep_id, before, limit } = req.query;
+      if (before !== undefined && !/^\d+$/.test(before)) {
+        return reply.code(400).send(errorBody('bad_request', 'must be a history entry id', 'before'));
+      }
+      const found = await store.getBox(devSno);
+      if (!found) return reply.code(404).send(errorBody('not_found', `no box with dev_sno ${devSno}`, 'dev_sno'));
+      const entries = await store.history(devSno, {
+        ep_id,
+        before: before === undefined ? undefined : Number(before),
+        limit: limit === undefined ? undefined : Number(limit),
+      });
+      return { dev_sno: devSno, entries };
+    },
+  );
+
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    fleetEvents: FleetEvents;
+  }
+}

@@ -1,0 +1,96 @@
+// What one report changes, worked out apart from any database so both backends apply the
+// very same rules: a backend reads the box's current rows, calls planIngest, writes the plan.
+import type { Report, SubDevice } from '../protocol/index.js';
+import type { BoxStatus, SubDeviceStatus, Transition } from './types.js';
+
+/** The parts of the stored rows the diff needs (times in ms since the epoch). */
+export interface PriorBox {
+  status: BoxStatus;
+}
+export interface PriorSubDevice {
+  ep_id: string;
+  ep_status: SubDeviceStatus;
+}
+
+export interface SubDeviceWrite {
+  sub: SubDevice;
+  /** true when the row does not exist yet. */
+  isNew: boolean;
+  /** true when status_changed_at must be set to now. */
+  statusChanged: boolean;
+}
+
+export interface IngestPlan {
+  box: { isNew: boolean; statusChanged: boolean; subOnline: number; subOffline: number };
+  writes: SubDeviceWrite[];
+  /** ep_ids that were not in this report and are now `removed`. */
+  removals: string[];
+  transitions: Transition[];
+}
+
+export function planIngest(
+  report: Report,
+  prior: { box: PriorBox | null; subDevices: PriorSubDevice[] },
+  now: number,
+): IngestPlan {
+  const at = new Date(now).toISOString();
+  const dev_sno = report.dev_sno;
+  const transitions: Transition[] = [];
+
+  const boxIsNew = prior.box === null;
+  const boxChanged = boxIsNew || prior.box?.status !== 'online';
+  if (boxChanged) {
+    transitions.push({
+      at,
+      dev_sno,
+      ep_id: null,
+      from_status: prior.box?.status ?? null,
+      to_status: 'online',
+      reason: boxIsNew ? 'first_seen' : 'report',
+    });
+  }
+
+  const priorById = new Map(prior.subDevices.map((s) => [s.ep_id, s]));
+  const writes: SubDeviceWrite[] = [];
+  let subOnline = 0;
+  let subOffline = 0;
+  for (const sub of report.sub_devices) {
+    if (sub.ep_status === 'online') subOnline++;
+    else subOffline++;
+    const before = priorById.get(sub.ep_id);
+    priorById.delete(sub.ep_id);
+    const statusChanged = !before || before.ep_status !== sub.ep_status;
+    if (statusChanged) {
+      transitions.push({
+        at,
+        dev_sno,
+        ep_id: sub.ep_id,
+        from_status: before?.ep_status ?? null,
+        to_status: sub.ep_status,
+        reason: before ? 'report' : 'first_seen',
+      });
+    }
+    writes.push({ sub, isNew: !before, statusChanged });
+  }
+
+  const removals: string[] = [];
+  for (const left of priorById.values()) {
+    if (left.ep_status === 'removed') continue;
+    removals.push(left.ep_id);
+    transitions.push({
+      at,
+      dev_sno,
+      ep_id: left.ep_id,
+      from_status: left.ep_status,
+      to_status: 'removed',
+      reason: 'missing_from_report',
+    });
+  }
+
+  return {
+    box: { isNew: boxIsNew, statusChanged: boxChanged, subOnline, subOffline },
+    writes,
+    removals,
+    transitions,
+  };
+}

@@ -1,0 +1,74 @@
+// Starts the real receiver on a loopback port for a test, with a fresh store.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type ServerOptions } from '../../src/server/app.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/types.js';
+
+export interface Backend {
+  name: string;
+  /** Opens a store on fresh, empty storage. */
+  fresh(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
+}
+
+export const sqliteBackend: Backend = {
+  name: 'sqlite',
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'devstatus-test-'));
+    const file = join(dir, 'devstatus.db');
+    return {
+      store: new SqliteStore({ file }),
+      reopen: async () => new SqliteStore({ file }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+export function backends(): Backend[] {
+  return [sqliteBackend];
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  post(body: unknown, init?: { path?: string; headers?: Record<string, string>; raw?: boolean }): Promise<Response>;
+  get(path: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startServer(store: Store, opts: Omit<ServerOptions, 'store'> = {}): Promise<RunningServer> {
+  const app = await buildServer({ store, ...opts });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const reportPath = opts.path ?? '/DeviceStatus';
+  return {
+    app,
+    store,
+    url: address,
+    post: (body, init = {}) =>
+      fetch(`${address}${init.path ?? reportPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: init.raw ? (body as string) : JSON.stringify(body),
+      }),
+    get: (path) => fetch(`${address}${path}`),
+    close: () => app.close(),
+  };
+}
+
+/** A well-formed report for box `devSno` with the given sub-devices (ip -> status). */
+export function report(devSno: string, subs: Record<string, 'online' | 'offline'>, type = 'rtsp') {
+  return {
+    dev_sno: devSno,
+    sub_devices: Object.entries(subs).map(([ip, status]) => ({
+      ep_id: `${devSno}__${ip}`,
+      ep_ip: ip,
+      ep_status: status,
+      ep_location: '95274d2c-0941-4d96-b032-ab200f81362c',
+      ep_type: type,
+      ep_name: `cam ${ip}`,
+    })),
+  };
+}
