@@ -3,7 +3,11 @@
 import { EventEmitter } from 'node:events';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
-import type { BoxStatus, Store, Transition } from '../store/types.js';
+import { RegistryRejectedError, type BoxStatus, type RegistryMode, type Store, type Transition } from '../store/types.js';
+import { registerAdminRoutes } from './admin.js';
+import { AlertDispatcher, type AlertOptions } from './alerts.js';
+import { installMetrics } from './metrics.js';
+import { OfflineDetector } from './offline.js';
 
 export const DEFAULTS = {
   host: '0.0.0.0',
@@ -17,6 +21,10 @@ export interface FleetEventMap {
   report: [report: Report, receivedAt: number];
   transitions: [transitions: Transition[]];
   rejected: [reason: string];
+  /** Alerts queued for delivery and transitions held back by de-duplication. */
+  alerts: [queued: number, held: number];
+  /** Outcome of one webhook delivery attempt. */
+  delivery: [outcome: 'delivered' | 'retrying' | 'failed'];
 }
 export class FleetEvents extends EventEmitter<FleetEventMap> {}
 
@@ -26,6 +34,14 @@ export interface ServerOptions {
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
   events?: FleetEvents;
+  /** open (default): unknown dev_sno are registered on first report; strict: 403. */
+  registryMode?: RegistryMode;
+  /** Box-offline detection (default: 5 s interval x 3 misses); false turns it off. */
+  offline?: { reportIntervalMs?: number; misses?: number } | false;
+  /** Webhook alerts; off without URLs. */
+  alerts?: AlertOptions;
+  /** GET /metrics (default true). */
+  metrics?: boolean;
 }
 
 export interface ErrorBody {
@@ -57,13 +73,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate('fleetEvents', events);
+  const registryMode = opts.registryMode ?? 'open';
 
   // Boxes are firmware we do not control: the body must be JSON, whatever content type
   // (or none) they send it with.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const text = body.toString();
-    if (text.trim() === '') return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
+    if (text.trim() === '') {
+      // Admin actions like .../revoke need no body; a report always does.
+      if (req.routeOptions.url !== reportPath) return done(null, {});
+      return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
+    }
     try {
       done(null, JSON.parse(text));
     } catch (e) {
@@ -71,7 +92,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.setErrorHandler((err: FastifyError | ReportValidationError, req, reply) => {
+  app.setErrorHandler((err: FastifyError | ReportValidationError | RegistryRejectedError, req, reply) => {
+    const isReport = req.routeOptions.url === reportPath && req.method === 'POST';
+    if (err instanceof RegistryRejectedError) {
+      events.emit('rejected', 'forbidden');
+      req.log.info({ dev_sno: err.devSno, reason: err.reason }, 'report refused by the registry');
+      return reply.code(403).send({ ...errorBody('forbidden', err.message, 'dev_sno'), dev_sno: err.devSno, code: err.reason });
+    }
+    if (err instanceof ReportValidationError && !isReport) {
+      return reply.code(400).send(errorBody('bad_request', err.reason, err.field));
+    }
     if (err instanceof ReportValidationError) {
       events.emit('rejected', err.field === '(body)' ? 'bad_body' : 'invalid_field');
       req.log.info({ field: err.field, reason: err.reason }, 'report rejected');
@@ -88,13 +118,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(status).send(errorBody('bad_request', err.message));
     }
     req.log.error({ err }, 'request failed');
+    if (isReport) events.emit('rejected', 'store_error');
     return reply.code(500).send(errorBody('internal_error', 'the report could not be stored; retry later'));
   });
 
   app.post(reportPath, async (req, reply) => {
     const report = parseReport(req.body);
     const receivedAt = Date.now();
-    const { transitions } = await store.ingest(report, receivedAt);
+    const { transitions } = await store.ingest(report, receivedAt, { registryMode });
     req.log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
     events.emit('report', report, receivedAt);
     if (transitions.length) {
@@ -159,11 +190,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
+  registerAdminRoutes(app, store);
+  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, reportPath }));
+
+  const detector =
+    opts.offline === false ? null : new OfflineDetector({ store, events, ...opts.offline, log: app.log });
+  const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
+  app.decorate('offlineDetector', detector);
+  app.decorate('alertDispatcher', alerts);
+  app.addHook('onReady', async () => {
+    detector?.start();
+    alerts.start();
+  });
+  app.addHook('onClose', async () => {
+    await detector?.stop();
+    await alerts.stop();
+  });
+
   return app;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     fleetEvents: FleetEvents;
+    /** null when offline detection is off. tick() may be called from outside (leader election). */
+    offlineDetector: OfflineDetector | null;
+    alertDispatcher: AlertDispatcher;
+    metricsRegistry?: import('prom-client').Registry;
   }
 }

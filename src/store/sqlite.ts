@@ -5,18 +5,33 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../protocol/index.js';
+import { planAlert, releaseHeld, type AlertDecision, type AlertSubjectState, alertSubject, isAlertable } from './alert-plan.js';
 import { planIngest, type PriorSubDevice } from './diff.js';
+import { presentSubDevice } from './present.js';
+import { admitReport } from './registry.js';
 import {
   clampLimit,
+  type AlertDelivery,
+  type AlertQueueOptions,
   type BoxState,
   type BoxStatus,
+  type CodeStatus,
+  type DeliveryQuery,
+  type DeliveryResult,
+  type DeliveryStatus,
   type FleetSummary,
   type HistoryEntry,
   type HistoryQuery,
+  type IngestOptions,
   type IngestResult,
   type ListBoxesQuery,
+  type NewCode,
+  type RegistryEntry,
+  type RegistryMode,
   type Store,
   type SubDeviceState,
+  type SubDeviceStatus,
+  type Transition,
 } from './types.js';
 
 const MIGRATIONS: string[] = [
@@ -57,6 +72,46 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX history_box ON history(dev_sno, id);
    CREATE INDEX history_ep ON history(dev_sno, ep_id, id);`,
+  // 2: device registry; boxes that reported before it existed are registered as auto.
+  `CREATE TABLE registry (
+     dev_sno TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     source TEXT NOT NULL,
+     name TEXT,
+     location TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
+     SELECT dev_sno, 'active', 'auto', first_seen_at, first_seen_at FROM boxes;`,
+  // 3: alert outbox (one row per alert and webhook URL) and per-subject de-duplication state.
+  `CREATE TABLE alert_deliveries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     alert_id TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     url TEXT NOT NULL,
+     body TEXT NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     last_http_status INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     next_attempt_at INTEGER,
+     delivered_at INTEGER
+   );
+   CREATE INDEX alert_deliveries_due ON alert_deliveries(status, next_attempt_at);
+   CREATE TABLE alert_subjects (
+     subject TEXT PRIMARY KEY,
+     dev_sno TEXT NOT NULL,
+     ep_id TEXT,
+     last_sent_at INTEGER NOT NULL,
+     last_sent_status TEXT NOT NULL,
+     held_count INTEGER NOT NULL DEFAULT 0,
+     held TEXT
+   );
+   CREATE INDEX alert_subjects_held ON alert_subjects(held_count, last_sent_at);`,
 ];
 
 interface BoxRow {
@@ -69,13 +124,53 @@ interface BoxRow {
   sub_online: number;
   sub_offline: number;
   extra: string;
+  name?: string | null;
+  location?: string | null;
+}
+
+interface RegistryRow {
+  dev_sno: string;
+  status: CodeStatus;
+  source: RegistryEntry['source'];
+  name: string | null;
+  location: string | null;
+  created_at: number;
+  updated_at: number;
+  revoked_at: number | null;
+  last_report_at: number | null;
+}
+
+interface DeliveryRow {
+  id: number;
+  alert_id: string;
+  subject: string;
+  url: string;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  last_http_status: number | null;
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+}
+
+interface SubjectRow {
+  subject: string;
+  dev_sno: string;
+  ep_id: string | null;
+  last_sent_at: number;
+  last_sent_status: string;
+  held_count: number;
+  held: string | null;
 }
 
 interface SubRow {
   dev_sno: string;
   ep_id: string;
   ep_ip: string;
-  ep_status: SubDeviceState['ep_status'];
+  ep_status: SubDeviceStatus;
   ep_location: string;
   ep_type: SubDeviceState['ep_type'];
   ep_name: string;
@@ -96,6 +191,7 @@ interface HistoryRow {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : iso(Number(ms)));
 
 export function boxFromRow(r: BoxRow): BoxState {
   return {
@@ -108,11 +204,13 @@ export function boxFromRow(r: BoxRow): BoxState {
     sub_devices_online: Number(r.sub_online),
     sub_devices_offline: Number(r.sub_offline),
     extra: typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra,
+    name: r.name ?? null,
+    location: r.location ?? null,
   };
 }
 
-export function subFromRow(r: SubRow): SubDeviceState {
-  return {
+export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDeviceState {
+  return presentSubDevice({
     dev_sno: r.dev_sno,
     ep_id: r.ep_id,
     ep_ip: r.ep_ip,
@@ -124,6 +222,49 @@ export function subFromRow(r: SubRow): SubDeviceState {
     first_seen_at: iso(Number(r.first_seen_at)),
     last_seen_at: iso(Number(r.last_seen_at)),
     status_changed_at: iso(Number(r.status_changed_at)),
+  }, boxStatus);
+}
+
+export function registryFromRow(r: RegistryRow): RegistryEntry {
+  return {
+    dev_sno: r.dev_sno,
+    status: r.status,
+    source: r.source,
+    name: r.name,
+    location: r.location,
+    created_at: iso(Number(r.created_at)),
+    updated_at: iso(Number(r.updated_at)),
+    revoked_at: isoOrNull(r.revoked_at),
+    last_report_at: isoOrNull(r.last_report_at),
+  };
+}
+
+export function deliveryFromRow(r: DeliveryRow): AlertDelivery {
+  return {
+    id: Number(r.id),
+    url: r.url,
+    subject: r.subject,
+    body: r.body,
+    status: r.status,
+    attempts: Number(r.attempts),
+    last_error: r.last_error,
+    last_http_status: r.last_http_status === null ? null : Number(r.last_http_status),
+    created_at: iso(Number(r.created_at)),
+    updated_at: iso(Number(r.updated_at)),
+    next_attempt_at: isoOrNull(r.next_attempt_at),
+    delivered_at: isoOrNull(r.delivered_at),
+  };
+}
+
+export function subjectFromRow(r: SubjectRow): AlertSubjectState {
+  return {
+    subject: r.subject,
+    dev_sno: r.dev_sno,
+    ep_id: r.ep_id,
+    last_sent_at: Number(r.last_sent_at),
+    last_sent_status: r.last_sent_status,
+    held_count: Number(r.held_count),
+    held: r.held ? (JSON.parse(r.held) as Transition) : null,
   };
 }
 
@@ -142,6 +283,7 @@ export function historyFromRow(r: HistoryRow): HistoryEntry {
 interface Pending {
   report: Report;
   receivedAt: number;
+  mode: RegistryMode;
   resolve: (r: IngestResult) => void;
   reject: (e: unknown) => void;
 }
@@ -203,10 +345,28 @@ export class SqliteStore implements Store {
         `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
          VALUES (@at, @dev_sno, @ep_id, @from_status, @to_status, @reason)`,
       ),
+      code: db.prepare<[string], { status: CodeStatus }>('SELECT status FROM registry WHERE dev_sno = ?'),
+      autoRegister: db.prepare(
+        `INSERT INTO registry (dev_sno, status, source, created_at, updated_at) VALUES (?, 'active', 'auto', ?, ?)`,
+      ),
+      subject: db.prepare<[string], SubjectRow>('SELECT * FROM alert_subjects WHERE subject = ?'),
+      upsertSubject: db.prepare(
+        `INSERT INTO alert_subjects (subject, dev_sno, ep_id, last_sent_at, last_sent_status, held_count, held)
+         VALUES (@subject, @dev_sno, @ep_id, @last_sent_at, @last_sent_status, @held_count, @held)
+         ON CONFLICT (subject) DO UPDATE SET last_sent_at = excluded.last_sent_at,
+           last_sent_status = excluded.last_sent_status, held_count = excluded.held_count, held = excluded.held`,
+      ),
+      insertDelivery: db.prepare(
+        `INSERT INTO alert_deliveries (alert_id, subject, url, body, status, attempts, created_at, updated_at, next_attempt_at)
+         VALUES (@alert_id, @subject, @url, @body, 'pending', 0, @now, @now, @now)`,
+      ),
     };
 
-    const ingestOne = db.transaction((report: Report, now: number): IngestResult => {
+    const ingestOne = db.transaction((report: Report, now: number, mode: RegistryMode): IngestResult => {
       const s = this.stmts;
+      if (admitReport(report.dev_sno, s.code.get(report.dev_sno) ?? null, mode) === 'register') {
+        s.autoRegister.run(report.dev_sno, now, now);
+      }
       const box = s.box.get(report.dev_sno) ?? null;
       const plan = planIngest(report, { box, subDevices: box ? s.subs.all(report.dev_sno) : [] }, now);
       const boxParams = {
@@ -245,7 +405,7 @@ export class SqliteStore implements Store {
     this.writeBatch = db.transaction((batch: Pending[]) =>
       batch.map((p) => {
         try {
-          return ingestOne(p.report, p.receivedAt);
+          return ingestOne(p.report, p.receivedAt, p.mode);
         } catch (e) {
           return e instanceof Error ? e : new Error(String(e));
         }
@@ -266,10 +426,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  ingest(report: Report, receivedAt: number): Promise<IngestResult> {
+  ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    const mode = opts.registryMode ?? 'open';
     return new Promise((resolve, reject) => {
-      this.pending.push({ report, receivedAt, resolve, reject });
+      this.pending.push({ report, receivedAt, mode, resolve, reject });
       if (this.pending.length >= this.maxBatch) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -302,28 +463,31 @@ export class SqliteStore implements Store {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (query.status) {
-      where.push('status = @status');
+      where.push('b.status = @status');
       params.status = query.status;
     }
     if (query.q) {
-      where.push("instr(lower(dev_sno), lower(@q)) > 0");
+      where.push("(instr(lower(b.dev_sno), lower(@q)) > 0 OR instr(lower(COALESCE(r.name, '')), lower(@q)) > 0)");
       params.q = query.q;
     }
+    const from = 'FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno';
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM boxes ${whereSql}`).get(params) as { n: number }).n;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n ${from} ${whereSql}`).get(params) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT * FROM boxes ${whereSql} ORDER BY dev_sno LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT b.*, r.name, r.location ${from} ${whereSql} ORDER BY b.dev_sno LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: clampLimit(query.limit), offset: Math.max(0, query.offset ?? 0) }) as BoxRow[];
     return { total, boxes: rows.map(boxFromRow) };
   }
 
   async getBox(devSno: string) {
-    const box = this.db.prepare('SELECT * FROM boxes WHERE dev_sno = ?').get(devSno) as BoxRow | undefined;
+    const box = this.db
+      .prepare('SELECT b.*, r.name, r.location FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno WHERE b.dev_sno = ?')
+      .get(devSno) as BoxRow | undefined;
     if (!box) return null;
     const subs = this.db
       .prepare('SELECT * FROM sub_devices WHERE dev_sno = ? ORDER BY ep_id')
       .all(devSno) as SubRow[];
-    return { box: boxFromRow(box), sub_devices: subs.map(subFromRow) };
+    return { box: boxFromRow(box), sub_devices: subs.map((r) => subFromRow(r, box.status)) };
   }
 
   async history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
@@ -347,16 +511,233 @@ export class SqliteStore implements Store {
     const r = this.db
       .prepare(
         `SELECT COUNT(*) AS total,
-                COALESCE(SUM(status = 'online'), 0) AS online,
-                COALESCE(SUM(sub_online), 0) AS sub_online,
-                COALESCE(SUM(sub_offline), 0) AS sub_offline
+                COALESCE(SUM(CASE WHEN status = 'online' THEN 1 ELSE 0 END), 0) AS online,
+                COALESCE(SUM(CASE WHEN status = 'online' THEN sub_online ELSE 0 END), 0) AS sub_online,
+                COALESCE(SUM(CASE WHEN status = 'online' THEN sub_offline ELSE 0 END), 0) AS sub_offline,
+                COALESCE(SUM(CASE WHEN status = 'online' THEN 0 ELSE sub_online + sub_offline END), 0) AS sub_unknown
          FROM boxes`,
       )
-      .get() as { total: number; online: number; sub_online: number; sub_offline: number };
+      .get() as { total: number; online: number; sub_online: number; sub_offline: number; sub_unknown: number };
     return {
       boxes: { total: r.total, online: r.online, offline: r.total - r.online },
-      sub_devices: { total: r.sub_online + r.sub_offline, online: r.sub_online, offline: r.sub_offline },
+      sub_devices: {
+        total: r.sub_online + r.sub_offline + r.sub_unknown,
+        online: r.sub_online,
+        offline: r.sub_offline,
+        unknown: r.sub_unknown,
+      },
     };
+  }
+
+  async markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
+    // Reports already received but not yet written would otherwise look silent.
+    this.flush();
+    const run = this.db.transaction(() => {
+      const gone = this.db
+        .prepare(
+          `UPDATE boxes SET status = 'offline', status_changed_at = @now
+           WHERE status = 'online' AND last_report_at < @cutoff RETURNING dev_sno`,
+        )
+        .all({ now, cutoff: cutoffMs }) as Array<{ dev_sno: string }>;
+      const at = iso(now);
+      const transitions: Transition[] = gone.map(({ dev_sno }) => ({
+        at,
+        dev_sno,
+        ep_id: null,
+        from_status: 'online',
+        to_status: 'offline',
+        reason: 'report_timeout',
+      }));
+      for (const t of transitions) this.stmts.insertHistory.run({ ...t, at: now });
+      return transitions;
+    });
+    return run();
+  }
+
+  // ---- registry
+
+  private codeRow(devSno: string): RegistryRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT r.*, b.last_report_at FROM registry r LEFT JOIN boxes b ON b.dev_sno = r.dev_sno WHERE r.dev_sno = ?`,
+      )
+      .get(devSno) as RegistryRow | undefined;
+  }
+
+  async addCode(code: NewCode, now: number): Promise<RegistryEntry | null> {
+    const res = this.db
+      .prepare(
+        `INSERT INTO registry (dev_sno, status, source, name, location, created_at, updated_at)
+         VALUES (@dev_sno, 'active', @source, @name, @location, @now, @now) ON CONFLICT (dev_sno) DO NOTHING`,
+      )
+      .run({ dev_sno: code.dev_sno, source: code.source, name: code.name ?? null, location: code.location ?? null, now });
+    if (res.changes === 0) return null;
+    return registryFromRow(this.codeRow(code.dev_sno)!);
+  }
+
+  async getCode(devSno: string): Promise<RegistryEntry | null> {
+    const row = this.codeRow(devSno);
+    return row ? registryFromRow(row) : null;
+  }
+
+  async listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+    const where = query.status ? 'WHERE r.status = @status' : '';
+    const rows = this.db
+      .prepare(
+        `SELECT r.*, b.last_report_at FROM registry r LEFT JOIN boxes b ON b.dev_sno = r.dev_sno ${where} ORDER BY r.dev_sno`,
+      )
+      .all(query.status ? { status: query.status } : {}) as RegistryRow[];
+    return rows.map(registryFromRow);
+  }
+
+  async setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+    const res = this.db
+      .prepare(
+        `UPDATE registry SET status = @status, updated_at = @now,
+           revoked_at = CASE WHEN @status = 'revoked' THEN COALESCE(revoked_at, @now) ELSE NULL END
+         WHERE dev_sno = @dev_sno`,
+      )
+      .run({ dev_sno: devSno, status, now });
+    return res.changes === 0 ? null : this.getCode(devSno);
+  }
+
+  async updateCode(
+    devSno: string,
+    fields: { name?: string | null; location?: string | null },
+    now: number,
+  ): Promise<RegistryEntry | null> {
+    const res = this.db
+      .prepare(
+        `UPDATE registry SET updated_at = @now,
+           name = CASE WHEN @setName THEN @name ELSE name END,
+           location = CASE WHEN @setLocation THEN @location ELSE location END
+         WHERE dev_sno = @dev_sno`,
+      )
+      .run({
+        dev_sno: devSno,
+        now,
+        setName: fields.name !== undefined ? 1 : 0,
+        name: fields.name ?? null,
+        setLocation: fields.location !== undefined ? 1 : 0,
+        location: fields.location ?? null,
+      });
+    return res.changes === 0 ? null : this.getCode(devSno);
+  }
+
+  // ---- alerts
+
+  private writeDecision(d: AlertDecision, urls: string[], now: number): boolean {
+    const st = d.state;
+    this.stmts.upsertSubject.run({
+      subject: st.subject,
+      dev_sno: st.dev_sno,
+      ep_id: st.ep_id,
+      last_sent_at: st.last_sent_at,
+      last_sent_status: st.last_sent_status,
+      held_count: st.held_count,
+      held: st.held ? JSON.stringify(st.held) : null,
+    });
+    if (!d.send) return false;
+    const body = JSON.stringify(d.send);
+    for (const url of urls) {
+      this.stmts.insertDelivery.run({ alert_id: d.send.alert_id, subject: st.subject, url, body, now });
+    }
+    return true;
+  }
+
+  async queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+    if (opts.urls.length === 0) return { queued: 0, held: 0 };
+    const run = this.db.transaction(() => {
+      let queued = 0;
+      let held = 0;
+      for (const t of transitions) {
+        if (!isAlertable(t)) continue;
+        const row = this.stmts.subject.get(alertSubject(t));
+        const d = planAlert(row ? subjectFromRow(row) : null, t, opts.now, opts.dedupMs);
+        if (this.writeDecision(d, opts.urls, opts.now)) queued++;
+        else held++;
+      }
+      return { queued, held };
+    });
+    return run();
+  }
+
+  async releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+    if (opts.urls.length === 0) return 0;
+    const run = this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT * FROM alert_subjects WHERE held_count > 0 AND last_sent_at <= ?')
+        .all(opts.now - opts.dedupMs) as SubjectRow[];
+      let queued = 0;
+      for (const row of rows) {
+        const d = releaseHeld(subjectFromRow(row), opts.now, opts.dedupMs);
+        if (d && this.writeDecision(d, opts.urls, opts.now)) queued++;
+      }
+      return queued;
+    });
+    return run();
+  }
+
+  async claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+    const run = this.db.transaction(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM alert_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+        )
+        .all(now, limit) as DeliveryRow[];
+      const lease = this.db.prepare('UPDATE alert_deliveries SET next_attempt_at = ? WHERE id = ?');
+      for (const r of rows) lease.run(leaseUntil, r.id);
+      return rows.map(deliveryFromRow);
+    });
+    return run();
+  }
+
+  async recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+    const status: DeliveryStatus = r.ok ? 'delivered' : r.retryAt === null ? 'failed' : 'pending';
+    this.db
+      .prepare(
+        `UPDATE alert_deliveries SET status = @status, attempts = attempts + 1, updated_at = @now,
+           last_error = @error, last_http_status = @httpStatus, next_attempt_at = @next,
+           delivered_at = CASE WHEN @ok THEN @now ELSE NULL END
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        status,
+        now: r.now,
+        error: r.ok ? null : r.error,
+        httpStatus: r.httpStatus,
+        next: status === 'pending' ? r.retryAt : null,
+        ok: r.ok ? 1 : 0,
+      });
+  }
+
+  async listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
+    if (query.status) {
+      where.push('status = @status');
+      params.status = query.status;
+    }
+    if (query.before !== undefined) {
+      where.push('id < @before');
+      params.before = query.before;
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = this.db
+      .prepare(`SELECT * FROM alert_deliveries ${whereSql} ORDER BY id DESC LIMIT @limit`)
+      .all(params) as DeliveryRow[];
+    return rows.map(deliveryFromRow);
+  }
+
+  async deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+    const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM alert_deliveries GROUP BY status').all() as Array<{
+      status: DeliveryStatus;
+      n: number;
+    }>;
+    for (const r of rows) counts[r.status] = Number(r.n);
+    return counts;
   }
 
   async ping(): Promise<void> {

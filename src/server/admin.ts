@@ -1,0 +1,110 @@
+// Admin API of the device registry (dev_sno = authorization code issued by the platform),
+// and the alert delivery log. Everything lives under /api/, so the auth hook protects it.
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { LIMITS } from '../protocol/index.js';
+import { generateCode } from '../store/registry.js';
+import type { DeliveryStatus, Store } from '../store/types.js';
+
+const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Null()]);
+const NewCodeBody = Type.Object(
+  {
+    /** An existing code to register; a new one is generated when absent. */
+    dev_sno: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.devSnoMaxLength, pattern: '^\\S+$' })),
+    name: Type.Optional(Text),
+    location: Type.Optional(Text),
+  },
+  { additionalProperties: false },
+);
+const DeviceFields = Type.Object({ name: Type.Optional(Text), location: Type.Optional(Text) }, { additionalProperties: false });
+type NewCodeBody = Static<typeof NewCodeBody>;
+type DeviceFields = Static<typeof DeviceFields>;
+
+const notFound = (devSno: string) => ({
+  error: 'not_found',
+  field: 'dev_sno',
+  reason: `no code ${devSno} in the registry`,
+  message: `dev_sno: no code ${devSno} in the registry`,
+});
+
+export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
+  app.get<{ Querystring: { status?: string } }>('/api/admin/codes', async (req, reply) => {
+    const { status } = req.query;
+    if (status !== undefined && status !== 'active' && status !== 'revoked') {
+      return reply.code(400).send({ error: 'bad_request', field: 'status', reason: 'must be active or revoked', message: 'status: must be active or revoked' });
+    }
+    const codes = await store.listCodes({ status });
+    return { total: codes.length, codes };
+  });
+
+  app.get<{ Params: { dev_sno: string } }>('/api/admin/codes/:dev_sno', async (req, reply) => {
+    const code = await store.getCode(req.params.dev_sno);
+    return code ?? reply.code(404).send(notFound(req.params.dev_sno));
+  });
+
+  app.post<{ Body: NewCodeBody }>('/api/admin/codes', { schema: { body: NewCodeBody } }, async (req, reply) => {
+    const body = req.body;
+    const given = body.dev_sno?.trim();
+    const now = Date.now();
+    if (given) {
+      const entry = await store.addCode({ dev_sno: given, source: 'registered', name: body.name, location: body.location }, now);
+      if (!entry) {
+        return reply.code(409).send({
+          error: 'conflict',
+          field: 'dev_sno',
+          reason: `${given} is already in the registry`,
+          message: `dev_sno: ${given} is already in the registry`,
+        });
+      }
+      return reply.code(201).send(entry);
+    }
+    // 36^24 codes: a clash is practically impossible, but never hand out one twice.
+    for (let i = 0; i < 5; i++) {
+      const entry = await store.addCode({ dev_sno: generateCode(), source: 'issued', name: body.name, location: body.location }, now);
+      if (entry) return reply.code(201).send(entry);
+    }
+    throw new Error('could not generate a unique code');
+  });
+
+  for (const [action, status] of [
+    ['revoke', 'revoked'],
+    ['reinstate', 'active'],
+  ] as const) {
+    app.post<{ Params: { dev_sno: string } }>(`/api/admin/codes/:dev_sno/${action}`, async (req, reply) => {
+      const entry = await store.setCodeStatus(req.params.dev_sno, status, Date.now());
+      return entry ?? reply.code(404).send(notFound(req.params.dev_sno));
+    });
+  }
+
+  app.patch<{ Params: { dev_sno: string }; Body: DeviceFields }>(
+    '/api/admin/devices/:dev_sno',
+    { schema: { body: DeviceFields } },
+    async (req, reply) => {
+      const entry = await store.updateCode(req.params.dev_sno, req.body, Date.now());
+      return entry ?? reply.code(404).send(notFound(req.params.dev_sno));
+    },
+  );
+
+  app.get<{ Querystring: { status?: string; before?: string; limit?: string } }>(
+    '/api/alerts/deliveries',
+    async (req, reply) => {
+      const { status, before, limit } = req.query;
+      if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status)) {
+        return reply.code(400).send({ error: 'bad_request', field: 'status', reason: 'must be pending, delivered or failed', message: 'status: must be pending, delivered or failed' });
+      }
+      if (before !== undefined && !/^\d+$/.test(before)) {
+        return reply.code(400).send({ error: 'bad_request', field: 'before', reason: 'must be a delivery id', message: 'before: must be a delivery id' });
+      }
+      const [deliveries, counts] = await Promise.all([
+        store.listDeliveries({
+          status: status as DeliveryStatus | undefined,
+          before: before === undefined ? undefined : Number(before),
+          limit: limit === undefined ? undefined : Number(limit),
+        }),
+        store.deliveryCounts(),
+      ]);
+      // The body is stored as the exact bytes sent; show it parsed.
+      return { counts, deliveries: deliveries.map((d) => ({ ...d, body: JSON.parse(d.body) as unknown })) };
+    },
+  );
+}

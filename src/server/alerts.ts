@@ -1,0 +1,186 @@
+// Webhook alerts on every status transition. Transitions go into a durable outbox in the
+// store (de-duplicated per box / sub-device, see store/alert-plan.ts); a pump posts each
+// pending delivery, signs it, and retries with exponential backoff until it is delivered or
+// has used all its attempts. Anything not yet delivered survives a restart.
+import { createHmac } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AlertDelivery, Store, Transition } from '../store/types.js';
+import type { FleetEvents } from './app.js';
+
+export const ALERT_DEFAULTS = {
+  dedupMs: 60_000,
+  maxAttempts: 10,
+  retryBaseMs: 1000,
+  retryMaxMs: 5 * 60_000,
+  timeoutMs: 5000,
+  pollMs: 1000,
+} as const;
+
+export const SIGNATURE_HEADER = 'x-devstatus-signature';
+
+export interface AlertOptions {
+  urls: string[];
+  /** HMAC-SHA256 key; when set every request carries X-Devstatus-Signature: sha256=<hex>. */
+  secret?: string;
+  /** Per box / sub-device, at most one alert per window; 0 sends every transition. */
+  dedupMs?: number;
+  /** Attempts per delivery before it is marked failed. */
+  maxAttempts?: number;
+  /** First retry delay; doubles with each attempt, capped at retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Per request. */
+  timeoutMs?: number;
+  /** How often held alerts and due retries are looked at. */
+  pollMs?: number;
+}
+
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Delay before the next attempt after `attempts` failed ones. */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return 'timed out';
+  const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? err.message;
+}
+
+export class AlertDispatcher {
+  private readonly o: Required<Omit<AlertOptions, 'secret'>> & { secret?: string };
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly onTransitions = (transitions: Transition[]) => {
+    this.track(
+      this.store
+        .queueAlerts(transitions, this.queueOpts())
+        .then(({ queued, held }) => {
+          if (queued || held) this.events.emit('alerts', queued, held);
+          if (queued) this.kick();
+        })
+        .catch((err: unknown) => this.log?.error({ err }, 'could not queue alerts')),
+    );
+  };
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: FleetEvents,
+    opts: AlertOptions,
+    private readonly log?: FastifyBaseLogger,
+  ) {
+    this.o = { ...ALERT_DEFAULTS, ...stripUndefined(opts), urls: opts.urls };
+  }
+
+  get enabled(): boolean {
+    return this.o.urls.length > 0;
+  }
+
+  private queueOpts() {
+    return { now: Date.now(), dedupMs: this.o.dedupMs, urls: this.o.urls };
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  start(): void {
+    if (!this.enabled || this.timer) return;
+    this.stopped = false;
+    this.events.on('transitions', this.onTransitions);
+    this.timer = setInterval(() => this.kick(), this.o.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.events.off('transitions', this.onTransitions);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs a pump pass now (or right after the current one). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    const run = (async () => {
+      do {
+        this.again = false;
+        await this.pump();
+      } while (this.again && !this.stopped);
+    })()
+      .catch((err: unknown) => this.log?.error({ err }, 'alert delivery pass failed'))
+      .finally(() => {
+        this.pumping = null;
+      });
+    this.pumping = run;
+    this.track(run);
+  }
+
+  /** Releases held alerts whose window ended and attempts every due delivery once. */
+  async pump(): Promise<void> {
+    const released = await this.store.releaseHeldAlerts(this.queueOpts());
+    if (released) this.events.emit('alerts', released, 0);
+    for (;;) {
+      const now = Date.now();
+      const due = await this.store.claimDueDeliveries(now, now + this.o.timeoutMs + 5000, 50);
+      if (due.length === 0) return;
+      await Promise.all(due.map((d) => this.deliver(d)));
+      if (this.stopped) return;
+    }
+  }
+
+  private async deliver(d: AlertDelivery): Promise<void> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'devstatus-alerts',
+      'x-devstatus-delivery': String(d.id),
+    };
+    if (this.o.secret) headers[SIGNATURE_HEADER] = signBody(this.o.secret, d.body);
+    let httpStatus: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers,
+        body: d.body,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+        redirect: 'manual',
+      });
+      httpStatus = res.status;
+      await res.body?.cancel().catch(() => {});
+      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = describeError(err);
+    }
+    const now = Date.now();
+    const attempts = d.attempts + 1;
+    const ok = error === null;
+    const retryAt = ok || attempts >= this.o.maxAttempts ? null : now + backoffMs(attempts, this.o.retryBaseMs, this.o.retryMaxMs);
+    await this.store.recordDeliveryResult(d.id, { ok, httpStatus, error, now, retryAt });
+    const outcome = ok ? 'delivered' : retryAt === null ? 'failed' : 'retrying';
+    this.events.emit('delivery', outcome);
+    if (outcome === 'failed') {
+      this.log?.warn({ delivery: d.id, url: d.url, attempts, error }, 'alert delivery failed for good');
+    } else if (outcome === 'retrying') {
+      this.log?.info({ delivery: d.id, url: d.url, attempts, error, retry_at: new Date(retryAt!).toISOString() }, 'alert delivery failed; will retry');
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,65 @@
+// Marks a box offline when its reports stop: no report for interval x misses. Its sub-devices
+// then read `unknown` (see store/present.ts); the box's next report brings it back online.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Store, Transition } from '../store/types.js';
+import type { FleetEvents } from './app.js';
+
+export const OFFLINE_DEFAULTS = { reportIntervalMs: 5000, misses: 3 } as const;
+
+export interface OfflineDetectorOptions {
+  store: Store;
+  events: FleetEvents;
+  /** How often boxes are expected to report. */
+  reportIntervalMs?: number;
+  /** Reports missed in a row before the box counts as offline. */
+  misses?: number;
+  log?: FastifyBaseLogger;
+}
+
+export class OfflineDetector {
+  readonly timeoutMs: number;
+  readonly tickMs: number;
+  private readonly store: Store;
+  private readonly events: FleetEvents;
+  private readonly log?: FastifyBaseLogger;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+  /** Boxes cannot have been heard before we listened: no verdict until a full timeout has passed. */
+  private watchingSince = Date.now();
+
+  constructor(opts: OfflineDetectorOptions) {
+    const interval = opts.reportIntervalMs ?? OFFLINE_DEFAULTS.reportIntervalMs;
+    this.timeoutMs = interval * (opts.misses ?? OFFLINE_DEFAULTS.misses);
+    // Detection lags the timeout by at most one tick.
+    this.tickMs = Math.max(20, Math.min(1000, interval / 2));
+    this.store = opts.store;
+    this.events = opts.events;
+    this.log = opts.log;
+  }
+
+  start(now = Date.now()): void {
+    if (this.timer) return;
+    this.watchingSince = now;
+    this.timer = setInterval(() => {
+      this.running = this.tick().catch((err: unknown) => this.log?.error({ err }, 'offline detection failed'));
+    }, this.tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass: marks silent boxes offline and announces it. Callable from outside (e.g. by a leader). */
+  async tick(now = Date.now()): Promise<Transition[]> {
+    if (now - this.watchingSince < this.timeoutMs) return [];
+    const transitions = await this.store.markSilentBoxesOffline(now - this.timeoutMs, now);
+    if (transitions.length) {
+      for (const t of transitions) this.log?.info(t, 'status transition');
+      this.events.emit('transitions', transitions);
+    }
+    return transitions;
+  }
+}
