@@ -13,6 +13,33 @@ function int(name: string, min: number, max: number) {
   };
 }
 
+function seconds(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds, at least ${min}`);
+    }
+    return n;
+  };
+}
+
+/** Repeatable flag; the environment form takes a comma-separated list. */
+function webhookUrls(value: string, previous: string[] = []): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new InvalidArgumentError(`webhook ${u} is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new InvalidArgumentError(`webhook ${u} must be an http:// or https:// URL`);
+    }
+  }
+  return [...previous, ...urls];
+}
+
 const program = new Command('devstatus')
   .description('Fleet status for edge AI boxes: receiver, edge agent and simulator')
   .showHelpAfterError();
@@ -35,6 +62,47 @@ program
       .env('LOG_LEVEL')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
       .default('info'),
+  )
+  .addOption(
+    new Option('--report-interval <seconds>', 'how often boxes report')
+      .env('DEVSTATUS_REPORT_INTERVAL')
+      .default(5)
+      .argParser(seconds('report interval', 0.01)),
+  )
+  .addOption(
+    new Option('--offline-misses <n>', 'reports missed in a row before a box is offline')
+      .env('DEVSTATUS_OFFLINE_MISSES')
+      .default(3)
+      .argParser(int('offline misses', 1, 1000)),
+  )
+  .addOption(
+    new Option('--registry-mode <mode>', 'open: unknown dev_sno are registered on first report; strict: refused (403)')
+      .env('DEVSTATUS_REGISTRY_MODE')
+      .choices(['open', 'strict'])
+      .default('open'),
+  )
+  .addOption(
+    new Option('--webhook <url>', 'POST an alert here on every status transition (repeatable; env: comma-separated)')
+      .env('DEVSTATUS_WEBHOOKS')
+      .argParser(webhookUrls)
+      .default([]),
+  )
+  .addOption(
+    new Option('--webhook-secret <secret>', 'sign webhook bodies: X-Devstatus-Signature: sha256=<HMAC>').env(
+      'DEVSTATUS_WEBHOOK_SECRET',
+    ),
+  )
+  .addOption(
+    new Option('--alert-dedup-s <seconds>', 'per box / sub-device, at most one alert per this many seconds (0: no de-duplication)')
+      .env('DEVSTATUS_ALERT_DEDUP_S')
+      .default(60)
+      .argParser(seconds('alert dedup window', 0)),
+  )
+  .addOption(
+    new Option('--webhook-max-attempts <n>', 'delivery attempts (exponential backoff from 1 s, at most 5 min apart) before an alert is marked failed')
+      .env('DEVSTATUS_WEBHOOK_MAX_ATTEMPTS')
+      .default(10)
+      .argParser(int('webhook max attempts', 1, 100)),
   )
   .action(async (opts) => {
     await serve(opts);

@@ -6,7 +6,8 @@ import { LIMITS } from '../protocol/index.js';
 import { generateCode } from '../store/registry.js';
 import type { DeliveryStatus, Store } from '../store/types.js';
 
-const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Null()]);
+// Null first: the validator coerces types, and would turn null into "" for a string branch.
+const Text = Type.Union([Type.Null(), Type.String({ maxLength: 200 })]);
 const NewCodeBody = Type.Object(
   {
     /** An existing code to register; a new one is generated when absent. */
@@ -28,6 +29,10 @@ const notFound = (devSno: string) => ({
 });
 
 export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
+  // A POST with no body and no content type never reaches the body parser.
+  const emptyBodyIsObject = async (req: { body: unknown }) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
   app.get<{ Querystring: { status?: string } }>('/api/admin/codes', async (req, reply) => {
     const { status } = req.query;
     if (status !== undefined && status !== 'active' && status !== 'revoked') {
@@ -42,7 +47,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     return code ?? reply.code(404).send(notFound(req.params.dev_sno));
   });
 
-  app.post<{ Body: NewCodeBody }>('/api/admin/codes', { schema: { body: NewCodeBody } }, async (req, reply) => {
+  app.post<{ Body: NewCodeBody }>('/api/admin/codes', { schema: { body: NewCodeBody }, preValidation: emptyBodyIsObject }, async (req, reply) => {
     const body = req.body;
     const given = body.dev_sno?.trim();
     const now = Date.now();
@@ -78,7 +83,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
 
   app.patch<{ Params: { dev_sno: string }; Body: DeviceFields }>(
     '/api/admin/devices/:dev_sno',
-    { schema: { body: DeviceFields } },
+    { schema: { body: DeviceFields }, preValidation: emptyBodyIsObject },
     async (req, reply) => {
       const entry = await store.updateCode(req.params.dev_sno, req.body, Date.now());
       return entry ?? reply.code(404).send(notFound(req.params.dev_sno));

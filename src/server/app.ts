@@ -71,6 +71,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Hundreds of boxes every few seconds: per-request lines would drown the transitions.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    // Admin bodies: an unknown field (a typo) is an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   app.decorate('fleetEvents', events);
   const registryMode = opts.registryMode ?? 'open';
