@@ -45,6 +45,12 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
         { urls: [hook.url], secret: 's3cret', ...FAST },
         async (server) => {
           await server.post(report('ALERT1', { '10.0.0.1': 'online' }));
+          const named = await fetch(`${server.url}/api/admin/devices/ALERT1`, {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name: 'Gate 1', location: 'Hall B' }),
+          });
+          assert.equal(named.status, 200);
           await server.post(report('ALERT1', { '10.0.0.1': 'offline' }));
           const [first] = await hook.waitFor(1);
           // Appearing online is not alerted: the first alert is the sub-device going offline.
@@ -60,6 +66,8 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
           assert.equal(first!.json.reason, 'report');
           assert.equal(first!.json.transitions, 1);
           assert.equal(first!.json.suppressed_flips, 0);
+          assert.equal(first!.json.box_name, 'Gate 1');
+          assert.equal(first!.json.box_location, 'Hall B');
           assert.match(String(first!.json.at), /^\d{4}-\d\d-\d\dT/);
 
           // The box stops reporting: a box alert with reason report_timeout.

@@ -111,7 +111,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
     const code = (err as FastifyError).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      events.emit('rejected', 'too_large');
+      if (isReport) events.emit('rejected', 'too_large');
       const limit = opts.bodyLimit ?? DEFAULTS.bodyLimit;
       return reply.code(413).send(errorBody('payload_too_large', `body is larger than ${limit} bytes`, '(body)'));
     }

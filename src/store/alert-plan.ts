@@ -23,6 +23,14 @@ export interface AlertPayload {
   suppressed_flips: number;
   /** When the alert was queued. */
   queued_at: string;
+  /** The box's name and location from the registry (null when not set). */
+  box_name?: string | null;
+  box_location?: string | null;
+}
+
+/** The exact bytes sent (and signed) for an alert, with the box's registry details. */
+export function alertBody(p: AlertPayload, box: { name: string | null; location: string | null } | null): string {
+  return JSON.stringify({ ...p, box_name: box?.name ?? null, box_location: box?.location ?? null });
 }
 
 /** Per-subject de-duplication state, one row per box or sub-device that was ever alerted. */

@@ -5,7 +5,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../protocol/index.js';
-import { planAlert, releaseHeld, type AlertDecision, type AlertSubjectState, alertSubject, isAlertable } from './alert-plan.js';
+import {
+  alertBody,
+  alertSubject,
+  isAlertable,
+  planAlert,
+  releaseHeld,
+  type AlertDecision,
+  type AlertSubjectState,
+} from './alert-plan.js';
 import { planIngest, type PriorSubDevice } from './diff.js';
 import { presentSubDevice } from './present.js';
 import { admitReport } from './registry.js';
@@ -349,6 +357,9 @@ export class SqliteStore implements Store {
       autoRegister: db.prepare(
         `INSERT INTO registry (dev_sno, status, source, created_at, updated_at) VALUES (?, 'active', 'auto', ?, ?)`,
       ),
+      codeDetails: db.prepare<[string], { name: string | null; location: string | null }>(
+        'SELECT name, location FROM registry WHERE dev_sno = ?',
+      ),
       subject: db.prepare<[string], SubjectRow>('SELECT * FROM alert_subjects WHERE subject = ?'),
       upsertSubject: db.prepare(
         `INSERT INTO alert_subjects (subject, dev_sno, ep_id, last_sent_at, last_sent_status, held_count, held)
@@ -638,7 +649,8 @@ export class SqliteStore implements Store {
       held: st.held ? JSON.stringify(st.held) : null,
     });
     if (!d.send) return false;
-    const body = JSON.stringify(d.send);
+    const box = this.stmts.codeDetails.get(st.dev_sno) ?? null;
+    const body = alertBody(d.send, box);
     for (const url of urls) {
       this.stmts.insertDelivery.run({ alert_id: d.send.alert_id, subject: st.subject, url, body, now });
     }
