@@ -163,6 +163,10 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
         assert.equal((await server.get('/api/alerts/deliveries?status=lost')).status, 400);
         const metrics = await (await server.get('/metrics')).text();
         assert.match(metrics, /devstatus_alert_deliveries\{status="failed"\} 2/);
+        // Retention: finished deliveries older than the cut-off go.
+        assert.equal(await server.store.pruneDeliveries(Date.now() - 60_000), 0);
+        assert.equal(await server.store.pruneDeliveries(Date.now() + 1), 2);
+        assert.equal((await deliveries(server)).deliveries.length, 0);
       });
     } finally {
       await hook.close();
@@ -216,6 +220,7 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
       let server = await startServer(fresh.store, { offline: false, alerts: opts });
       await server.post(report('DURABLE1', { '10.0.0.1': 'offline' }));
       await hook.waitFor(1);
+      assert.equal(await fresh.store.pruneDeliveries(Date.now() + 60_000), 0, 'pending deliveries are never pruned');
       await server.close();
       await fresh.store.close();
       const before = hook.requests.length;

@@ -14,6 +14,8 @@ export const ALERT_DEFAULTS = {
   retryMaxMs: 5 * 60_000,
   timeoutMs: 5000,
   pollMs: 1000,
+  /** Delivered and failed deliveries are kept this long for the API, then deleted. */
+  retentionMs: 30 * 24 * 3600_000,
 } as const;
 
 export const SIGNATURE_HEADER = 'x-devstatus-signature';
@@ -33,6 +35,7 @@ export interface AlertOptions {
   timeoutMs?: number;
   /** How often held alerts and due retries are looked at. */
   pollMs?: number;
+  retentionMs?: number;
 }
 
 export function signBody(secret: string, body: string): string {
@@ -57,6 +60,7 @@ export class AlertDispatcher {
   private readonly inFlight = new Set<Promise<unknown>>();
   private pumping: Promise<void> | null = null;
   private again = false;
+  private lastPrune = 0;
   private stopped = false;
   private readonly onTransitions = (transitions: Transition[]) => {
     this.track(
@@ -132,6 +136,10 @@ export class AlertDispatcher {
 
   /** Releases held alerts whose window ended and attempts every due delivery once. */
   async pump(): Promise<void> {
+    if (Date.now() - this.lastPrune > 3600_000) {
+      this.lastPrune = Date.now();
+      await this.store.pruneDeliveries(this.lastPrune - this.o.retentionMs);
+    }
     const released = await this.store.releaseHeldAlerts(this.queueOpts());
     if (released) this.events.emit('alerts', released, 0);
     for (;;) {

@@ -752,6 +752,12 @@ export class SqliteStore implements Store {
     return counts;
   }
 
+  async pruneDeliveries(before: number): Promise<number> {
+    return this.db
+      .prepare(`DELETE FROM alert_deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?`)
+      .run(before).changes;
+  }
+
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
   }

@@ -200,6 +200,8 @@ export interface Store {
   recordDeliveryResult(id: number, result: DeliveryResult): Promise<void>;
   listDeliveries(query?: DeliveryQuery): Promise<AlertDelivery[]>;
   deliveryCounts(): Promise<Record<DeliveryStatus, number>>;
+  /** Deletes delivered and failed deliveries last updated before `before` (ms); returns how many. */
+  pruneDeliveries(before: number): Promise<number>;
 
   /** Cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;
