@@ -176,7 +176,7 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
   it('coalesces a flapping sub-device into one alert per window, per subject', async () => {
     const hook = await startWebhookReceiver();
     try {
-      await withServer({ urls: [hook.url], ...FAST, dedupMs: 700 }, async (server) => {
+      await withServer({ urls: [hook.url], ...FAST, dedupMs: 1500 }, async (server) => {
         const cam = (s: 'online' | 'offline', other: 'online' | 'offline' = 'online') =>
           server.post(report('FLAP1', { '10.0.0.1': s, '10.0.0.2': other }));
         await cam('online');
@@ -186,7 +186,7 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
         // Another sub-device changing inside the window is its own subject: alerted at once.
         await cam('online', 'offline');
         const early = await hook.waitFor(2);
-        assert.ok(Date.now() - t0 < 700, 'test sent everything inside one window');
+        assert.ok(Date.now() - t0 < 1500, 'test sent everything inside one window');
         assert.deepEqual(
           early.map((r) => [r.json.ep_id, r.json.from, r.json.to, r.json.transitions]),
           [
@@ -194,9 +194,9 @@ describe('webhook alerts (real HTTP receivers on 127.0.0.1)', () => {
             ['FLAP1__10.0.0.2', 'online', 'offline', 1],
           ],
         );
-        const all = await hook.waitFor(3, 3000);
+        const all = await hook.waitFor(3, 5000);
         const summary = all[2]!;
-        assert.ok(summary.at - early[0]!.at >= 650, 'coalesced alert waits for the window');
+        assert.ok(summary.at - early[0]!.at >= 1400, 'coalesced alert waits for the window');
         assert.equal(summary.json.ep_id, 'FLAP1__10.0.0.1');
         assert.equal(summary.json.from, 'offline'); // what receivers were last told
         assert.equal(summary.json.to, 'online'); // the latest state
