@@ -4,6 +4,9 @@ import { EventEmitter } from 'node:events';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
 import type { BoxStatus, Store, Transition } from '../store/types.js';
+import { registerAdminAuth } from './auth.js';
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
+import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 
 export const DEFAULTS = {
   host: '0.0.0.0',
@@ -26,6 +29,13 @@ export interface ServerOptions {
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
   events?: FleetEvents;
+  /** When set, /api/* needs this token (bearer or login cookie). Unset: nothing is protected. */
+  adminToken?: string;
+  /** Built dashboard to serve at /; false serves none. Default: web/dist of this package. */
+  dashboardDir?: string | false;
+  /** Source of /api/events; default: `events` of this process. */
+  liveFeed?: LiveFeed;
+  live?: Omit<LiveOptions, 'feed'>;
 }
 
 export interface ErrorBody {
@@ -57,6 +67,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorate('fleetEvents', events);
+  if (opts.adminToken !== undefined) await registerAdminAuth(app, { token: opts.adminToken, reportPath });
 
   // Boxes are firmware we do not control: the body must be JSON, whatever content type
   // (or none) they send it with.
@@ -72,6 +83,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.setErrorHandler((err: FastifyError | ReportValidationError, req, reply) => {
+    if (err instanceof ReportValidationError && req.routeOptions.url !== reportPath) {
+      // The shared body parser also serves /api/login: not a rejected report.
+      return reply.code(400).send(errorBody('bad_request', err.reason, err.field));
+    }
     if (err instanceof ReportValidationError) {
       events.emit('rejected', err.field === '(body)' ? 'bad_body' : 'invalid_field');
       req.log.info({ field: err.field, reason: err.reason }, 'report rejected');
@@ -158,6 +173,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return { dev_sno: devSno, entries };
     },
   );
+
+  app.get<{ Querystring: { before?: string; limit?: string } }>('/api/history', async (req, reply) => {
+    const { before, limit } = req.query;
+    if (before !== undefined && !/^\d+$/.test(before)) {
+      return reply.code(400).send(errorBody('bad_request', 'must be a history entry id', 'before'));
+    }
+    const entries = await store.fleetHistory({
+      before: before === undefined ? undefined : Number(before),
+      limit: limit === undefined ? undefined : Number(limit),
+    });
+    return { entries };
+  });
+
+  registerLiveEvents(app, { ...opts.live, feed: opts.liveFeed ?? feedFromFleetEvents(events) });
+
+  if (opts.dashboardDir !== false) {
+    await registerDashboard(app, { dir: opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR, reportPath });
+  }
 
   return app;
 }

@@ -10,6 +10,7 @@ import {
   clampLimit,
   type BoxState,
   type BoxStatus,
+  type FleetHistoryQuery,
   type FleetSummary,
   type HistoryEntry,
   type HistoryQuery,
@@ -340,6 +341,17 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(`SELECT * FROM history WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
       .all(params) as HistoryRow[];
+    return rows.map(historyFromRow);
+  }
+
+  async fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
+    let where = '';
+    if (query.before !== undefined) {
+      where = 'WHERE id < @before';
+      params.before = query.before;
+    }
+    const rows = this.db.prepare(`SELECT * FROM history ${where} ORDER BY id DESC LIMIT @limit`).all(params) as HistoryRow[];
     return rows.map(historyFromRow);
   }
 

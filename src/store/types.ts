@@ -65,6 +65,12 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface FleetHistoryQuery {
+  /** Only entries with an id below this (cursor for paging back). */
+  before?: number;
+  limit?: number;
+}
+
 export interface FleetSummary {
   boxes: { total: number; online: number; offline: number };
   sub_devices: { total: number; online: number; offline: number };
@@ -77,6 +83,8 @@ export interface Store {
   listBoxes(query?: ListBoxesQuery): Promise<{ total: number; boxes: BoxState[] }>;
   getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null>;
   history(devSno: string, query?: HistoryQuery): Promise<HistoryEntry[]>;
+  /** Transitions of every box and sub-device, newest first. */
+  fleetHistory(query?: FleetHistoryQuery): Promise<HistoryEntry[]>;
   summary(): Promise<FleetSummary>;
   /** Cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;
