@@ -121,7 +121,7 @@ class Timeline {
         'div',
         { class: 'timeline-body' },
         this.opts.showBox ? link(boxHref(e.dev_sno), 'box-link', e.dev_sno) : null,
-        el('span', { class: 'subject', title: e.ep_id ?? e.dev_sno }, name ? `${name} (${subject})` : subject),
+        el('span', { class: 'subject', title: e.ep_id ?? e.dev_sno }, name && !name.includes(subject) ? `${name} (${subject})` : name || subject),
         el(
           'span',
           { class: 'change' },
