@@ -148,8 +148,8 @@ class FleetView implements View {
   private readonly search: HTMLInputElement;
   private readonly statusButtons: HTMLButtonElement[];
   private readonly timeline = new Timeline('Recent status changes', { showBox: true });
-  private readonly rows = new Map<string, HTMLTableRowElement>();
-  private total = 0;
+  private rows = new Map<string, HTMLTableRowElement>();
+  private flashNewRows = false;
   private page: number;
   private q: string;
   private status: '' | 'online' | 'offline';
@@ -315,14 +315,31 @@ class FleetView implements View {
   }
 
   private showBoxes(boxes: Box[], total: number): void {
-    this.total = total;
-    this.rows.clear();
-    if (boxes.length === 0) {
+    const flashNew = this.flashNewRows && this.rows.size > 0;
+    this.flashNewRows = false;
+    const sameRows =
+      boxes.length > 0 && boxes.length === this.tbody.children.length && boxes.every((b, i) => this.tbody.children[i] === this.rows.get(b.dev_sno));
+    if (sameRows) {
+      // Update in place: no flicker, and running highlight animations keep going.
+      for (const b of boxes) this.fillRow(this.rows.get(b.dev_sno)!, b);
+    } else if (boxes.length === 0) {
+      this.rows.clear();
       const msg = this.q || this.status ? 'No box matches.' : 'No box has reported yet. Point the boxes at this server’s report URL.';
-      replace(this.tbody, el('tr', {}, el('td', { class: 'empty muted' }, msg)));
-      (this.tbody.firstElementChild!.firstElementChild as HTMLTableCellElement).colSpan = 6;
+      const td = el('td', { class: 'empty muted' }, msg);
+      td.colSpan = 6;
+      replace(this.tbody, el('tr', {}, td));
     } else {
-      replace(this.tbody, ...boxes.map((b) => this.row(b)));
+      const before = this.rows;
+      this.rows = new Map();
+      replace(
+        this.tbody,
+        ...boxes.map((b) => {
+          const tr = this.fillRow(el('tr', { class: 'box-row', data: { devSno: b.dev_sno } }), b);
+          this.rows.set(b.dev_sno, tr);
+          if (flashNew && !before.has(b.dev_sno)) flash(tr);
+          return tr;
+        }),
+      );
     }
     const from = total === 0 ? 0 : this.page * PAGE_SIZE + 1;
     const to = this.page * PAGE_SIZE + boxes.length;
@@ -331,10 +348,12 @@ class FleetView implements View {
     this.nextBtn.disabled = to >= total;
   }
 
-  private row(b: Box): HTMLTableRowElement {
-    const tr = el(
-      'tr',
-      { class: `box-row status-${b.status}`, data: { devSno: b.dev_sno } },
+  private fillRow(tr: HTMLTableRowElement, b: Box): HTMLTableRowElement {
+    tr.classList.toggle('status-online', b.status === 'online');
+    tr.classList.toggle('status-offline', b.status === 'offline');
+    tr.dataset.counts = `${b.sub_devices_online}/${b.sub_devices_offline}`;
+    replace(
+      tr,
       el('td', {}, statusPill(b.status)),
       el('td', { class: 'dev-sno' }, link(boxHref(b.dev_sno), 'box-link', b.dev_sno)),
       el('td', { class: 'subs' }, subCounts(b.sub_devices_online, b.sub_devices_offline)),
@@ -342,7 +361,6 @@ class FleetView implements View {
       el('td', {}, timeAgo(b.status_changed_at)),
       el('td', { class: 'num' }, String(b.report_count)),
     );
-    this.rows.set(b.dev_sno, tr);
     return tr;
   }
 
@@ -350,11 +368,17 @@ class FleetView implements View {
     for (const r of reports) {
       const tr = this.rows.get(r.dev_sno);
       if (!tr) continue;
-      replace(tr.querySelector('td.subs')!, subCounts(r.online, r.offline));
       replace(tr.querySelector('td.last-report')!, timeAgo(r.at));
-      flash(tr);
+      // Highlight changes only: boxes report every few seconds, mostly with nothing new.
+      const counts = `${r.online}/${r.offline}`;
+      if (tr.dataset.counts !== counts) {
+        tr.dataset.counts = counts;
+        replace(tr.querySelector('td.subs')!, subCounts(r.online, r.offline));
+        flash(tr);
+      }
     }
     // New boxes, summary counts and ordering come with the (throttled) refetch.
+    this.flashNewRows = true;
     this.liveRefresh.run();
   }
 
