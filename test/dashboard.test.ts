@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_DASHBOARD_DIR } from '../src/server/dashboard.js';
 import type { Store } from '../src/store/types.js';
-import { launchChromium, type Browser } from './support/browser.js';
+import { CHROMIUM, launchChromium, type Browser } from './support/browser.js';
 import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
 
 const TOKEN = 'dashboard-test-token-42';
@@ -19,6 +19,11 @@ function assertPng(file: string): void {
   assert.equal(png.readUInt32BE(16), 1280, 'screenshot width');
   assert.ok(png.length > 15_000, `screenshot has content (${png.length} bytes)`);
 }
+
+// Its own test, so that a missing browser shows as a failure, not only as cancelled tests.
+it('has Chromium to test the dashboard with', () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run scripts/install-test-deps.sh as root`);
+});
 
 describe('dashboard in headless Chromium', { timeout: 120_000 }, () => {
   let server: RunningServer;

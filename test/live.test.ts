@@ -63,7 +63,42 @@ describe('live events (GET /api/events, SSE over HTTP)', () => {
     }
   });
 
-  it('coalesces a burst of reports into few messages, latest report per box', async () => {
+  it('coalesces a burst into one message per window, with the latest report of each box', async () => {
+    const sse = await openSse(`${server.url}/api/events`);
+    try {
+      await sse.waitFor((e) => e.data === 'connected');
+      const from = sse.events.length;
+      // 200 reports of 50 boxes at once (as another process's feed could deliver them).
+      const now = Date.now();
+      for (let i = 0; i < 200; i++) {
+        const r = report(`SYNC${i % 50}`, { '10.0.0.1': i < 150 ? 'online' : 'offline' });
+        events.emit('report', { ...r, extra: {}, sub_devices: r.sub_devices.map((s) => ({ ...s, extra: {} })) } as never, now + i);
+      }
+      const transitions = Array.from({ length: 600 }, (_, i) => ({
+        at: new Date(now).toISOString(),
+        dev_sno: `SYNC${i}`,
+        ep_id: null,
+        from_status: 'online',
+        to_status: 'offline',
+        reason: 'report_timeout' as const,
+      }));
+      events.emit('transitions', transitions);
+      await sse.waitFor((e) => e.event === 'reports', 5000, from);
+      await sleep(400);
+      const got = sse.events.slice(from).filter((e) => e.event !== ':');
+      assert.deepEqual(got.map((e) => e.event), ['transitions', 'reports']);
+      const { reports } = JSON.parse(got[1]!.data);
+      assert.equal(reports.length, 50);
+      for (const r of reports) assert.equal(r.offline, 1, `${r.dev_sno}: the latest report wins`);
+      const tr = JSON.parse(got[0]!.data);
+      assert.equal(tr.transitions.length, 500, 'at most 500 transitions in one message');
+      assert.equal(tr.dropped, 100, 'and how many were left out');
+    } finally {
+      sse.close();
+    }
+  });
+
+  it('sends a burst of reports over HTTP as far fewer messages', async () => {
     const sse = await openSse(`${server.url}/api/events`);
     try {
       await sse.waitFor((e) => e.data === 'connected');
@@ -71,14 +106,15 @@ describe('live events (GET /api/events, SSE over HTTP)', () => {
       const posts = [];
       for (let i = 0; i < 40; i++) posts.push(server.post(report(`BURST${i % 20}`, { '10.0.0.1': i < 20 ? 'online' : 'offline' })));
       for (const res of await Promise.all(posts)) assert.equal(res.status, 200);
-      await sleep(600);
-      const reportMsgs = sse.events.slice(from).filter((e) => e.event === 'reports');
-      assert.ok(reportMsgs.length >= 1 && reportMsgs.length <= 4, `40 reports came as ${reportMsgs.length} messages`);
-      // Per box, the last message carrying it has its latest report (the second one: offline).
       const latest = new Map<string, { offline: number }>();
-      for (const m of reportMsgs) for (const r of JSON.parse(m.data).reports) latest.set(r.dev_sno, r);
-      assert.equal(latest.size, 20);
-      for (const r of latest.values()) assert.equal(r.offline, 1);
+      const seenAll = () => {
+        latest.clear();
+        for (const m of sse.events.slice(from)) if (m.event === 'reports') for (const r of JSON.parse(m.data).reports) latest.set(r.dev_sno, r);
+        return latest.size === 20 && [...latest.values()].every((r) => r.offline === 1);
+      };
+      await until(seenAll, 5000);
+      const messages = sse.events.slice(from).filter((e) => e.event === 'reports').length;
+      assert.ok(messages <= 10, `40 reports came as ${messages} messages`);
     } finally {
       sse.close();
     }
