@@ -24,14 +24,17 @@ describe('devstatus serve: fleet monitoring flags (real process)', () => {
           DEVSTATUS_REGISTRY_MODE: 'strict',
           DEVSTATUS_WEBHOOKS: `${hook.url}?a=1, ${hook.url}?b=2`,
           DEVSTATUS_WEBHOOK_SECRET: 'cli-secret',
+          DEVSTATUS_ADMIN_TOKEN: 'fleet-admin-token',
         },
       });
       try {
         assert.equal((await post(url, report('CLI1', { '10.0.0.1': 'online' }))).status, 403);
-        const issued = await (await fetch(`${url}/api/admin/codes`, { method: 'POST' })).json();
+        const auth = { authorization: 'Bearer fleet-admin-token' };
+        assert.equal((await fetch(`${url}/api/admin/codes`, { method: 'POST' })).status, 401);
+        const issued = await (await fetch(`${url}/api/admin/codes`, { method: 'POST', headers: auth })).json();
         assert.equal((await post(url, report(issued.dev_sno, { '10.0.0.1': 'online' }))).status, 200);
         // Silent for 0.2 s x 2: offline, alerted to both URLs, signed with the secret.
-        await eventually(async () => (await (await fetch(`${url}/api/devices/${issued.dev_sno}`)).json()).box.status === 'offline');
+        await eventually(async () => (await (await fetch(`${url}/api/devices/${issued.dev_sno}`, { headers: auth })).json()).box.status === 'offline');
         const reqs = await hook.waitFor(2);
         for (const r of reqs) {
           assert.equal(r.json.reason, 'report_timeout');

@@ -58,6 +58,16 @@ program
       .argParser(int('body limit', 1, 1024 * 1024 * 1024)),
   )
   .addOption(
+    new Option('--admin-token <token>', 'token for the dashboard and /api/* (default: generated once and kept in --admin-token-file)').env(
+      'DEVSTATUS_ADMIN_TOKEN',
+    ),
+  )
+  .addOption(
+    new Option('--admin-token-file <file>', 'where the generated admin token is kept (default: admin-token next to the database)').env(
+      'DEVSTATUS_ADMIN_TOKEN_FILE',
+    ),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level')
       .env('LOG_LEVEL')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])

@@ -1,3 +1,5 @@
+import { dirname, join, relative, isAbsolute } from 'node:path';
+import { resolveAdminToken } from '../server/auth.js';
 import { buildServer, DEFAULTS } from '../server/app.js';
 import { openStore } from '../store/index.js';
 
@@ -15,9 +17,25 @@ export interface ServeOptions {
   webhookSecret?: string;
   alertDedupS: number;
   webhookMaxAttempts: number;
+  adminToken?: string;
+  adminTokenFile?: string;
+}
+
+/** The generated admin token lives next to the database unless told otherwise. */
+export function defaultAdminTokenFile(dbFile: string): string {
+  return join(dirname(dbFile), 'admin-token');
+}
+
+function dashboardUrl(address: string, host: string): string {
+  const url = new URL(address);
+  // A wildcard address is not something to type into a browser.
+  if (host === '0.0.0.0' || host === '::' || host === '') url.hostname = 'localhost';
+  return `${url.origin}/`;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
+  const tokenFile = opts.adminTokenFile ?? defaultAdminTokenFile(opts.db);
+  const admin = resolveAdminToken(opts.adminToken, tokenFile);
   const store = await openStore({ dbFile: opts.db });
   const app = await buildServer({
     store,
@@ -32,6 +50,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       dedupMs: opts.alertDedupS * 1000,
       maxAttempts: opts.webhookMaxAttempts,
     },
+    adminToken: admin.token,
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -57,6 +76,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
     `devstatus receiver listening on ${address}${opts.path}`,
   );
+
+  const dashboard = dashboardUrl(address, opts.host);
+  if (admin.source === 'option') {
+    app.log.info({ dashboard }, `dashboard at ${dashboard} (admin token: the one given by --admin-token / DEVSTATUS_ADMIN_TOKEN)`);
+  } else {
+    const shown = isAbsolute(admin.file!) ? admin.file! : relative(process.cwd(), admin.file!) || admin.file!;
+    app.log.info({ dashboard, admin_token_file: shown }, `dashboard at ${dashboard} (admin token in ${shown}: cat ${shown})`);
+    if (admin.generated) {
+      // Once, on the first start only: a link that logs straight in.
+      app.log.info(`new admin token generated; first login: ${dashboard}?token=${encodeURIComponent(admin.token)}`);
+    }
+  }
 }
 
 export { DEFAULTS };

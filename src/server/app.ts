@@ -8,6 +8,9 @@ import { registerAdminRoutes } from './admin.js';
 import { AlertDispatcher, type AlertOptions } from './alerts.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
+import { registerAdminAuth } from './auth.js';
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
+import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 
 export const DEFAULTS = {
   host: '0.0.0.0',
@@ -42,6 +45,13 @@ export interface ServerOptions {
   alerts?: AlertOptions;
   /** GET /metrics (default true). */
   metrics?: boolean;
+  /** When set, /api/* needs this token (bearer or login cookie). Unset: nothing is protected. */
+  adminToken?: string;
+  /** Built dashboard to serve at /; false serves none. Default: web/dist of this package. */
+  dashboardDir?: string | false;
+  /** Source of /api/events; default: `events` of this process. */
+  liveFeed?: LiveFeed;
+  live?: Omit<LiveOptions, 'feed'>;
 }
 
 export interface ErrorBody {
@@ -76,6 +86,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.decorate('fleetEvents', events);
   const registryMode = opts.registryMode ?? 'open';
+  if (opts.adminToken !== undefined) await registerAdminAuth(app, { token: opts.adminToken, reportPath });
 
   // Boxes are firmware we do not control: the body must be JSON, whatever content type
   // (or none) they send it with.
@@ -102,6 +113,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(403).send({ ...errorBody('forbidden', err.message, 'dev_sno'), dev_sno: err.devSno, code: err.reason });
     }
     if (err instanceof ReportValidationError && !isReport) {
+      // The shared body parser also serves /api/login and the admin API: not a rejected report.
       return reply.code(400).send(errorBody('bad_request', err.reason, err.field));
     }
     if (err instanceof ReportValidationError) {
@@ -208,6 +220,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     await detector?.stop();
     await alerts.stop();
   });
+
+  app.get<{ Querystring: { before?: string; limit?: string } }>('/api/history', async (req, reply) => {
+    const { before, limit } = req.query;
+    if (before !== undefined && !/^\d+$/.test(before)) {
+      return reply.code(400).send(errorBody('bad_request', 'must be a history entry id', 'before'));
+    }
+    const entries = await store.fleetHistory({
+      before: before === undefined ? undefined : Number(before),
+      limit: limit === undefined ? undefined : Number(limit),
+    });
+    return { entries };
+  });
+
+  registerLiveEvents(app, { ...opts.live, feed: opts.liveFeed ?? feedFromFleetEvents(events) });
+
+  if (opts.dashboardDir !== false) {
+    await registerDashboard(app, { dir: opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR, reportPath });
+  }
 
   return app;
 }

@@ -27,6 +27,7 @@ import {
   type DeliveryQuery,
   type DeliveryResult,
   type DeliveryStatus,
+  type FleetHistoryQuery,
   type FleetSummary,
   type HistoryEntry,
   type HistoryQuery,
@@ -515,6 +516,17 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(`SELECT * FROM history WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
       .all(params) as HistoryRow[];
+    return rows.map(historyFromRow);
+  }
+
+  async fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
+    let where = '';
+    if (query.before !== undefined) {
+      where = 'WHERE id < @before';
+      params.before = query.before;
+    }
+    const rows = this.db.prepare(`SELECT * FROM history ${where} ORDER BY id DESC LIMIT @limit`).all(params) as HistoryRow[];
     return rows.map(historyFromRow);
   }
 

@@ -72,6 +72,12 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface FleetHistoryQuery {
+  /** Only entries with an id below this (cursor for paging back). */
+  before?: number;
+  limit?: number;
+}
+
 export interface FleetSummary {
   boxes: { total: number; online: number; offline: number };
   /** Sub-devices in the latest report of each box; those of offline boxes count as unknown. */
@@ -172,6 +178,8 @@ export interface Store {
   listBoxes(query?: ListBoxesQuery): Promise<{ total: number; boxes: BoxState[] }>;
   getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null>;
   history(devSno: string, query?: HistoryQuery): Promise<HistoryEntry[]>;
+  /** Transitions of every box and sub-device, newest first. */
+  fleetHistory(query?: FleetHistoryQuery): Promise<HistoryEntry[]>;
   summary(): Promise<FleetSummary>;
   /**
    * Atomically marks offline every online box whose last report is older than cutoffMs,

@@ -1,0 +1,92 @@
+// The receiver's read API, as the dashboard uses it. Same origin; the login cookie rides along.
+export type Status = 'online' | 'offline' | 'removed';
+
+export interface Box {
+  dev_sno: string;
+  status: 'online' | 'offline';
+  first_seen_at: string;
+  last_report_at: string;
+  status_changed_at: string;
+  report_count: number;
+  sub_devices_online: number;
+  sub_devices_offline: number;
+}
+
+export interface SubDevice {
+  dev_sno: string;
+  ep_id: string;
+  ep_ip: string;
+  ep_status: Status;
+  ep_location: string;
+  ep_type: string;
+  ep_name: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  status_changed_at: string;
+}
+
+export interface HistoryEntry {
+  id?: number;
+  at: string;
+  dev_sno: string;
+  ep_id: string | null;
+  from_status: string | null;
+  to_status: string;
+  reason: string;
+}
+
+export interface Summary {
+  boxes: { total: number; online: number; offline: number };
+  sub_devices: { total: number; online: number; offline: number };
+}
+
+/** The API said 401: the page shows the login form. */
+export class Unauthorized extends Error {
+  constructor() {
+    super('admin token required');
+  }
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) throw new Unauthorized();
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      message = ((await res.json()) as { message?: string }).message ?? message;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(message);
+  }
+  return (await res.json()) as T;
+}
+
+export const api = {
+  summary: () => getJson<Summary>('/api/summary'),
+  boxes: (q: { q?: string; status?: string; limit: number; offset: number }) => {
+    const p = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
+    if (q.q) p.set('q', q.q);
+    if (q.status) p.set('status', q.status);
+    return getJson<{ total: number; boxes: Box[] }>(`/api/devices?${p}`);
+  },
+  box: (devSno: string) => getJson<{ box: Box; sub_devices: SubDevice[] }>(`/api/devices/${encodeURIComponent(devSno)}`),
+  boxHistory: (devSno: string, limit = 100) =>
+    getJson<{ entries: HistoryEntry[] }>(`/api/devices/${encodeURIComponent(devSno)}/history?limit=${limit}`),
+  fleetHistory: (limit = 100) => getJson<{ entries: HistoryEntry[] }>(`/api/history?limit=${limit}`),
+
+  async login(token: string): Promise<boolean> {
+    const res = await fetch('/api/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    if (res.status === 401) return false;
+    if (!res.ok) throw new Error(`login failed: ${res.status} ${res.statusText}`);
+    return true;
+  },
+  async logout(): Promise<void> {
+    await fetch('/api/logout', { method: 'POST', credentials: 'same-origin' });
+  },
+};
