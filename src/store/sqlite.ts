@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../protocol/index.js';
+import { LocalCoordinator } from './coordination.js';
 import { planIngest, type PriorSubDevice } from './diff.js';
 import {
   clampLimit,
@@ -14,6 +15,7 @@ import {
   type HistoryEntry,
   type HistoryQuery,
   type IngestResult,
+  type Leadership,
   type ListBoxesQuery,
   type Store,
   type SubDeviceState,
@@ -160,6 +162,8 @@ export class SqliteStore implements Store {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
+  // One process per SQLite file: leadership and messages stay in this process.
+  private readonly local = new LocalCoordinator();
   private readonly stmts;
   private readonly writeBatch: (batch: Pending[]) => Array<IngestResult | Error>;
 
@@ -363,10 +367,23 @@ export class SqliteStore implements Store {
     this.db.prepare('SELECT 1').get();
   }
 
+  acquireLeadership(name: string): Promise<Leadership> {
+    return this.local.acquireLeadership(name);
+  }
+
+  publish(channel: string, payload: object): Promise<void> {
+    return this.local.publish(channel, payload);
+  }
+
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    return this.local.subscribe(channel, onMessage);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    await this.local.close();
     this.db.close();
   }
 }

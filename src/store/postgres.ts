@@ -1,0 +1,785 @@
+// PostgreSQL store: several `devstatus serve` processes can share one database. Each report is
+// applied under a row lock on its box (so receivers ingesting the same box never lose or
+// duplicate a transition); reports that arrive together are committed in one transaction,
+// each in its own savepoint. Leadership uses session advisory locks, messages LISTEN/NOTIFY.
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import { ReportValidationError, type Report } from '../protocol/index.js';
+import { checkChannel, deliver, encodeMessage } from './coordination.js';
+import { planIngest, type IngestPlan, type PriorSubDevice } from './diff.js';
+import { boxFromRow, historyFromRow, subFromRow } from './sqlite.js';
+import {
+  clampLimit,
+  type BoxState,
+  type BoxStatus,
+  type FleetSummary,
+  type HistoryEntry,
+  type HistoryQuery,
+  type IngestResult,
+  type Leadership,
+  type LeadershipEvents,
+  type ListBoxesQuery,
+  type Store,
+} from './types.js';
+
+/**
+ * Versioned schema, applied in order at open. Append only: never edit a migration that has
+ * shipped. Times are milliseconds since the epoch (as in the SQLite store); COLLATE "C"
+ * makes ordering and lower() bytewise/ASCII-only, exactly like SQLite's defaults.
+ */
+export const PG_MIGRATIONS: string[] = [
+  `CREATE TABLE boxes (
+     dev_sno text COLLATE "C" PRIMARY KEY,
+     status text NOT NULL,
+     first_seen_at bigint NOT NULL,
+     last_report_at bigint NOT NULL,
+     status_changed_at bigint NOT NULL,
+     report_count bigint NOT NULL DEFAULT 0,
+     sub_online integer NOT NULL DEFAULT 0,
+     sub_offline integer NOT NULL DEFAULT 0,
+     extra json NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX boxes_status ON boxes(status);
+   CREATE TABLE sub_devices (
+     dev_sno text COLLATE "C" NOT NULL REFERENCES boxes(dev_sno),
+     ep_id text COLLATE "C" NOT NULL,
+     ep_ip text NOT NULL,
+     ep_status text NOT NULL,
+     ep_location text NOT NULL,
+     ep_type text NOT NULL,
+     ep_name text NOT NULL,
+     extra json NOT NULL DEFAULT '{}',
+     first_seen_at bigint NOT NULL,
+     last_seen_at bigint NOT NULL,
+     status_changed_at bigint NOT NULL,
+     PRIMARY KEY (dev_sno, ep_id)
+   );
+   CREATE TABLE history (
+     id bigserial PRIMARY KEY,
+     at bigint NOT NULL,
+     dev_sno text COLLATE "C" NOT NULL,
+     ep_id text COLLATE "C",
+     from_status text,
+     to_status text NOT NULL,
+     reason text NOT NULL
+   );
+   CREATE INDEX history_box ON history(dev_sno, id);
+   CREATE INDEX history_ep ON history(dev_sno, ep_id, id);`,
+];
+
+// Advisory lock keys, (namespace, id) form so they never collide with anyone's bigint keys.
+const LOCK_NS_MIGRATIONS = 0x64737401;
+const LOCK_NS_LEADERSHIP = 0x64737402;
+
+/** 32-bit FNV-1a, as a signed int4 for the advisory lock id. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+export interface StoreLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+const stderrLogger: StoreLogger = {
+  info: () => {},
+  warn: (obj, msg) => console.error(`devstatus: ${msg}`, obj),
+};
+
+export interface PostgresStoreOptions {
+  /** postgres://user[:password]@host[:port]/database */
+  url: string;
+  /** Most reports written in one transaction. */
+  maxBatch?: number;
+  /** Transactions writing reports at the same time (each box always goes to the same one). */
+  ingestLanes?: number;
+  /** Pool size for ingest and reads. */
+  poolSize?: number;
+  /** How often a follower retries for the leadership and a leader checks its connection. */
+  leaderRetryMs?: number;
+  log?: StoreLogger;
+}
+
+/** What the URL points at, without the password: for messages and logs. */
+export interface DatabaseTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** postgres://user@host:port/database */
+  display: string;
+}
+
+export function describeDatabaseUrl(url: string): DatabaseTarget {
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw new Error('the database URL must look like postgres://user[:password]@host[:port]/database');
+  }
+  // pg's own view of it, defaults and PG* environment variables included.
+  const c = new pg.Client({ connectionString: url });
+  const host = c.host;
+  const port = c.port;
+  const database = c.database ?? '';
+  const user = c.user ?? '';
+  const hostPart = host.includes(':') && !host.startsWith('/') ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    database,
+    user,
+    display: `postgres://${encodeURIComponent(user)}@${hostPart}:${port}/${encodeURIComponent(database)}`,
+  };
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A message about a failure to reach the database that says where and what to check. */
+export function explainConnectError(e: unknown, url: string): Error {
+  const t = describeDatabaseUrl(url);
+  const err = e as { code?: string; message?: string };
+  const where = `PostgreSQL database "${t.database}" at ${t.host}:${t.port} as user "${t.user}"`;
+  let why: string;
+  let check: string;
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      why = 'connection refused';
+      check = `check that PostgreSQL is running and listens on ${t.host} port ${t.port}`;
+      break;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      why = `host name "${t.host}" does not resolve`;
+      check = 'check the host in the database URL';
+      break;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      why = `no route or no answer (${err.code})`;
+      check = 'check the host and port in the database URL and any firewall in between';
+      break;
+    case '28P01':
+    case '28000':
+      why = `the server refused the login (${err.message ?? err.code})`;
+      check = "check the user and password in the database URL and the server's pg_hba.conf";
+      break;
+    case '3D000':
+      why = `database "${t.database}" does not exist`;
+      check = `create it (createdb -h ${t.host} -p ${t.port} -U ${t.user} ${t.database}) or fix the database name in the URL`;
+      break;
+    default:
+      why = /timeout/i.test(err.message ?? '') ? 'no answer in time' : (err.message ?? String(e));
+      check = 'check that PostgreSQL is running and that the database URL names the right host, port, database and user';
+  }
+  let message = `cannot open the ${where}: ${why}; ${check} (--database-url / DATABASE_URL)`;
+  const password = passwordOf(url);
+  if (password) message = message.split(password).join('***');
+  return Object.assign(new Error(message), { code: err.code, cause: e });
+}
+
+function isConnectionProblem(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return (
+    /^(08|28|3D|57P)/.test(code) ||
+    /^E[A-Z]+$/.test(code) ||
+    /timeout|terminated|Connection/i.test((e as Error).message ?? '')
+  );
+}
+
+/** Errors after which the same report may simply be tried again. */
+function isTransient(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '40P01' || code === '40001' || code === '23505';
+}
+
+// PostgreSQL text cannot hold U+0000; say so as a bad field rather than fail with a 500.
+function rejectNul(report: Report): void {
+  const bad = (s: string) => s.includes('\u0000');
+  const reason = 'must not contain the NUL character (\\u0000)';
+  if (bad(report.dev_sno)) throw new ReportValidationError('dev_sno', reason);
+  report.sub_devices.forEach((s, i) => {
+    for (const f of ['ep_id', 'ep_ip', 'ep_location', 'ep_name'] as const) {
+      if (bad(s[f])) throw new ReportValidationError(`sub_devices[${i}].${f}`, reason);
+    }
+  });
+}
+
+interface Pending {
+  report: Report;
+  receivedAt: number;
+  resolve: (r: IngestResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Lane {
+  pending: Pending[];
+  running: Promise<void> | null;
+}
+
+const byDevSno = (a: Pending, b: Pending) =>
+  a.report.dev_sno < b.report.dev_sno ? -1 : a.report.dev_sno > b.report.dev_sno ? 1 : 0;
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly target: DatabaseTarget;
+  private readonly pool: pg.Pool;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly maxBatch: number;
+  private readonly lanes: Lane[];
+  private readonly leaderRetryMs: number;
+  private readonly log: StoreLogger;
+  private readonly leaderships = new Set<PgLeadership>();
+  private readonly bus: PgBus;
+  private closed = false;
+
+  /** Connects, applies pending migrations and returns the store; errors say what to check. */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(opts);
+    try {
+      await store.migrate();
+    } catch (e) {
+      await store.pool.end().catch(() => {});
+      if (isConnectionProblem(e)) throw explainConnectError(e, opts.url);
+      throw e;
+    }
+    return store;
+  }
+
+  private constructor(opts: PostgresStoreOptions) {
+    this.target = describeDatabaseUrl(opts.url);
+    this.log = opts.log ?? stderrLogger;
+    this.clientConfig = { connectionString: opts.url, connectionTimeoutMillis: 10_000, keepAlive: true };
+    this.pool = new pg.Pool({
+      ...this.clientConfig,
+      application_name: 'devstatus',
+      max: opts.poolSize ?? 10,
+    });
+    // An idle pooled connection that breaks (server restart) is replaced on next use.
+    this.pool.on('error', (err) => {
+      if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
+    });
+    this.maxBatch = opts.maxBatch ?? 256;
+    this.lanes = Array.from({ length: Math.max(1, opts.ingestLanes ?? 4) }, () => ({ pending: [], running: null }));
+    this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
+    this.bus = new PgBus({ ...this.clientConfig, application_name: 'devstatus-listen' }, this.log);
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Several receivers starting at once: the first migrates, the others wait and see it done.
+      await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NS_MIGRATIONS]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
+      );
+      const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+      const current = rows[0]?.v ?? 0;
+      if (current > PG_MIGRATIONS.length) {
+        throw new Error(
+          `the database ${this.target.display} has schema version ${current}, newer than this devstatus knows ` +
+            `(${PG_MIGRATIONS.length}); upgrade devstatus`,
+        );
+      }
+      for (let v = current + 1; v <= PG_MIGRATIONS.length; v++) {
+        await client.query(PG_MIGRATIONS[v - 1]!);
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
+      }
+      await client.query('COMMIT');
+      client.release();
+    } catch (e) {
+      // Dropping the connection rolls back whatever was begun.
+      client.release(e instanceof Error ? e : true);
+      throw e;
+    }
+  }
+
+  ingest(report: Report, receivedAt: number): Promise<IngestResult> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      // A box always goes to the same lane, so its reports are applied in the order they came.
+      const lane = this.lanes[(hash32(report.dev_sno) >>> 0) % this.lanes.length]!;
+      lane.pending.push({ report, receivedAt, resolve, reject });
+      if (!lane.running) {
+        // setImmediate lets every request already parsed in this tick join the batch.
+        lane.running = new Promise((done) => setImmediate(() => void this.drain(lane).finally(done)));
+      }
+    });
+  }
+
+  private async drain(lane: Lane): Promise<void> {
+    while (lane.pending.length > 0) {
+      const batch = lane.pending.splice(0, this.maxBatch);
+      await this.writeBatch(batch);
+    }
+    lane.running = null;
+  }
+
+  /** One transaction for the batch, one savepoint per report; nothing resolves before COMMIT. */
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    // Every transaction in every process locks boxes in dev_sno order, so ingest cannot
+    // deadlock with ingest. The sort is stable: a box's reports keep their order.
+    batch.sort(byDevSno);
+    const results: Array<IngestResult | Error> = [];
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      let before = 'BEGIN';
+      for (const p of batch) {
+        for (let attempt = 1; ; attempt++) {
+          await client.query(`${before}; SAVEPOINT report`);
+          try {
+            results.push(await this.ingestOne(client, p.report, p.receivedAt));
+            before = 'RELEASE SAVEPOINT report';
+            break;
+          } catch (e) {
+            before = 'ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report';
+            if (isTransient(e) && attempt < 3) continue;
+            results.push(e instanceof Error ? e : new Error(String(e)));
+            break;
+          }
+        }
+      }
+      await client.query(`${before}; COMMIT`);
+    } catch (e) {
+      // The connection or the commit failed: no report of this batch is acknowledged.
+      client?.release(e instanceof Error ? e : true);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    client.release();
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) p.reject(r);
+      else p.resolve(r);
+    });
+  }
+
+  private async ingestOne(c: pg.PoolClient, report: Report, now: number): Promise<IngestResult> {
+    rejectNul(report);
+    const devSno = report.dev_sno;
+    // Lock the box row (creating it if new) before reading what the report changes: a
+    // receiver ingesting the same box concurrently waits here until this one commits.
+    const inserted = await c.query({
+      name: 'devstatus_box_claim',
+      text: `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count)
+             VALUES ($1, 'online', $2, $2, $2, 0) ON CONFLICT (dev_sno) DO NOTHING RETURNING dev_sno`,
+      values: [devSno, now],
+    });
+    let plan: IngestPlan;
+    if (inserted.rowCount === 1) {
+      plan = planIngest(report, { box: null, subDevices: [] }, now);
+    } else {
+      const box = await c.query<{ status: BoxStatus }>({
+        name: 'devstatus_box_lock',
+        text: 'SELECT status FROM boxes WHERE dev_sno = $1 FOR UPDATE',
+        values: [devSno],
+      });
+      if (box.rowCount !== 1) throw Object.assign(new Error(`box ${devSno} vanished while locking it`), { code: '40001' });
+      // A separate statement, so it sees what the previous lock holder committed.
+      const subs = await c.query<PriorSubDevice>({
+        name: 'devstatus_box_subs',
+        text: 'SELECT ep_id, ep_status FROM sub_devices WHERE dev_sno = $1',
+        values: [devSno],
+      });
+      plan = planIngest(report, { box: box.rows[0]!, subDevices: subs.rows }, now);
+    }
+
+    const added = plan.writes.filter((w) => w.isNew);
+    const kept = plan.writes.filter((w) => !w.isNew);
+    const column = <T>(ws: typeof plan.writes, f: (w: (typeof plan.writes)[number]) => T) => ws.map(f);
+    await c.query({
+      name: 'devstatus_ingest_write',
+      text: `WITH
+        box AS (
+          UPDATE boxes SET status = 'online', last_report_at = $2, report_count = report_count + 1,
+            status_changed_at = CASE WHEN $3::boolean THEN $2 ELSE status_changed_at END,
+            sub_online = $4, sub_offline = $5, extra = $6::json
+          WHERE dev_sno = $1),
+        added AS (
+          INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra,
+                                   first_seen_at, last_seen_at, status_changed_at)
+          SELECT $1, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra::json, $2, $2, $2
+          FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+            AS s(ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra)),
+        kept AS (
+          UPDATE sub_devices d SET ep_ip = s.ep_ip, ep_status = s.ep_status, ep_location = s.ep_location,
+            ep_type = s.ep_type, ep_name = s.ep_name, extra = s.extra::json, last_seen_at = $2,
+            status_changed_at = CASE WHEN s.changed THEN $2 ELSE d.status_changed_at END
+          FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::boolean[])
+            AS s(ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
+          WHERE d.dev_sno = $1 AND d.ep_id = s.ep_id),
+        removed AS (
+          UPDATE sub_devices SET ep_status = 'removed', status_changed_at = $2
+          WHERE dev_sno = $1 AND ep_id = ANY($22::text[])),
+        hist AS (
+          INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
+          SELECT $2, $1, h.ep_id, h.from_status, h.to_status, h.reason
+          FROM unnest($23::text[], $24::text[], $25::text[], $26::text[]) WITH ORDINALITY
+            AS h(ep_id, from_status, to_status, reason, ord)
+          ORDER BY h.ord)
+        SELECT 1`,
+      values: [
+        devSno,
+        now,
+        plan.box.statusChanged,
+        plan.box.subOnline,
+        plan.box.subOffline,
+        JSON.stringify(report.extra),
+        ...[added, kept].flatMap((ws) => [
+          column(ws, (w) => w.sub.ep_id),
+          column(ws, (w) => w.sub.ep_ip),
+          column(ws, (w) => w.sub.ep_status),
+          column(ws, (w) => w.sub.ep_location),
+          column(ws, (w) => w.sub.ep_type),
+          column(ws, (w) => w.sub.ep_name),
+          column(ws, (w) => JSON.stringify(w.sub.extra)),
+        ]),
+        column(kept, (w) => w.statusChanged),
+        plan.removals,
+        plan.transitions.map((t) => t.ep_id),
+        plan.transitions.map((t) => t.from_status),
+        plan.transitions.map((t) => t.to_status),
+        plan.transitions.map((t) => t.reason),
+      ],
+    });
+    return { transitions: plan.transitions };
+  }
+
+  async listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status) {
+      params.push(query.status);
+      where.push(`status = $${params.length}`);
+    }
+    if (query.q) {
+      params.push(query.q);
+      where.push(`strpos(lower(dev_sno), lower($${params.length}::text COLLATE "C")) > 0`);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = await this.pool.query<{ n: string }>(`SELECT COUNT(*) AS n FROM boxes ${whereSql}`, params);
+    const rows = await this.pool.query(
+      `SELECT * FROM boxes ${whereSql} ORDER BY dev_sno LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, clampLimit(query.limit), Math.max(0, Math.floor(query.offset ?? 0))],
+    );
+    return { total: Number(total.rows[0]!.n), boxes: rows.rows.map(boxFromRow) };
+  }
+
+  async getBox(devSno: string) {
+    const box = await this.pool.query('SELECT * FROM boxes WHERE dev_sno = $1', [devSno]);
+    if (box.rowCount === 0) return null;
+    const subs = await this.pool.query('SELECT * FROM sub_devices WHERE dev_sno = $1 ORDER BY ep_id', [devSno]);
+    return { box: boxFromRow(box.rows[0]), sub_devices: subs.rows.map(subFromRow) };
+  }
+
+  async history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+    const params: unknown[] = [devSno];
+    const where = ['dev_sno = $1'];
+    if (query.ep_id !== undefined) {
+      params.push(query.ep_id);
+      where.push(`ep_id = $${params.length}`);
+    }
+    if (query.before !== undefined) {
+      params.push(query.before);
+      where.push(`id < $${params.length}`);
+    }
+    params.push(clampLimit(query.limit));
+    const { rows } = await this.pool.query(
+      `SELECT * FROM history WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(historyFromRow);
+  }
+
+  async summary(): Promise<FleetSummary> {
+    const { rows } = await this.pool.query<Record<'total' | 'online' | 'sub_online' | 'sub_offline', string>>(
+      `SELECT COUNT(*) AS total,
+              COUNT(*) FILTER (WHERE status = 'online') AS online,
+              COALESCE(SUM(sub_online), 0) AS sub_online,
+              COALESCE(SUM(sub_offline), 0) AS sub_offline
+       FROM boxes`,
+    );
+    const r = rows[0]!;
+    const [total, online, subOnline, subOffline] = [r.total, r.online, r.sub_online, r.sub_offline].map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    return {
+      boxes: { total, online, offline: total - online },
+      sub_devices: { total: subOnline + subOffline, online: subOnline, offline: subOffline },
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async acquireLeadership(name: string): Promise<Leadership> {
+    if (this.closed) throw new Error('store is closed');
+    const leadership = new PgLeadership(
+      name,
+      { ...this.clientConfig, application_name: 'devstatus-leader' },
+      this.leaderRetryMs,
+      this.log,
+      () => this.leaderships.delete(leadership),
+    );
+    this.leaderships.add(leadership);
+    await leadership.start();
+    return leadership;
+  }
+
+  async publish(channel: string, payload: object): Promise<void> {
+    const json = encodeMessage(channel, payload);
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, json]);
+  }
+
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.bus.subscribe(channel, onMessage);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Reports already accepted are written before the pool goes away.
+    await Promise.all(this.lanes.map((l) => l.running));
+    await Promise.all([...this.leaderships].map((l) => l.release()));
+    await this.bus.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * A session advisory lock held on a connection of its own: the lock lives exactly as long as
+ * that session, so a leader that dies (process killed, connection cut) frees it at once and a
+ * follower, retrying every few seconds, takes over.
+ */
+class PgLeadership extends EventEmitter<LeadershipEvents> implements Leadership {
+  private client: pg.Client | null = null;
+  private leader = false;
+  private released = false;
+  private timer: NodeJS.Timeout | null = null;
+  private attempting: Promise<void> | null = null;
+  private readonly key: number;
+
+  constructor(
+    readonly name: string,
+    private readonly config: pg.ClientConfig,
+    private readonly retryMs: number,
+    private readonly log: StoreLogger,
+    private readonly onRelease: () => void,
+  ) {
+    super();
+    this.key = hash32(name);
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  async start(): Promise<void> {
+    await this.attempt();
+  }
+
+  private setLeader(leader: boolean): void {
+    if (this.leader === leader) return;
+    this.leader = leader;
+    this.emit('change', leader);
+  }
+
+  private schedule(ms: number): void {
+    if (this.released) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.attempt(), ms);
+  }
+
+  private attempt(): Promise<void> {
+    if (this.released) return Promise.resolve();
+    if (this.attempting) return this.attempting;
+    this.attempting = (async () => {
+      try {
+        const client = this.client ?? (await this.connect());
+        if (this.leader) {
+          await client.query('SELECT 1'); // still our session?
+        } else {
+          const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+            LOCK_NS_LEADERSHIP,
+            this.key,
+          ]);
+          if (rows[0]?.ok) {
+            if (this.released) return; // release() will end the session, and the lock with it
+            this.log.info({ leadership: this.name }, 'leadership acquired');
+            this.setLeader(true);
+          }
+        }
+      } catch (e) {
+        if (this.client) this.lost(this.client, e);
+      } finally {
+        this.attempting = null;
+        this.schedule(this.retryMs);
+      }
+    })();
+    return this.attempting;
+  }
+
+  private async connect(): Promise<pg.Client> {
+    // query_timeout: a leader cut off from the server must notice and step down, not hang.
+    const client = new pg.Client({ ...this.config, query_timeout: Math.max(5000, this.retryMs * 2) });
+    client.on('error', (e) => this.lost(client, e));
+    client.on('end', () => this.lost(client));
+    this.client = client;
+    await client.connect();
+    return client;
+  }
+
+  private lost(client: pg.Client, e?: unknown): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.end().catch(() => {});
+    if (this.leader) {
+      this.log.warn({ leadership: this.name, err: (e as Error | undefined)?.message }, 'leadership lost with its connection');
+    }
+    this.setLeader(false);
+    this.schedule(Math.min(this.retryMs, 1000));
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.attempting;
+    const client = this.client;
+    this.client = null;
+    // Ending the session releases its advisory locks.
+    if (client) await client.end().catch(() => {});
+    this.onRelease();
+    this.setLeader(false);
+  }
+}
+
+/** LISTEN on one connection per store, reconnected (and re-LISTENed) if it drops. */
+class PgBus {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private readonly channels = new Map<string, Set<(payload: unknown) => void>>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs = 250;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly log: StoreLogger,
+  ) {}
+
+  async subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    checkChannel(channel);
+    const entry = (payload: unknown) => deliver(onMessage, payload);
+    let set = this.channels.get(channel);
+    if (!set) this.channels.set(channel, (set = new Set()));
+    set.add(entry);
+    try {
+      const client = await this.connection();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (e) {
+      this.remove(channel, entry);
+      throw e;
+    }
+    return async () => {
+      if (this.remove(channel, entry) && this.client) {
+        await this.client.query(`UNLISTEN ${this.client.escapeIdentifier(channel)}`).catch(() => {});
+      }
+    };
+  }
+
+  /** true when that was the channel's last subscriber. */
+  private remove(channel: string, entry: (payload: unknown) => void): boolean {
+    const set = this.channels.get(channel);
+    if (!set) return false;
+    set.delete(entry);
+    if (set.size > 0) return false;
+    this.channels.delete(channel);
+    return true;
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const client = new pg.Client(this.config);
+      client.on('error', (e) => this.lost(client, e));
+      client.on('end', () => this.lost(client));
+      client.on('notification', (msg) => {
+        const set = this.channels.get(msg.channel);
+        if (!set) return;
+        let payload: unknown;
+        try {
+          payload = JSON.parse(msg.payload ?? 'null');
+        } catch {
+          return; // not one of ours
+        }
+        for (const entry of [...set]) entry(payload);
+      });
+      try {
+        await client.connect();
+        for (const channel of this.channels.keys()) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      } catch (e) {
+        client.end().catch(() => {});
+        throw e;
+      }
+      if (this.closed) {
+        await client.end().catch(() => {});
+        throw new Error('store is closed');
+      }
+      this.client = client;
+      this.retryMs = 250;
+      return client;
+    })().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private lost(client: pg.Client, e?: unknown): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.end().catch(() => {});
+    this.log.warn({ err: (e as Error | undefined)?.message }, 'PostgreSQL LISTEN connection lost; reconnecting');
+    this.reconnect();
+  }
+
+  private reconnect(): void {
+    if (this.closed || this.retryTimer || this.channels.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.closed || this.client) return;
+      this.connection().then(
+        () => this.log.info({}, 'PostgreSQL LISTEN connection restored'),
+        () => {
+          this.retryMs = Math.min(this.retryMs * 2, 5000);
+          this.reconnect();
+        },
+      );
+    }, this.retryMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.channels.clear();
+    await this.connecting?.catch(() => {});
+    const client = this.client;
+    this.client = null;
+    if (client) await client.end().catch(() => {});
+  }
+}
