@@ -102,6 +102,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How often a follower retries for the leadership and a leader checks its connection. */
   leaderRetryMs?: number;
+  /** Shown in pg_stat_activity; the leadership and LISTEN connections get -leader / -listen. */
+  applicationName?: string;
   log?: StoreLogger;
 }
 
@@ -237,6 +239,7 @@ export class PostgresStore implements Store {
   private readonly lanes: Lane[];
   private readonly leaderRetryMs: number;
   private readonly log: StoreLogger;
+  private readonly applicationName: string;
   private readonly leaderships = new Set<PgLeadership>();
   private readonly bus: PgBus;
   private closed = false;
@@ -258,9 +261,10 @@ export class PostgresStore implements Store {
     this.target = describeDatabaseUrl(opts.url);
     this.log = opts.log ?? stderrLogger;
     this.clientConfig = { connectionString: opts.url, connectionTimeoutMillis: 10_000, keepAlive: true };
+    this.applicationName = opts.applicationName ?? 'devstatus';
     this.pool = new pg.Pool({
       ...this.clientConfig,
-      application_name: 'devstatus',
+      application_name: this.applicationName,
       max: opts.poolSize ?? 10,
     });
     // An idle pooled connection that breaks (server restart) is replaced on next use.
@@ -270,7 +274,7 @@ export class PostgresStore implements Store {
     this.maxBatch = opts.maxBatch ?? 256;
     this.lanes = Array.from({ length: Math.max(1, opts.ingestLanes ?? 4) }, () => ({ pending: [], running: null }));
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
-    this.bus = new PgBus({ ...this.clientConfig, application_name: 'devstatus-listen' }, this.log);
+    this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
   }
 
   private async migrate(): Promise<void> {
@@ -530,7 +534,7 @@ export class PostgresStore implements Store {
     if (this.closed) throw new Error('store is closed');
     const leadership = new PgLeadership(
       name,
-      { ...this.clientConfig, application_name: 'devstatus-leader' },
+      { ...this.clientConfig, application_name: `${this.applicationName}-leader` },
       this.leaderRetryMs,
       this.log,
       () => this.leaderships.delete(leadership),
@@ -620,7 +624,6 @@ class PgLeadership extends EventEmitter<LeadershipEvents> implements Leadership 
           ]);
           if (rows[0]?.ok) {
             if (this.released) return; // release() will end the session, and the lock with it
-            this.log.info({ leadership: this.name }, 'leadership acquired');
             this.setLeader(true);
           }
         }
