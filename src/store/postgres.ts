@@ -1,12 +1,13 @@
-// PostgreSQL store: several `devstatus serve` processes can share one database. Each report is
-// applied under a row lock on its box (so receivers ingesting the same box never lose or
-// duplicate a transition); reports that arrive together are committed in one transaction,
-// each in its own savepoint. Leadership uses session advisory locks, messages LISTEN/NOTIFY.
+// PostgreSQL store: several `devstatus serve` processes can share one database. Reports that
+// arrive together are committed in one transaction (group commit) that first locks the rows of
+// their boxes, so receivers ingesting the same box never lose or duplicate a transition; if one
+// report fails, the batch is redone with a savepoint per report so it fails alone.
+// Leadership uses session advisory locks, messages LISTEN/NOTIFY.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { ReportValidationError, type Report } from '../protocol/index.js';
 import { checkChannel, deliver, encodeMessage } from './coordination.js';
-import { planIngest, type IngestPlan, type PriorSubDevice } from './diff.js';
+import { planIngest, type IngestPlan } from './diff.js';
 import { boxFromRow, historyFromRow, subFromRow } from './sqlite.js';
 import {
   clampLimit,
@@ -20,6 +21,7 @@ import {
   type LeadershipEvents,
   type ListBoxesQuery,
   type Store,
+  type SubDeviceStatus,
 } from './types.js';
 
 /**
@@ -182,10 +184,11 @@ export function explainConnectError(e: unknown, url: string): Error {
       why = /timeout/i.test(err.message ?? '') ? 'no answer in time' : (err.message ?? String(e));
       check = 'check that PostgreSQL is running and that the database URL names the right host, port, database and user';
   }
-  let message = `cannot open the ${where}: ${why}; ${check} (--database-url / DATABASE_URL)`;
+  // pg's own messages never carry the password; this is in case some other layer's does.
   const password = passwordOf(url);
-  if (password) message = message.split(password).join('***');
-  return Object.assign(new Error(message), { code: err.code, cause: e });
+  if (password && password.length >= 4) why = why.split(password).join('***');
+  const message = `cannot open the ${where}: ${why}; ${check} (--database-url / DATABASE_URL)`;
+  return Object.assign(new Error(message), { code: err.code });
 }
 
 function isConnectionProblem(e: unknown): boolean {
@@ -197,7 +200,7 @@ function isConnectionProblem(e: unknown): boolean {
   );
 }
 
-/** Errors after which the same report may simply be tried again. */
+/** Errors after which the same batch may simply be tried again. */
 function isTransient(e: unknown): boolean {
   const code = (e as { code?: string }).code;
   return code === '40P01' || code === '40001' || code === '23505';
@@ -222,9 +225,38 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** A box as this batch sees it; status null while it is new (claimed, not yet written). */
+interface BoxInBatch {
+  status: BoxStatus | null;
+  subs: Map<string, SubDeviceStatus>;
+}
+
 interface Lane {
   pending: Pending[];
   running: Promise<void> | null;
+}
+
+interface Planned {
+  report: Report;
+  now: number;
+  plan: IngestPlan;
+}
+
+/** What a report changes, against the box as this batch has it so far. */
+function plan(p: Pending, box: BoxInBatch): Planned {
+  rejectNul(p.report);
+  const prior = {
+    box: box.status === null ? null : { status: box.status },
+    subDevices: [...box.subs].map(([ep_id, ep_status]) => ({ ep_id, ep_status })),
+  };
+  return { report: p.report, now: p.receivedAt, plan: planIngest(p.report, prior, p.receivedAt) };
+}
+
+/** Moves the batch's view of the box on, once the report is written. */
+function advance(box: BoxInBatch, plan: IngestPlan): void {
+  box.status = 'online';
+  for (const w of plan.writes) box.subs.set(w.sub.ep_id, w.sub.ep_status);
+  for (const epId of plan.removals) box.subs.set(epId, 'removed');
 }
 
 const byDevSno = (a: Pending, b: Pending) =>
@@ -328,32 +360,19 @@ export class PostgresStore implements Store {
     lane.running = null;
   }
 
-  /** One transaction for the batch, one savepoint per report; nothing resolves before COMMIT. */
+  /**
+   * One transaction for the batch; nothing resolves before COMMIT. First without savepoints
+   * (one round trip per report); if a report fails, the batch is rolled back and written
+   * again with a savepoint per report, so only the failing one is lost.
+   */
   private async writeBatch(batch: Pending[]): Promise<void> {
-    // Every transaction in every process locks boxes in dev_sno order, so ingest cannot
-    // deadlock with ingest. The sort is stable: a box's reports keep their order.
+    // Stable: a box's reports keep the order they came in.
     batch.sort(byDevSno);
-    const results: Array<IngestResult | Error> = [];
     let client: pg.PoolClient | undefined;
+    let results: Array<IngestResult | Error>;
     try {
       client = await this.pool.connect();
-      let before = 'BEGIN';
-      for (const p of batch) {
-        for (let attempt = 1; ; attempt++) {
-          await client.query(`${before}; SAVEPOINT report`);
-          try {
-            results.push(await this.ingestOne(client, p.report, p.receivedAt));
-            before = 'RELEASE SAVEPOINT report';
-            break;
-          } catch (e) {
-            before = 'ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report';
-            if (isTransient(e) && attempt < 3) continue;
-            results.push(e instanceof Error ? e : new Error(String(e)));
-            break;
-          }
-        }
-      }
-      await client.query(`${before}; COMMIT`);
+      results = (await this.tryBatch(client, batch, false)) ?? (await this.tryBatch(client, batch, true))!;
     } catch (e) {
       // The connection or the commit failed: no report of this batch is acknowledged.
       client?.release(e instanceof Error ? e : true);
@@ -368,95 +387,199 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async ingestOne(c: pg.PoolClient, report: Report, now: number): Promise<IngestResult> {
-    rejectNul(report);
-    const devSno = report.dev_sno;
-    // Lock the box row (creating it if new) before reading what the report changes: a
-    // receiver ingesting the same box concurrently waits here until this one commits.
-    const inserted = await c.query({
-      name: 'devstatus_box_claim',
-      text: `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count)
-             VALUES ($1, 'online', $2, $2, $2, 0) ON CONFLICT (dev_sno) DO NOTHING RETURNING dev_sno`,
-      values: [devSno, now],
-    });
-    let plan: IngestPlan;
-    if (inserted.rowCount === 1) {
-      plan = planIngest(report, { box: null, subDevices: [] }, now);
-    } else {
-      const box = await c.query<{ status: BoxStatus }>({
-        name: 'devstatus_box_lock',
-        text: 'SELECT status FROM boxes WHERE dev_sno = $1 FOR UPDATE',
-        values: [devSno],
-      });
-      if (box.rowCount !== 1) throw Object.assign(new Error(`box ${devSno} vanished while locking it`), { code: '40001' });
-      // A separate statement, so it sees what the previous lock holder committed.
-      const subs = await c.query<PriorSubDevice>({
-        name: 'devstatus_box_subs',
-        text: 'SELECT ep_id, ep_status FROM sub_devices WHERE dev_sno = $1',
-        values: [devSno],
-      });
-      plan = planIngest(report, { box: box.rows[0]!, subDevices: subs.rows }, now);
+  /** null: without savepoints a report failed and the transaction was rolled back. */
+  private async tryBatch(
+    c: pg.PoolClient,
+    batch: Pending[],
+    savepoints: boolean,
+  ): Promise<Array<IngestResult | Error> | null> {
+    for (let attempt = 1; ; attempt++) {
+      await c.query('BEGIN');
+      try {
+        const boxes = await this.lockBoxes(c, batch);
+        let results: Array<IngestResult | Error>;
+        let pending = '';
+        if (!savepoints) {
+          try {
+            results = await this.writeInWaves(c, batch, boxes);
+          } catch {
+            await c.query('ROLLBACK');
+            return null;
+          }
+        } else {
+          results = [];
+          for (const p of batch) {
+            // The end of the previous report's savepoint travels with the next statement.
+            await c.query(`${pending}SAVEPOINT report`);
+            try {
+              const box = boxes.get(p.report.dev_sno)!;
+              const planned = plan(p, box);
+              await this.writePlans(c, [planned]);
+              advance(box, planned.plan);
+              results.push({ transitions: planned.plan.transitions });
+              pending = 'RELEASE SAVEPOINT report; ';
+            } catch (e) {
+              pending = 'ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report; ';
+              results.push(e instanceof Error ? e : new Error(String(e)));
+            }
+          }
+        }
+        // A box claimed for reports that all failed must not stay behind.
+        const orphans = [...boxes].filter(([, b]) => b.status === null).map(([devSno]) => devSno);
+        if (orphans.length) {
+          if (pending) await c.query(pending.trim());
+          pending = '';
+          await c.query('DELETE FROM boxes WHERE dev_sno = ANY($1::text[]) AND report_count = 0', [orphans]);
+        }
+        await c.query(`${pending}COMMIT`);
+        return results;
+      } catch (e) {
+        await c.query('ROLLBACK');
+        // Deadlock with another writer (not ingest: ingest locks in one order): try again.
+        if (isTransient(e) && attempt < 3) continue;
+        throw e;
+      }
     }
+  }
 
-    const added = plan.writes.filter((w) => w.isNew);
-    const kept = plan.writes.filter((w) => !w.isNew);
-    const column = <T>(ws: typeof plan.writes, f: (w: (typeof plan.writes)[number]) => T) => ws.map(f);
+  /**
+   * The whole batch in a few statements: wave k holds the k-th report of each box, so no
+   * statement touches a row twice; a box's reports are applied in order.
+   */
+  private async writeInWaves(c: pg.PoolClient, batch: Pending[], boxes: Map<string, BoxInBatch>): Promise<IngestResult[]> {
+    const waves: Pending[][] = [];
+    const seen = new Map<string, number>();
+    for (const p of batch) {
+      const k = seen.get(p.report.dev_sno) ?? 0;
+      seen.set(p.report.dev_sno, k + 1);
+      (waves[k] ??= []).push(p);
+    }
+    const results = new Map<Pending, IngestResult>();
+    for (const wave of waves) {
+      const planned = wave.map((p) => plan(p, boxes.get(p.report.dev_sno)!));
+      await this.writePlans(c, planned);
+      planned.forEach((pl, i) => {
+        advance(boxes.get(pl.report.dev_sno)!, pl.plan);
+        results.set(wave[i]!, { transitions: pl.plan.transitions });
+      });
+    }
+    return batch.map((p) => results.get(p)!);
+  }
+
+  /**
+   * Locks the rows of every box in the batch (creating the new ones), in dev_sno order as every
+   * ingest transaction of every process does, so ingest never deadlocks with ingest; then
+   * reads what the reports will be compared with. A receiver ingesting the same boxes at the
+   * same time waits here until this transaction ends.
+   */
+  private async lockBoxes(c: pg.PoolClient, batch: Pending[]): Promise<Map<string, BoxInBatch>> {
+    const firstSeen = new Map<string, number>();
+    for (const p of batch) if (!firstSeen.has(p.report.dev_sno)) firstSeen.set(p.report.dev_sno, p.receivedAt);
+    const devSnos = [...firstSeen.keys()];
+    const claimed = await c.query<{ dev_sno: string }>({
+      name: 'devstatus_boxes_claim',
+      text: `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count)
+             SELECT n.dev_sno, 'online', n.at, n.at, n.at, 0 FROM unnest($1::text[], $2::bigint[]) AS n(dev_sno, at)
+             ORDER BY n.dev_sno COLLATE "C"
+             ON CONFLICT (dev_sno) DO NOTHING RETURNING dev_sno`,
+      values: [devSnos, devSnos.map((d) => firstSeen.get(d))],
+    });
+    const locked = await c.query<{ dev_sno: string; status: BoxStatus }>({
+      name: 'devstatus_boxes_lock',
+      text: 'SELECT dev_sno, status FROM boxes WHERE dev_sno = ANY($1::text[]) ORDER BY dev_sno FOR UPDATE',
+      values: [devSnos],
+    });
+    // A separate statement, so it sees what the previous lock holders committed.
+    const subs = await c.query<{ dev_sno: string; ep_id: string; ep_status: SubDeviceStatus }>({
+      name: 'devstatus_boxes_subs',
+      text: 'SELECT dev_sno, ep_id, ep_status FROM sub_devices WHERE dev_sno = ANY($1::text[])',
+      values: [devSnos],
+    });
+    const isNew = new Set(claimed.rows.map((r) => r.dev_sno));
+    const boxes = new Map<string, BoxInBatch>();
+    for (const r of locked.rows) boxes.set(r.dev_sno, { status: isNew.has(r.dev_sno) ? null : r.status, subs: new Map() });
+    if (boxes.size !== devSnos.length) throw Object.assign(new Error('a box vanished while locking it'), { code: '40001' });
+    for (const r of subs.rows) boxes.get(r.dev_sno)!.subs.set(r.ep_id, r.ep_status);
+    return boxes;
+  }
+
+  /** Writes planned reports of distinct boxes in one statement. */
+  private async writePlans(c: pg.PoolClient, planned: Planned[]): Promise<void> {
+    const added = planned.flatMap((p) => p.plan.writes.filter((w) => w.isNew).map((w) => ({ p, w })));
+    const kept = planned.flatMap((p) => p.plan.writes.filter((w) => !w.isNew).map((w) => ({ p, w })));
+    const removed = planned.flatMap((p) => p.plan.removals.map((epId) => ({ p, epId })));
+    const history = planned.flatMap((p) => p.plan.transitions.map((t) => ({ p, t })));
+    const subColumns = (rows: typeof added) => [
+      rows.map((r) => r.p.report.dev_sno),
+      rows.map((r) => r.p.now),
+      rows.map((r) => r.w.sub.ep_id),
+      rows.map((r) => r.w.sub.ep_ip),
+      rows.map((r) => r.w.sub.ep_status),
+      rows.map((r) => r.w.sub.ep_location),
+      rows.map((r) => r.w.sub.ep_type),
+      rows.map((r) => r.w.sub.ep_name),
+      rows.map((r) => JSON.stringify(r.w.sub.extra)),
+    ];
     await c.query({
       name: 'devstatus_ingest_write',
       text: `WITH
         box AS (
-          UPDATE boxes SET status = 'online', last_report_at = $2, report_count = report_count + 1,
-            status_changed_at = CASE WHEN $3::boolean THEN $2 ELSE status_changed_at END,
-            sub_online = $4, sub_offline = $5, extra = $6::json
-          WHERE dev_sno = $1),
+          UPDATE boxes b SET status = 'online', last_report_at = u.now, report_count = b.report_count + 1,
+            status_changed_at = CASE WHEN u.changed THEN u.now ELSE b.status_changed_at END,
+            first_seen_at = CASE WHEN u.is_new THEN u.now ELSE b.first_seen_at END,
+            sub_online = u.sub_online, sub_offline = u.sub_offline, extra = u.extra::json
+          FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::boolean[], $5::int[], $6::int[], $7::text[])
+            AS u(dev_sno, now, changed, is_new, sub_online, sub_offline, extra)
+          WHERE b.dev_sno = u.dev_sno),
         added AS (
           INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra,
                                    first_seen_at, last_seen_at, status_changed_at)
-          SELECT $1, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra::json, $2, $2, $2
-          FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-            AS s(ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra)),
+          SELECT s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra::json,
+                 s.now, s.now, s.now
+          FROM unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                      $15::text[], $16::text[])
+            AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra)),
         kept AS (
           UPDATE sub_devices d SET ep_ip = s.ep_ip, ep_status = s.ep_status, ep_location = s.ep_location,
-            ep_type = s.ep_type, ep_name = s.ep_name, extra = s.extra::json, last_seen_at = $2,
-            status_changed_at = CASE WHEN s.changed THEN $2 ELSE d.status_changed_at END
-          FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::boolean[])
-            AS s(ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
-          WHERE d.dev_sno = $1 AND d.ep_id = s.ep_id),
+            ep_type = s.ep_type, ep_name = s.ep_name, extra = s.extra::json, last_seen_at = s.now,
+            status_changed_at = CASE WHEN s.changed THEN s.now ELSE d.status_changed_at END
+          FROM unnest($17::text[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
+                      $24::text[], $25::text[], $26::boolean[])
+            AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
+          WHERE d.dev_sno = s.dev_sno AND d.ep_id = s.ep_id),
         removed AS (
-          UPDATE sub_devices SET ep_status = 'removed', status_changed_at = $2
-          WHERE dev_sno = $1 AND ep_id = ANY($22::text[])),
+          UPDATE sub_devices d SET ep_status = 'removed', status_changed_at = r.now
+          FROM unnest($27::text[], $28::bigint[], $29::text[]) AS r(dev_sno, now, ep_id)
+          WHERE d.dev_sno = r.dev_sno AND d.ep_id = r.ep_id),
         hist AS (
           INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
-          SELECT $2, $1, h.ep_id, h.from_status, h.to_status, h.reason
-          FROM unnest($23::text[], $24::text[], $25::text[], $26::text[]) WITH ORDINALITY
-            AS h(ep_id, from_status, to_status, reason, ord)
+          SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason
+          FROM unnest($30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[]) WITH ORDINALITY
+            AS h(at, dev_sno, ep_id, from_status, to_status, reason, ord)
           ORDER BY h.ord)
         SELECT 1`,
       values: [
-        devSno,
-        now,
-        plan.box.statusChanged,
-        plan.box.subOnline,
-        plan.box.subOffline,
-        JSON.stringify(report.extra),
-        ...[added, kept].flatMap((ws) => [
-          column(ws, (w) => w.sub.ep_id),
-          column(ws, (w) => w.sub.ep_ip),
-          column(ws, (w) => w.sub.ep_status),
-          column(ws, (w) => w.sub.ep_location),
-          column(ws, (w) => w.sub.ep_type),
-          column(ws, (w) => w.sub.ep_name),
-          column(ws, (w) => JSON.stringify(w.sub.extra)),
-        ]),
-        column(kept, (w) => w.statusChanged),
-        plan.removals,
-        plan.transitions.map((t) => t.ep_id),
-        plan.transitions.map((t) => t.from_status),
-        plan.transitions.map((t) => t.to_status),
-        plan.transitions.map((t) => t.reason),
+        planned.map((p) => p.report.dev_sno),
+        planned.map((p) => p.now),
+        planned.map((p) => p.plan.box.statusChanged),
+        planned.map((p) => p.plan.box.isNew),
+        planned.map((p) => p.plan.box.subOnline),
+        planned.map((p) => p.plan.box.subOffline),
+        planned.map((p) => JSON.stringify(p.report.extra)),
+        ...subColumns(added),
+        ...subColumns(kept),
+        kept.map((r) => r.w.statusChanged),
+        removed.map((r) => r.p.report.dev_sno),
+        removed.map((r) => r.p.now),
+        removed.map((r) => r.epId),
+        history.map((h) => h.p.now),
+        history.map((h) => h.p.report.dev_sno),
+        history.map((h) => h.t.ep_id),
+        history.map((h) => h.t.from_status),
+        history.map((h) => h.t.to_status),
+        history.map((h) => h.t.reason),
       ],
     });
-    return { transitions: plan.transitions };
   }
 
   async listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {

@@ -60,7 +60,8 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
       });
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process killed by a signal has signalCode set and exitCode null.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = await once(child, 'exit');
       return code as number | null;
