@@ -11,7 +11,7 @@ import { parseReport } from '../src/protocol/index.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { HistoryEntry, Store } from '../src/store/types.js';
-import { createTestDatabase, onDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, onDatabase, terminateSessions, type TestDatabase } from './support/pg.js';
 import { report, startServer } from './support/server.js';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -187,6 +187,31 @@ describe('postgres store', () => {
       await assert.rejects(openPg(own), /schema version 99, newer than this devstatus knows \(1\); upgrade devstatus/);
     } finally {
       await own.drop();
+    }
+  });
+
+  it('keeps ingesting after its database connections are cut', async () => {
+    const store = await openPg(db, { applicationName: 'ds-cut' });
+    try {
+      await store.ingest(parsed('CUT1', { '10.0.0.1': 'online' }), Date.now());
+      assert.ok((await terminateSessions(db, 'ds-cut')) >= 1);
+      // The pool drops the dead connections and opens new ones; a report in flight when the
+      // cut happens fails (500, the box sends it again), later ones are stored.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          await store.ingest(parsed('CUT1', { '10.0.0.1': 'offline' }), Date.now());
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const found = (await store.getBox('CUT1'))!;
+      assert.equal(found.sub_devices[0]!.ep_status, 'offline');
+      assert.deepEqual((await store.history('CUT1')).map((e) => e.to_status), ['offline', 'online', 'online']);
+    } finally {
+      await store.close();
     }
   });
 
