@@ -69,6 +69,9 @@ export const PG_MIGRATIONS: string[] = [
    CREATE INDEX history_ep ON history(dev_sno, ep_id, id);`,
 ];
 
+/** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
+const MAX_BATCH_ROWS = 20_000;
+
 // Advisory lock keys, (namespace, id) form so they never collide with anyone's bigint keys.
 const LOCK_NS_MIGRATIONS = 0x64737401;
 const LOCK_NS_LEADERSHIP = 0x64737402;
@@ -354,8 +357,14 @@ export class PostgresStore implements Store {
 
   private async drain(lane: Lane): Promise<void> {
     while (lane.pending.length > 0) {
-      const batch = lane.pending.splice(0, this.maxBatch);
-      await this.writeBatch(batch);
+      // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
+      let n = 0;
+      let rows = 0;
+      while (n < lane.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
+        rows += 1 + lane.pending[n]!.report.sub_devices.length;
+        n++;
+      }
+      await this.writeBatch(lane.pending.splice(0, n));
     }
     lane.running = null;
   }
