@@ -1,5 +1,6 @@
 // Leadership and messages between the processes sharing one database. The in-process version
-// here serves the SQLite store (one process per file); PostgreSQL has its own (postgres.ts).
+// here serves the SQLite store (one process per file); PostgreSQL has its own
+// (postgres-coordination.ts).
 // Both check channels and payloads the same way, so code that works on one works on the other.
 import { EventEmitter } from 'node:events';
 import {
@@ -8,6 +9,12 @@ import {
   type Leadership,
   type LeadershipEvents,
 } from './types.js';
+
+/** Where a store reports trouble it recovers from by itself (pino fits). */
+export interface StoreLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
 
 export function checkChannel(channel: string): void {
   if (typeof channel !== 'string' || channel.length === 0) throw new Error('channel name must be a non-empty string');
