@@ -354,11 +354,11 @@ export class PostgresStore implements Store {
 
   /**
    * One transaction for the batch; nothing resolves before COMMIT. First without savepoints
-   * (one round trip per report); if a report fails, the batch is rolled back and written
-   * again with a savepoint per report, so only the failing one is lost.
+   * (a few multi-row statements for the whole batch); if a report fails, the batch is rolled
+   * back and written again with a savepoint per report, so only the failing one is lost.
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
-    // Stable: a box's reports keep the order they came in.
+    // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
     batch.sort(byDevSno);
     let client: pg.PoolClient | undefined;
     let results: Array<IngestResult | Error>;
