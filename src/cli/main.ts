@@ -52,6 +52,12 @@ program
   .addOption(new Option('--path <path>', 'path boxes POST their report to').env('DEVSTATUS_PATH').default(DEFAULTS.path))
   .addOption(new Option('--db <file>', 'SQLite database file').env('DEVSTATUS_DB').default(DEFAULT_DB_FILE))
   .addOption(
+    new Option(
+      '--database-url <url>',
+      'PostgreSQL instead of SQLite (postgres://user[:password]@host[:port]/database); several receivers may share one',
+    ).env('DATABASE_URL'),
+  )
+  .addOption(
     new Option('--body-limit <bytes>', 'largest accepted report body')
       .env('DEVSTATUS_BODY_LIMIT')
       .default(DEFAULTS.bodyLimit)

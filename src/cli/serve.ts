@@ -1,13 +1,19 @@
 import { dirname, join, relative, isAbsolute } from 'node:path';
 import { resolveAdminToken } from '../server/auth.js';
+import pino from 'pino';
 import { buildServer, DEFAULTS } from '../server/app.js';
-import { openStore } from '../store/index.js';
+import { describeDatabaseUrl, openStore } from '../store/index.js';
+
+/** The leadership for fleet-wide jobs (offline detection…): one receiver among those sharing a database. */
+export const SERVE_LEADERSHIP = 'devstatus-serve';
 
 export interface ServeOptions {
   host: string;
   port: number;
   path: string;
   db: string;
+  /** PostgreSQL; when set, `db` is not used. */
+  databaseUrl?: string;
   bodyLimit: number;
   logLevel: string;
   reportInterval: number;
@@ -36,7 +42,11 @@ function dashboardUrl(address: string, host: string): string {
 export async function serve(opts: ServeOptions): Promise<void> {
   const tokenFile = opts.adminTokenFile ?? defaultAdminTokenFile(opts.db);
   const admin = resolveAdminToken(opts.adminToken, tokenFile);
-  const store = await openStore({ dbFile: opts.db });
+  const databaseUrl = opts.databaseUrl || undefined;
+  // Where the data goes, for logs: never the password.
+  const database = databaseUrl ? describeDatabaseUrl(databaseUrl).display : opts.db;
+  const storeLog = pino({ level: opts.logLevel }).child({ component: 'store' });
+  const store = await openStore({ databaseUrl, dbFile: opts.db, log: storeLog });
   const app = await buildServer({
     store,
     path: opts.path,
@@ -52,24 +62,35 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
     adminToken: admin.token,
   });
+  const leadership = await store.acquireLeadership(SERVE_LEADERSHIP);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    leadership.off('change', announce);
+    await leadership.release();
     await store.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  const announce = (leader: boolean) =>
+    app.log.info(
+      { leader },
+      leader
+        ? 'this receiver is the leader for fleet-wide jobs'
+        : 'another receiver sharing the database is the leader for fleet-wide jobs; standing by',
+    );
+  leadership.on('change', announce);
   const address = await app.listen({ host: opts.host, port: opts.port });
   app.log.info(
     {
       address,
       path: opts.path,
       store: store.kind,
-      db: opts.db,
+      database,
       registry_mode: opts.registryMode,
       offline_after_s: opts.reportInterval * opts.offlineMisses,
       webhooks: opts.webhook.length,
@@ -88,6 +109,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       app.log.info(`new admin token generated; first login: ${dashboard}?token=${encodeURIComponent(admin.token)}`);
     }
   }
+  announce(leadership.isLeader());
 }
 
 export { DEFAULTS };

@@ -14,6 +14,7 @@ import {
   type AlertDecision,
   type AlertSubjectState,
 } from './alert-plan.js';
+import { LocalCoordinator } from './coordination.js';
 import { planIngest, type PriorSubDevice } from './diff.js';
 import { presentSubDevice } from './present.js';
 import { admitReport } from './registry.js';
@@ -33,6 +34,7 @@ import {
   type HistoryQuery,
   type IngestOptions,
   type IngestResult,
+  type Leadership,
   type ListBoxesQuery,
   type NewCode,
   type RegistryEntry,
@@ -311,6 +313,8 @@ export class SqliteStore implements Store {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
+  // One process per SQLite file: leadership and messages stay in this process.
+  private readonly local = new LocalCoordinator();
   private readonly stmts;
   private readonly writeBatch: (batch: Pending[]) => Array<IngestResult | Error>;
 
@@ -774,10 +778,23 @@ export class SqliteStore implements Store {
     this.db.prepare('SELECT 1').get();
   }
 
+  acquireLeadership(name: string): Promise<Leadership> {
+    return this.local.acquireLeadership(name);
+  }
+
+  publish(channel: string, payload: object): Promise<void> {
+    return this.local.publish(channel, payload);
+  }
+
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    return this.local.subscribe(channel, onMessage);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    await this.local.close();
     this.db.close();
   }
 }

@@ -1,4 +1,5 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
+import type { EventEmitter } from 'node:events';
 import type { EpType, Report } from '../protocol/index.js';
 
 export type BoxStatus = 'online' | 'offline';
@@ -213,9 +214,41 @@ export interface Store {
 
   /** Cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;
+  /**
+   * Competes for the leadership called `name` among every process sharing this database
+   * (and every other acquisition in this one): at most one holder at a time. A follower keeps
+   * trying, so when the leader releases it or its process dies another takes over within seconds.
+   * Resolves after the first attempt; watch 'change' for what happens next.
+   */
+  acquireLeadership(name: string): Promise<Leadership>;
+  /**
+   * Sends a small JSON message (at most MAX_MESSAGE_BYTES once encoded) to every subscriber of
+   * `channel` in every process sharing this database, this one included. Best effort: a
+   * subscriber that is disconnected at that moment misses it, so send hints ("box X changed"),
+   * not data that exists nowhere else.
+   */
+  publish(channel: string, payload: object): Promise<void>;
+  /** Resolves once messages on `channel` are being received; the result unsubscribes. */
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
+export interface LeadershipEvents {
+  /** Fired whenever isLeader() flips. */
+  change: [isLeader: boolean];
+}
+
+export interface Leadership extends EventEmitter<LeadershipEvents> {
+  readonly name: string;
+  isLeader(): boolean;
+  /** Gives the leadership up (if held) and stops competing for it. */
+  release(): Promise<void>;
+}
+
+/** PostgreSQL's NOTIFY payload limit is 8000 bytes; both backends enforce the same bound. */
+export const MAX_MESSAGE_BYTES = 7999;
+/** PostgreSQL identifiers (LISTEN channels) are at most 63 bytes. */
+export const MAX_CHANNEL_BYTES = 63;
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;

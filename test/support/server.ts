@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
+import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
+import { createTestDatabase } from './pg.js';
 
 export interface Backend {
   name: string;
@@ -26,8 +28,21 @@ export const sqliteBackend: Backend = {
   },
 };
 
+// Quiet: the tests break connections on purpose.
+const quiet = { info: () => {}, warn: () => {} };
+
+export const postgresBackend: Backend = {
+  name: 'postgres',
+  async fresh() {
+    const db = await createTestDatabase();
+    const open = () => PostgresStore.open({ url: db.url, log: quiet, leaderRetryMs: 200 });
+    return { store: await open(), reopen: open, cleanup: db.drop };
+  },
+};
+
+/** Every store backend: each suite that loops over these runs against SQLite and PostgreSQL. */
 export function backends(): Backend[] {
-  return [sqliteBackend];
+  return [sqliteBackend, postgresBackend];
 }
 
 export interface RunningServer {
