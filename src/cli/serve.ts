@@ -47,8 +47,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const database = databaseUrl ? describeDatabaseUrl(databaseUrl).display : opts.db;
   const storeLog = pino({ level: opts.logLevel }).child({ component: 'store' });
   const store = await openStore({ databaseUrl, dbFile: opts.db, log: storeLog });
+  // Fleet-wide jobs (offline detection) run in one receiver at a time among those sharing the database.
+  const leadership = await store.acquireLeadership(SERVE_LEADERSHIP);
   const app = await buildServer({
     store,
+    leadership,
     path: opts.path,
     bodyLimit: opts.bodyLimit,
     logger: { level: opts.logLevel },
@@ -62,7 +65,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
     adminToken: admin.token,
   });
-  const leadership = await store.acquireLeadership(SERVE_LEADERSHIP);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
-import { RegistryRejectedError, type BoxStatus, type RegistryMode, type Store, type Transition } from '../store/types.js';
+import { RegistryRejectedError, type BoxStatus, type Leadership, type RegistryMode, type Store, type Transition } from '../store/types.js';
 import { registerAdminRoutes } from './admin.js';
 import { AlertDispatcher, type AlertOptions } from './alerts.js';
 import { installMetrics } from './metrics.js';
@@ -11,6 +11,7 @@ import { OfflineDetector } from './offline.js';
 import { registerAdminAuth } from './auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
+import { feedFromStore, publishFleetEvents } from './live-bridge.js';
 
 export const DEFAULTS = {
   host: '0.0.0.0',
@@ -52,6 +53,13 @@ export interface ServerOptions {
   /** Source of /api/events; default: `events` of this process. */
   liveFeed?: LiveFeed;
   live?: Omit<LiveOptions, 'feed'>;
+  /**
+   * Share live updates with every receiver on the same database (through the store's
+   * publish/subscribe). Default: on for PostgreSQL, off for SQLite (one process per file).
+   */
+  shareLive?: boolean;
+  /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
+  leadership?: Leadership;
 }
 
 export interface ErrorBody {
@@ -208,7 +216,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, reportPath }));
 
   const detector =
-    opts.offline === false ? null : new OfflineDetector({ store, events, ...opts.offline, log: app.log });
+    opts.offline === false
+      ? null
+      : new OfflineDetector({ store, events, ...opts.offline, log: app.log, leadership: opts.leadership });
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
@@ -233,7 +243,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { entries };
   });
 
-  registerLiveEvents(app, { ...opts.live, feed: opts.liveFeed ?? feedFromFleetEvents(events) });
+  const shareLive = opts.shareLive ?? store.kind === 'postgres';
+  if (shareLive) {
+    let stopPublishing: (() => Promise<void>) | null = null;
+    app.addHook('onReady', async () => {
+      stopPublishing = publishFleetEvents(events, store, { log: app.log });
+    });
+    app.addHook('onClose', async () => stopPublishing?.());
+  }
+  const liveFeed = opts.liveFeed ?? (shareLive ? feedFromStore(store, app.log) : feedFromFleetEvents(events));
+  registerLiveEvents(app, { ...opts.live, feed: liveFeed });
 
   if (opts.dashboardDir !== false) {
     await registerDashboard(app, { dir: opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR, reportPath });

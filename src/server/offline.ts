@@ -1,7 +1,7 @@
 // Marks a box offline when its reports stop: no report for interval x misses. Its sub-devices
 // then read `unknown` (see store/present.ts); the box's next report brings it back online.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Store, Transition } from '../store/types.js';
+import type { Leadership, Store, Transition } from '../store/types.js';
 import type { FleetEvents } from './app.js';
 
 export const OFFLINE_DEFAULTS = { reportIntervalMs: 5000, misses: 3 } as const;
@@ -14,6 +14,8 @@ export interface OfflineDetectorOptions {
   /** Reports missed in a row before the box counts as offline. */
   misses?: number;
   log?: FastifyBaseLogger;
+  /** Several receivers on one database: only the holder of this leadership judges boxes. */
+  leadership?: Leadership;
 }
 
 export class OfflineDetector {
@@ -22,6 +24,7 @@ export class OfflineDetector {
   private readonly store: Store;
   private readonly events: FleetEvents;
   private readonly log?: FastifyBaseLogger;
+  private readonly leadership?: Leadership;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
   /** Boxes cannot have been heard before we listened: no verdict until a full timeout has passed. */
@@ -35,6 +38,7 @@ export class OfflineDetector {
     this.store = opts.store;
     this.events = opts.events;
     this.log = opts.log;
+    this.leadership = opts.leadership;
   }
 
   start(now = Date.now()): void {
@@ -55,6 +59,7 @@ export class OfflineDetector {
   /** One pass: marks silent boxes offline and announces it. Callable from outside (e.g. by a leader). */
   async tick(now = Date.now()): Promise<Transition[]> {
     if (now - this.watchingSince < this.timeoutMs) return [];
+    if (this.leadership && !this.leadership.isLeader()) return [];
     const transitions = await this.store.markSilentBoxesOffline(now - this.timeoutMs, now);
     if (transitions.length) {
       for (const t of transitions) this.log?.info(t, 'status transition');

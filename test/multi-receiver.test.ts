@@ -1,0 +1,91 @@
+// Several receivers sharing one PostgreSQL database, as `devstatus serve` runs them: offline
+// detection by the leader only (with failover), and live updates reaching every receiver's
+// dashboard stream whichever receiver got the report.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { postgresBackend, report, startServer, type RunningServer } from './support/server.js';
+import { openSse } from './support/sse.js';
+import { eventually } from './support/webhook.js';
+import type { Leadership, Store } from '../src/store/types.js';
+
+describe('several receivers on one PostgreSQL database', () => {
+  const stores: Store[] = [];
+  const leaderships: Leadership[] = [];
+  const servers: RunningServer[] = [];
+  let cleanup: () => Promise<void>;
+
+  before(async () => {
+    const fresh = await postgresBackend.fresh();
+    cleanup = fresh.cleanup;
+    stores.push(fresh.store, await fresh.reopen());
+    for (const store of stores) {
+      const leadership = await store.acquireLeadership('devstatus-serve');
+      leaderships.push(leadership);
+      servers.push(
+        await startServer(store, {
+          leadership,
+          offline: { reportIntervalMs: 200, misses: 2 },
+          live: { coalesceMs: 50 },
+        }),
+      );
+    }
+  });
+  after(async () => {
+    for (const s of servers) await s.close().catch(() => {});
+    for (const l of leaderships) await l.release().catch(() => {});
+    for (const s of stores) await s.close().catch(() => {});
+    await cleanup();
+  });
+
+  it('has exactly one leader', () => {
+    assert.deepEqual(leaderships.map((l) => l.isLeader()).sort(), [false, true]);
+  });
+
+  it("shows a report received by one receiver live on the other's event stream", async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const sseA = await openSse(`${a.url}/api/events`);
+    const sseB = await openSse(`${b.url}/api/events`);
+    try {
+      await sseB.waitFor((e) => e.data === 'connected');
+      await sseA.waitFor((e) => e.data === 'connected');
+      // Let both LISTEN subscriptions settle before the report.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await a.post(report('LIVEX1', { '10.0.0.1': 'online', '10.0.0.2': 'offline' }))).status, 200);
+      for (const sse of [sseA, sseB]) {
+        const reports = await sse.waitFor((e) => e.event === 'reports' && e.data.includes('LIVEX1'));
+        const body = JSON.parse(reports.data);
+        assert.deepEqual(
+          body.reports.filter((r: { dev_sno: string }) => r.dev_sno === 'LIVEX1').map((r: { online: number; offline: number }) => [r.online, r.offline]),
+          [[1, 1]],
+        );
+        const transitions = await sse.waitFor((e) => e.event === 'transitions' && e.data.includes('LIVEX1__10.0.0.2'));
+        assert.ok(JSON.parse(transitions.data).transitions.length >= 3);
+      }
+    } finally {
+      sseA.close();
+      sseB.close();
+    }
+  });
+
+  it('records a silent box offline once, by the leader, and fails over when the leader goes', async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    await b.post(report('SILENT1', { '10.0.0.1': 'online' }));
+    await eventually(async () => (await stores[0]!.getBox('SILENT1'))?.box.status === 'offline', 5000, 'SILENT1 offline');
+    // Give the follower every chance to record it a second time.
+    await new Promise((r) => setTimeout(r, 800));
+    const timeouts = (await stores[0]!.history('SILENT1')).filter((e) => e.reason === 'report_timeout');
+    assert.equal(timeouts.length, 1);
+
+    // The leader's receiver goes away (its leadership with it); the other takes over.
+    const leaderIndex = leaderships.findIndex((l) => l.isLeader());
+    const other = 1 - leaderIndex;
+    await servers[leaderIndex]!.close();
+    await leaderships[leaderIndex]!.release();
+    await eventually(async () => leaderships[other]!.isLeader(), 10_000, 'failover');
+    const survivor = servers[other]!;
+    assert.equal((await survivor.post(report('SILENT2', { '10.0.0.1': 'online' }))).status, 200);
+    await eventually(async () => (await stores[other]!.getBox('SILENT2'))?.box.status === 'offline', 5000, 'SILENT2 offline');
+    void a;
+    void b;
+  });
+});
