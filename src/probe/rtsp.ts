@@ -124,7 +124,7 @@ export function parseChallenges(values: string[]): Challenge[] {
 const HASHES: Record<string, string> = { md5: 'md5', 'sha-256': 'sha256', 'sha-512-256': 'sha512-256' };
 
 /** Builds the Authorization header value for a request, or null if no challenge is usable. */
-export function makeAuthorizer(challenges: Challenge[], username: string, password: string) {
+export function makeAuthorizer(challenges: Challenge[], username: string, password: string, makeCnonce = () => randomBytes(8).toString('hex')) {
   const digest = challenges.find((c) => c.scheme === 'digest' && HASHES[(c.params.algorithm ?? 'MD5').toLowerCase().replace(/-sess$/, '')]);
   if (digest) {
     const p = digest.params;
@@ -144,7 +144,7 @@ export function makeAuthorizer(challenges: Challenge[], username: string, passwo
       authorize(method: string, uri: string): string {
         nc += 1;
         const ncHex = nc.toString(16).padStart(8, '0');
-        const cnonce = randomBytes(8).toString('hex');
+        const cnonce = makeCnonce();
         let ha1 = H(`${username}:${p.realm ?? ''}:${password}`);
         if (sess) ha1 = H(`${ha1}:${p.nonce ?? ''}:${cnonce}`);
         const ha2 = H(`${method}:${uri}`);
