@@ -14,11 +14,14 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const NAME = /^(\d{16})\.json$/;
 const TEMP_PREFIX = '.tmp-';
 const LOCK = 'queue.lock';
+
+/** Queue directories this process has open (the lock file alone cannot tell for our own pid). */
+const OPEN_DIRS = new Set<string>();
 
 const nameOf = (seq: number) => `${String(seq).padStart(16, '0')}.json`;
 
@@ -60,15 +63,18 @@ export class DurableQueue {
   /** Reports dropped because the queue was full, since this process opened it. */
   droppedTotal = 0;
 
+  readonly dir: string;
+
   private constructor(
-    readonly dir: string,
+    dir: string,
     readonly maxReports: number,
   ) {
-    mkdirSync(dir, { recursive: true });
+    this.dir = resolve(dir);
+    mkdirSync(this.dir, { recursive: true });
     this.lock();
-    for (const entry of readdirSync(dir)) {
+    for (const entry of readdirSync(this.dir)) {
       // A temp file is a write that never completed (crash between write and rename).
-      if (entry.startsWith(TEMP_PREFIX)) rmSync(join(dir, entry), { force: true });
+      if (entry.startsWith(TEMP_PREFIX)) rmSync(join(this.dir, entry), { force: true });
       const m = entry.match(NAME);
       if (m) this.seqs.push(Number(m[1]));
     }
@@ -86,11 +92,15 @@ export class DurableQueue {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         writeFileSync(file, String(process.pid), { flag: 'wx' });
+        OPEN_DIRS.add(this.dir);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number(readFileSync(file, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+        // Our own pid in the lock is a previous run (e.g. pid 1 in a restarted container),
+        // unless this process really has the directory open.
+        const ours = pid === process.pid;
+        if ((ours && OPEN_DIRS.has(this.dir)) || (!ours && Number.isInteger(pid) && pid > 0 && pidAlive(pid))) {
           throw new QueueLockedError(`queue directory ${this.dir} is in use by another agent (pid ${pid})`);
         }
         // Left behind by an agent that is gone (killed, crashed): take it over.
@@ -173,6 +183,7 @@ export class DurableQueue {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    OPEN_DIRS.delete(this.dir);
     rmSync(join(this.dir, LOCK), { force: true });
   }
 }
