@@ -75,8 +75,11 @@ describe('rtsp probe (GStreamer RTSP server)', () => {
   it('is offline when the server stops', async () => {
     const server = await startRtspServer('digest');
     const url = server.url('/live');
-    assert.equal((await probeRtsp({ url }, opts)).online, true);
-    await server.stop();
+    try {
+      assert.equal((await probeRtsp({ url }, opts)).online, true);
+    } finally {
+      await server.stop();
+    }
     const r = await probeRtsp({ url }, opts);
     assert.equal(r.online, false);
     assert.match(r.detail, /ECONNREFUSED/);

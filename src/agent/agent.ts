@@ -210,7 +210,12 @@ export class Agent {
   private async run(): Promise<void> {
     while (!this.stopping) {
       const started = Date.now();
-      await this.round(new Date(started));
+      try {
+        await this.round(new Date(started));
+      } catch (err) {
+        // A bug or a full disk must not end the loop: the next round tries again.
+        this.log.error({ err: (err as Error).message }, `report round failed: ${(err as Error).message}`);
+      }
       await this.sleep(Math.max(0, started + this.config.intervalMs - Date.now()));
     }
   }
@@ -258,7 +263,13 @@ export class Agent {
   }
 
   private enqueue(seq: number, body: ReportBody): void {
-    const { dropped } = this.queue!.put(seq, body);
+    let dropped: number;
+    try {
+      ({ dropped } = this.queue!.put(seq, body));
+    } catch (err) {
+      this.log.error({ seq, err: (err as Error).message }, `could not queue report ${seq} (${(err as Error).message}); it is lost`);
+      return;
+    }
     this.stats.queued++;
     this.log.debug({ seq, queued: this.queue!.size }, 'report queued');
     if (dropped > 0) {
