@@ -119,47 +119,52 @@ describe('devstatus report --once', () => {
 });
 
 describe('devstatus agent', () => {
-  it('queues reports while the receiver is down and delivers all of them, in order, when it is back', async () => {
+  it('queues reports while the receiver is stopped and delivers all of them, in order, when it is back', async () => {
     const { dir, cleanup } = tempDir();
     const port = await freeTcpPort();
     const video = join(dir, 'video.mp4');
     writeFileSync(video, 'data');
+    const first = await startReceiverOn(port, dir);
     const agent = await startAgent(writeConfig(dir, agentConfig(dir, port)));
-    let receiver;
+    let second;
     try {
+      await waitUntil('two reports delivered directly', () => first.reports.length >= 2);
+      await first.close(); // the receiver stops while the agent runs
       await waitUntil('3 queued reports', () => queued(dir).length >= 3);
       rmSync(video); // a change of status while the platform is away
       const before = queued(dir).length;
       await waitUntil('3 more queued reports', () => queued(dir).length >= before + 3);
       assert.match(agent.output(), /platform unreachable \(ECONNREFUSED\)/);
 
-      receiver = await startReceiverOn(port, dir);
+      second = await startReceiverOn(port, dir);
       await waitUntil('the queue to drain', () => queued(dir).length === 0);
       await agent.waitFor(/platform reachable again: delivered \d+ queued report/);
-      await waitUntil('two direct reports after the drain', () => receiver!.reports.length >= before + 5);
+      await waitUntil('two direct reports after the drain', () => second!.reports.length >= before + 5);
       assert.equal(await agent.stop('SIGTERM'), 0);
       const stats = stoppedStats(agent.output());
 
       // Every report the agent built arrived exactly once, oldest first.
-      assert.equal(receiver.reports.length, stats.rounds, agent.output());
+      const all = [...first.reports, ...second.reports];
+      assert.equal(all.length, stats.rounds, agent.output());
       assert.equal(stats.delivered, stats.rounds);
       assert.equal(stats.left_in_queue, 0);
       assert.ok(stats.queued >= 6);
-      assertIncreasing(times(receiver.reports));
-      const statuses = receiver.reports.map((r) => r.sub_devices[0]!.ep_status);
+      assertIncreasing(times(all));
+      const statuses = second.reports.map((r) => r.sub_devices[0]!.ep_status);
       const firstOffline = statuses.indexOf('offline');
       assert.ok(firstOffline >= 3, statuses.join(','));
       assert.deepEqual(statuses.slice(0, firstOffline), Array(firstOffline).fill('online'));
       assert.deepEqual(statuses.slice(firstOffline), Array(statuses.length - firstOffline).fill('offline'));
-      // And the receiver's history shows the one transition, received late but in order.
-      const history = await (await fetch(`${receiver.url}/api/devices/AGENT1/history?ep_id=${encodeURIComponent(`AGENT1__${video}`)}`)).json();
+      // And the receiver's history shows the transition, received late but in order.
+      const history = await (await fetch(`${second.url}/api/devices/AGENT1/history?ep_id=${encodeURIComponent(`AGENT1__${video}`)}`)).json();
       assert.deepEqual(
         history.entries.map((e: { to_status: string }) => e.to_status),
         ['offline', 'online'],
       );
     } finally {
       await agent.stop('SIGKILL');
-      await receiver?.close();
+      await first.close().catch(() => {});
+      await second?.close();
       cleanup();
     }
   });
