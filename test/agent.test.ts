@@ -29,7 +29,7 @@ function agentConfig(dir: string, port: number, extra: Record<string, unknown> =
 
 const queued = (dir: string) =>
   readdirSync(join(dir, 'queue'))
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => /^\d{16}\.json$/.test(f)) // not the .tmp- file of a write in progress
     .sort();
 
 const times = (reports: Array<{ extra: Record<string, unknown> }>) => reports.map((r) => String(r.extra.report_time));
