@@ -91,6 +91,17 @@ describe('devstatus report --once', () => {
       assert.equal(got.sub_devices[5]!.ep_ip, '');
       assert.ok(!JSON.stringify(got).includes(RTSP_PASSWORD) && !JSON.stringify(got).includes(encodeURIComponent(RTSP_PASSWORD)));
 
+      // --json: the report as sent, each probe's finding and the platform's answer.
+      const json = runCli(['report', '--config', config, '--json']);
+      const [jsonCode] = await once(json.child, 'exit');
+      assert.equal(jsonCode, 0, json.output());
+      const parsed = JSON.parse(json.output());
+      assert.equal(parsed.ok, true);
+      assert.equal(parsed.response.status, 200);
+      assert.equal(parsed.report.sub_devices.length, 7);
+      assert.match(parsed.probes[4].detail, /200 OK \(kamailio/);
+      assert.equal(receiver.reports.length, 2);
+
       // The platform down: the POST fails and so does the command.
       await receiver.close();
       const down = runCli(['report', '--config', config, '--once']);
