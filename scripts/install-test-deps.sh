@@ -6,7 +6,27 @@ set -euo pipefail
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # --- Debian packages ---------------------------------------------------------------------------
+PY=/usr/bin/python3
 missing=()
+
+# GStreamer's RTSP server (through python3-gi), the real RTSP peer of the probe tests, with Basic
+# and Digest auth: test/fixtures/rtsp_server.py. (Debian 12 has neither live555's
+# livemedia-utils nor sipp in main.)
+gst_ok() {
+  [ -x "$PY" ] && "$PY" - <<'PYEOF' >/dev/null 2>&1
+import gi
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtsp', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import Gst, GstRtsp, GstRtspServer
+Gst.init(None)
+for name in ('audiotestsrc', 'audioconvert', 'rtpL16pay'):
+    assert Gst.ElementFactory.find(name), name
+PYEOF
+}
+gst_ok || missing+=(python3 python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+# kamailio, a real SIP server, plays the GB28181 device answering SIP OPTIONS: test/fixtures/kamailio.cfg
+command -v kamailio >/dev/null 2>&1 || missing+=(kamailio)
 # Headless Chromium for the dashboard tests (driven by playwright-core, never a downloaded browser).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
@@ -19,6 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  gst_ok || { echo "install-test-deps: GStreamer RTSP server still not usable from $PY" >&2; exit 1; }
 fi
 
 # --- PostgreSQL on 127.0.0.1:5432, user postgres, trust auth ----------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DB_FILE } from '../store/index.js';
+import { DEFAULT_AGENT_CONFIG, reportOnce, runAgent } from './agent.js';
 import { DEFAULTS, serve } from './serve.js';
 
 function int(name: string, min: number, max: number) {
@@ -122,6 +123,35 @@ program
   )
   .action(async (opts) => {
     await serve(opts);
+  });
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'agent config file, YAML or JSON (see examples/agent.yaml)')
+    .env('DEVSTATUS_AGENT_CONFIG')
+    .default(DEFAULT_AGENT_CONFIG);
+
+program
+  .command('agent')
+  .description('run the edge agent: probe the sub-devices and POST a status report every interval')
+  .addOption(configOption())
+  .addOption(
+    new Option('--log-level <level>', 'log level (debug logs every report sent or queued)')
+      .env('LOG_LEVEL')
+      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+      .default('info'),
+  )
+  .action(async (opts) => {
+    await runAgent(opts);
+  });
+
+program
+  .command('report')
+  .description('probe the sub-devices once, POST one report and print the result (exit 1 if the POST fails)')
+  .addOption(configOption())
+  .option('--once', 'one probe round and one POST (the only mode; the periodic loop is `devstatus agent`)', true)
+  .option('--json', 'print the report, the probe results and the answer as JSON')
+  .action(async (opts) => {
+    process.exitCode = await reportOnce(opts);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,0 +1,318 @@
+// The agent's configuration file (YAML or JSON): what box this is, where to report, and the
+// sub-devices to probe. Every mistake is reported with the field it is in.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { parse as parseYaml } from 'yaml';
+import { EP_TYPES, LIMITS, makeEpId, pointerToField, type EpType } from '../protocol/index.js';
+import { DEFAULT_SIP_PORT } from '../probe/sip.js';
+import { parseRtspUrl } from '../probe/rtsp.js';
+
+export const CONFIG_DEFAULTS = {
+  interval_s: 5,
+  probe_timeout_s: 3,
+  post_timeout_s: 10,
+  failures_before_offline: 3,
+  photo_port: 80,
+  queue_dir: 'data/agent-queue',
+  queue_max_reports: 10_000,
+  backoff_initial_s: 1,
+  backoff_max_s: 60,
+} as const;
+
+const SubDeviceConfigSchema = Type.Object(
+  {
+    type: Type.Union(EP_TYPES.map((t) => Type.Literal(t))),
+    ip: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    sip_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    ep_location: Type.String({ maxLength: LIMITS.fieldMaxLength }),
+    ep_name: Type.Optional(Type.String({ maxLength: LIMITS.fieldMaxLength })),
+  },
+  { additionalProperties: false },
+);
+
+export const AgentConfigSchema = Type.Object(
+  {
+    dev_sno: Type.String({ minLength: 1, maxLength: LIMITS.devSnoMaxLength }),
+    report_url: Type.String({ minLength: 1 }),
+    interval_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86_400 })),
+    probe_timeout_s: Type.Optional(Type.Number({ minimum: 0.05, maximum: 300 })),
+    post_timeout_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600 })),
+    failures_before_offline: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    include_report_time: Type.Optional(Type.Boolean()),
+    queue: Type.Optional(
+      Type.Object(
+        {
+          dir: Type.Optional(Type.String({ minLength: 1 })),
+          max_reports: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    backoff: Type.Optional(
+      Type.Object(
+        {
+          initial_s: Type.Optional(Type.Number({ minimum: 0.01, maximum: 3600 })),
+          max_s: Type.Optional(Type.Number({ minimum: 0.01, maximum: 86_400 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    sub_devices: Type.Array(SubDeviceConfigSchema, { maxItems: LIMITS.subDevicesMax }),
+  },
+  { additionalProperties: false },
+);
+
+export type AgentConfigFile = Static<typeof AgentConfigSchema>;
+
+/** What to probe for one sub-device. */
+export type ProbeTarget =
+  | { type: 'rtsp'; url: string }
+  | { type: 'photo'; host: string; port: number }
+  | { type: 'gb28181'; host: string; port: number; sipId?: string }
+  | { type: 'file'; path: string };
+
+export interface SubDeviceSpec {
+  type: EpType;
+  epId: string;
+  epIp: string;
+  epLocation: string;
+  epName: string;
+  target: ProbeTarget;
+  /** Where the device is, without credentials: safe for logs. */
+  label: string;
+}
+
+export interface AgentConfig {
+  /** The file it came from (for messages), or '(inline)'. */
+  source: string;
+  devSno: string;
+  reportUrl: string;
+  intervalMs: number;
+  probeTimeoutMs: number;
+  postTimeoutMs: number;
+  failuresBeforeOffline: number;
+  includeReportTime: boolean;
+  queue: { dir: string; maxReports: number };
+  backoff: { initialMs: number; maxMs: number };
+  subDevices: SubDeviceSpec[];
+}
+
+export interface ConfigIssue {
+  field: string;
+  reason: string;
+}
+
+export class AgentConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`invalid agent config ${source}:\n${issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n')}`);
+    this.name = 'AgentConfigError';
+  }
+}
+
+const compiled = TypeCompiler.Compile(AgentConfigSchema);
+
+function describe(error: ValueError): string {
+  const schema = error.schema as Record<string, unknown> & TSchema;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'is not a known setting';
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.String:
+      return 'must be a string';
+    case ValueErrorType.StringMinLength:
+      return 'must not be empty';
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(schema.maxLength)} characters`;
+    case ValueErrorType.Number:
+      return 'must be a number';
+    case ValueErrorType.Integer:
+      return 'must be a whole number';
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.IntegerMinimum:
+      return `must be at least ${String(schema.minimum)}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `must be at most ${String(schema.maximum)}`;
+    case ValueErrorType.Boolean:
+      return 'must be true or false';
+    case ValueErrorType.Array:
+      return 'must be a list';
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${String(schema.maxItems)} items`;
+    case ValueErrorType.Object:
+      return 'must be a mapping of settings';
+    case ValueErrorType.Union: {
+      const anyOf = (schema.anyOf ?? []) as Array<{ const?: unknown }>;
+      const values = anyOf.map((s) => s.const).filter((v) => typeof v === 'string');
+      return values.length ? `must be one of: ${values.join(', ')}` : error.message;
+    }
+    default:
+      return error.message;
+  }
+}
+
+function schemaIssues(value: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of compiled.Errors(value)) {
+    const field = pointerToField(error.path);
+    // One reason per field: a bad union member also fails each literal, say it once.
+    if (seen.has(field)) continue;
+    seen.add(field);
+    issues.push({ field: field === '(body)' ? '(config)' : field, reason: error.value === undefined ? 'is required' : describe(error) });
+    if (issues.length >= 20) break;
+  }
+  return issues;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** The settings each type needs and the ones it may have. */
+const TYPE_FIELDS: Record<EpType, { needs: string; allowed: string[] }> = {
+  rtsp: { needs: 'url', allowed: ['url'] },
+  photo: { needs: 'ip', allowed: ['ip', 'port'] },
+  gb28181: { needs: 'ip', allowed: ['ip', 'port', 'sip_id'] },
+  file: { needs: 'path', allowed: ['path'] },
+};
+const TARGET_FIELDS = ['ip', 'url', 'path', 'port', 'sip_id'] as const;
+
+/**
+ * Validates a parsed config object and resolves defaults. `baseDir` anchors relative paths
+ * (queue dir, file sub-devices): the config file's folder.
+ */
+export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'): AgentConfig {
+  const issues = schemaIssues(raw);
+  if (issues.length) throw new AgentConfigError(source, issues);
+  const file = raw as AgentConfigFile;
+
+  const devSno = file.dev_sno.trim();
+  if (devSno === '') issues.push({ field: 'dev_sno', reason: 'must not be empty' });
+  if (devSno.includes('__')) issues.push({ field: 'dev_sno', reason: 'must not contain "__" (it separates dev_sno from the ip in ep_id)' });
+
+  try {
+    const url = new URL(file.report_url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      issues.push({ field: 'report_url', reason: `must be an http:// or https:// URL (got ${url.protocol}//)` });
+    }
+  } catch {
+    issues.push({ field: 'report_url', reason: `is not a valid URL: ${JSON.stringify(file.report_url)}` });
+  }
+
+  const backoffInitial = file.backoff?.initial_s ?? CONFIG_DEFAULTS.backoff_initial_s;
+  const backoffMax = file.backoff?.max_s ?? Math.max(CONFIG_DEFAULTS.backoff_max_s, backoffInitial);
+  if (backoffMax < backoffInitial) issues.push({ field: 'backoff.max_s', reason: `must be at least backoff.initial_s (${backoffInitial})` });
+
+  const subDevices: SubDeviceSpec[] = [];
+  const byEpId = new Map<string, number>();
+  file.sub_devices.forEach((sub, i) => {
+    const at = (name: string) => `sub_devices[${i}].${name}`;
+    const { needs, allowed } = TYPE_FIELDS[sub.type];
+    const before = issues.length;
+    if (sub[needs as keyof typeof sub] === undefined) issues.push({ field: at(needs), reason: `is required for type ${sub.type}` });
+    for (const f of TARGET_FIELDS) {
+      if (sub[f] !== undefined && !allowed.includes(f)) issues.push({ field: at(f), reason: `is not used by type ${sub.type} (it takes ${allowed.join(', ')})` });
+    }
+    if (issues.length > before) return;
+
+    let target: ProbeTarget;
+    let epIp: string;
+    let idPart: string;
+    let label: string;
+    switch (sub.type) {
+      case 'rtsp': {
+        try {
+          const parsed = parseRtspUrl(sub.url!.trim());
+          target = { type: 'rtsp', url: sub.url!.trim() };
+          // The platform must never see the camera's password: ep_id and logs use the bare URL.
+          idPart = parsed.publicUrl;
+          epIp = parsed.host;
+          label = parsed.publicUrl;
+        } catch (err) {
+          issues.push({ field: at('url'), reason: (err as Error).message });
+          return;
+        }
+        break;
+      }
+      case 'photo':
+      case 'gb28181': {
+        const host = sub.ip!.trim();
+        if (!isIP(host) && !HOSTNAME.test(host)) {
+          issues.push({ field: at('ip'), reason: `is not an IP address or host name: ${JSON.stringify(sub.ip)}` });
+          return;
+        }
+        const port = sub.port ?? (sub.type === 'photo' ? CONFIG_DEFAULTS.photo_port : DEFAULT_SIP_PORT);
+        target = sub.type === 'photo' ? { type: 'photo', host, port } : { type: 'gb28181', host, port, ...(sub.sip_id ? { sipId: sub.sip_id } : {}) };
+        idPart = host;
+        epIp = host;
+        label = `${sub.type === 'photo' ? 'tcp' : 'sip'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+        break;
+      }
+      case 'file': {
+        const path = isAbsolute(sub.path!) ? sub.path! : resolve(baseDir, sub.path!);
+        target = { type: 'file', path };
+        idPart = path;
+        epIp = '';
+        label = path;
+        break;
+      }
+    }
+    const epId = makeEpId(devSno, idPart);
+    const first = byEpId.get(epId);
+    if (first !== undefined) {
+      issues.push({ field: at(needs), reason: `gives the same ep_id as sub_devices[${first}] (${epId}); each sub-device must be distinct` });
+      return;
+    }
+    byEpId.set(epId, i);
+    subDevices.push({ type: sub.type, epId, epIp, epLocation: sub.ep_location.trim(), epName: (sub.ep_name ?? '').trim(), target, label });
+  });
+  if (issues.length) throw new AgentConfigError(source, issues);
+
+  const queueDir = file.queue?.dir ?? CONFIG_DEFAULTS.queue_dir;
+  return {
+    source,
+    devSno,
+    reportUrl: file.report_url,
+    intervalMs: Math.round((file.interval_s ?? CONFIG_DEFAULTS.interval_s) * 1000),
+    probeTimeoutMs: Math.round((file.probe_timeout_s ?? CONFIG_DEFAULTS.probe_timeout_s) * 1000),
+    postTimeoutMs: Math.round((file.post_timeout_s ?? CONFIG_DEFAULTS.post_timeout_s) * 1000),
+    failuresBeforeOffline: file.failures_before_offline ?? CONFIG_DEFAULTS.failures_before_offline,
+    includeReportTime: file.include_report_time ?? false,
+    queue: {
+      dir: isAbsolute(queueDir) ? queueDir : resolve(baseDir, queueDir),
+      maxReports: file.queue?.max_reports ?? CONFIG_DEFAULTS.queue_max_reports,
+    },
+    backoff: { initialMs: Math.round(backoffInitial * 1000), maxMs: Math.round(backoffMax * 1000) },
+    subDevices,
+  };
+}
+
+/** Reads, parses (YAML, or JSON for *.json) and validates a config file. */
+export function loadConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new AgentConfigError(file, [{ field: '(file)', reason: `cannot read it: ${why} (see examples/agent.yaml)` }]);
+  }
+  let raw: unknown;
+  try {
+    raw = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new AgentConfigError(file, [{ field: '(file)', reason: `is not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  if (raw === null || raw === undefined) throw new AgentConfigError(file, [{ field: '(file)', reason: 'is empty' }]);
+  return resolveConfig(raw, dirname(resolve(file)), file);
+}

@@ -1,0 +1,66 @@
+import { pino } from 'pino';
+import { Agent, buildReport, postReport, probeAll } from '../agent/agent.js';
+import { loadConfig } from '../agent/config.js';
+
+export const DEFAULT_AGENT_CONFIG = 'agent.yaml';
+
+export interface AgentCliOptions {
+  config: string;
+  logLevel: string;
+}
+
+/** `devstatus agent`: probe and report every interval until SIGTERM/SIGINT. */
+export async function runAgent(opts: AgentCliOptions): Promise<void> {
+  const config = loadConfig(opts.config);
+  // Synchronous logging: nothing is lost when the process exits right after a line.
+  const logger = pino({ level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  const agent = new Agent({ config, logger });
+  agent.start();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await agent.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+export interface ReportCliOptions {
+  config: string;
+  json?: boolean;
+}
+
+/** `devstatus report --once`: one probe round, one POST, the result printed. Returns the exit code. */
+export async function reportOnce(opts: ReportCliOptions): Promise<number> {
+  const config = loadConfig(opts.config);
+  const started = new Date();
+  const probed = await probeAll(config);
+  const body = buildReport(
+    config,
+    probed.map(({ spec, result }) => ({ spec, status: result.online ? 'online' : 'offline' })),
+    started,
+  );
+  const outcome = await postReport(config.reportUrl, body, config.postTimeoutMs);
+  const ok = outcome.kind === 'delivered';
+  if (opts.json) {
+    const answer = outcome.kind === 'delivered' ? { status: outcome.status, body: outcome.body } : { status: outcome.status ?? null, error: outcome.reason };
+    process.stdout.write(
+      `${JSON.stringify({ ok, report: body, probes: probed.map(({ spec, result }) => ({ ep_id: spec.epId, ...result })), response: answer }, null, 2)}\n`,
+    );
+    return ok ? 0 : 1;
+  }
+  const lines = [`${config.devSno}: ${probed.length} sub-device(s) probed in ${Date.now() - started.getTime()} ms`];
+  const width = Math.max(0, ...probed.map(({ spec }) => spec.label.length));
+  for (const { spec, result } of probed) {
+    lines.push(`  ${(result.online ? 'online' : 'offline').padEnd(8)}${spec.type.padEnd(9)}${spec.label.padEnd(width + 2)}${result.detail}`);
+  }
+  const where = `POST ${config.reportUrl}`;
+  if (outcome.kind === 'delivered') lines.push(`${where} -> ${outcome.status}: report delivered`);
+  else if (outcome.kind === 'rejected') lines.push(`${where} -> rejected by the platform: ${outcome.reason}`);
+  else lines.push(`${where} -> failed: ${outcome.reason}`);
+  (ok ? process.stdout : process.stderr).write(`${lines.join('\n')}\n`);
+  return ok ? 0 : 1;
+}

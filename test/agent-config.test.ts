@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AgentConfigError, loadConfig, resolveConfig } from '../src/agent/config.js';
+import { buildReport, FlapGuard, backoffDelay } from '../src/agent/agent.js';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/agent.yaml', import.meta.url));
+
+const base = () => ({
+  dev_sno: 'BOX1',
+  report_url: 'http://127.0.0.1:9528/DeviceStatus',
+  sub_devices: [{ type: 'photo', ip: '127.0.0.1', ep_location: 'loc' }] as Array<Record<string, unknown>>,
+});
+
+function issues(raw: unknown): Array<{ field: string; reason: string }> {
+  try {
+    resolveConfig(raw, '/tmp');
+  } catch (err) {
+    assert.ok(err instanceof AgentConfigError, String(err));
+    return err.issues;
+  }
+  assert.fail('config was accepted');
+}
+
+describe('agent config', () => {
+  it('loads the example config with defaults and protocol ep_ids, without credentials', () => {
+    const c = loadConfig(EXAMPLE);
+    assert.equal(c.devSno, 'ZKZCPI000120190807142601');
+    assert.equal(new URL(c.reportUrl).hostname, '127.0.0.1');
+    assert.equal(c.intervalMs, 5000);
+    assert.equal(c.failuresBeforeOffline, 3);
+    assert.deepEqual(
+      c.subDevices.map((s) => [s.type, s.epId, s.epIp]),
+      [
+        ['rtsp', 'ZKZCPI000120190807142601__rtsp://127.0.0.1:8554/live', '127.0.0.1'],
+        ['photo', 'ZKZCPI000120190807142601__127.0.0.2', '127.0.0.2'],
+        ['gb28181', 'ZKZCPI000120190807142601__127.0.0.3', '127.0.0.3'],
+        ['file', 'ZKZCPI000120190807142601__/etc/hostname', ''],
+      ],
+    );
+    assert.deepEqual(c.subDevices[1]!.target, { type: 'photo', host: '127.0.0.2', port: 80 });
+    assert.ok(c.queue.dir.endsWith('examples/data/agent-queue'), c.queue.dir);
+    // The report it builds passes the receiver's own validation and carries no password.
+    const body = buildReport(c, c.subDevices.map((spec) => ({ spec, status: 'online' as const })), new Date());
+    assert.ok(!JSON.stringify(body).includes('password'));
+    assert.equal(body.sub_devices.length, 4);
+  });
+
+  it('defaults: interval 5 s, photo port 80, sip port 5060, fractional intervals down to 0.1 s', () => {
+    const c = resolveConfig({ ...base(), interval_s: 0.2, sub_devices: [{ type: 'gb28181', ip: '127.0.0.1', ep_location: '' }] }, '/tmp');
+    assert.equal(c.intervalMs, 200);
+    assert.deepEqual(c.subDevices[0]!.target, { type: 'gb28181', host: '127.0.0.1', port: 5060 });
+    assert.equal(resolveConfig(base(), '/tmp').intervalMs, 5000);
+  });
+
+  it('reads JSON too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devstatus-cfg-'));
+    try {
+      const file = join(dir, 'agent.json');
+      writeFileSync(file, JSON.stringify({ ...base(), queue: { dir: 'q' } }));
+      const c = loadConfig(file);
+      assert.equal(c.queue.dir, join(dir, 'q'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the field in every error', () => {
+    const { dev_sno: _drop, ...noSno } = base();
+    assert.deepEqual(issues(noSno), [{ field: 'dev_sno', reason: 'is required' }]);
+    assert.deepEqual(issues({ ...base(), interval_s: 0.05 }), [{ field: 'interval_s', reason: 'must be at least 0.1' }]);
+    assert.deepEqual(issues({ ...base(), intervall_s: 5 }), [{ field: 'intervall_s', reason: 'is not a known setting' }]);
+    assert.deepEqual(issues({ ...base(), report_url: 'ftp://x/y' }), [{ field: 'report_url', reason: 'must be an http:// or https:// URL (got ftp://)' }]);
+    assert.deepEqual(issues({ ...base(), sub_devices: [{ type: 'camera', ip: '1.2.3.4', ep_location: '' }] }), [
+      { field: 'sub_devices[0].type', reason: 'must be one of: photo, rtsp, file, gb28181' },
+    ]);
+    assert.deepEqual(issues({ ...base(), sub_devices: [{ type: 'rtsp', ip: '127.0.0.1', ep_location: '' }] }), [
+      { field: 'sub_devices[0].url', reason: 'is required for type rtsp' },
+      { field: 'sub_devices[0].ip', reason: 'is not used by type rtsp (it takes url)' },
+    ]);
+    assert.deepEqual(issues({ ...base(), sub_devices: [{ type: 'rtsp', url: 'http://127.0.0.1/x', ep_location: '' }] }), [
+      { field: 'sub_devices[0].url', reason: 'must be an rtsp:// URL (got http://)' },
+    ]);
+    assert.deepEqual(issues({ ...base(), sub_devices: [{ type: 'photo', ip: '127.0.0.1', port: 70000, ep_location: '' }] }), [
+      { field: 'sub_devices[0].port', reason: 'must be at most 65535' },
+    ]);
+    assert.deepEqual(issues({ ...base(), sub_devices: [{ type: 'file', path: '/a' }] }), [{ field: 'sub_devices[0].ep_location', reason: 'is required' }]);
+    assert.deepEqual(issues({ ...base(), backoff: { initial_s: 5, max_s: 1 } }), [{ field: 'backoff.max_s', reason: 'must be at least backoff.initial_s (5)' }]);
+  });
+
+  it('refuses two sub-devices with the same ep_id (credentials do not make a URL distinct)', () => {
+    const got = issues({
+      ...base(),
+      sub_devices: [
+        { type: 'rtsp', url: 'rtsp://a:b@127.0.0.1/x', ep_location: '' },
+        { type: 'rtsp', url: 'rtsp://c:d@127.0.0.1/x', ep_location: '' },
+      ],
+    });
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.field, 'sub_devices[1].url');
+    assert.match(got[0]!.reason, /same ep_id as sub_devices\[0\] \(BOX1__rtsp:\/\/127\.0\.0\.1\/x\)/);
+  });
+
+  it('reports a missing or broken file clearly', () => {
+    assert.throws(() => loadConfig('/nonexistent/agent.yaml'), /agent\.yaml:\n {2}\(file\): cannot read it: no such file/);
+    const dir = mkdtempSync(join(tmpdir(), 'devstatus-cfg-'));
+    try {
+      const file = join(dir, 'agent.yaml');
+      writeFileSync(file, 'dev_sno: [unclosed\n');
+      assert.throws(() => loadConfig(file), /\(file\): is not valid YAML/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('flapping guard', () => {
+  it('reports offline only after N failures in a row; one success brings it back', () => {
+    const g = new FlapGuard(3);
+    const seq = [true, false, false, true, false, false, false, false, true].map((ok) => g.update('x', ok).status);
+    assert.deepEqual(seq, ['online', 'online', 'online', 'online', 'online', 'online', 'offline', 'offline', 'online']);
+    // A device never seen online is offline at once.
+    assert.equal(new FlapGuard(3).update('y', false).status, 'offline');
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially up to the cap, with full jitter', () => {
+    assert.equal(backoffDelay(1, 1000, 60_000, () => 1), 1000);
+    assert.equal(backoffDelay(4, 1000, 60_000, () => 1), 8000);
+    assert.equal(backoffDelay(20, 1000, 60_000, () => 1), 60_000);
+    assert.equal(backoffDelay(4, 1000, 60_000, () => 0.5), 4000);
+    assert.ok(backoffDelay(4, 1000, 60_000, () => 0) > 0);
+  });
+});
