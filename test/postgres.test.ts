@@ -485,6 +485,29 @@ describe('postgres store: fleet monitoring shared by several receivers (separate
     assert.equal(await a.getBox('STRANGER1'), null);
     assert.equal(await a.getCode('STRANGER1'), null);
   });
+
+  it('lets a revocation return only once reports admitted before it are committed', async () => {
+    assert.ok(await a.addCode({ dev_sno: 'SLOW1', source: 'registered' }, Date.now()));
+    await b.ingest(parsed('SLOW1', { '10.0.0.1': 'online' }), Date.now(), { registryMode: 'strict' });
+    // Writing SLOW1's box row takes 0.6 s: the report is admitted, then stays in its transaction.
+    await onDatabase(db, (c) =>
+      c.query(`CREATE FUNCTION slow_box() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN IF NEW.dev_sno = 'SLOW1' THEN PERFORM pg_sleep(0.6); END IF; RETURN NEW; END $$;
+               CREATE TRIGGER slow_box BEFORE UPDATE ON boxes FOR EACH ROW EXECUTE FUNCTION slow_box();`),
+    );
+    try {
+      const order: string[] = [];
+      const report = b.ingest(parsed('SLOW1', { '10.0.0.1': 'offline' }), Date.now()).then(() => order.push('report stored'));
+      await new Promise((r) => setTimeout(r, 200));
+      const revoke = a.setCodeStatus('SLOW1', 'revoked', Date.now()).then(() => order.push('revoked'));
+      await Promise.all([report, revoke]);
+      // Otherwise a receiver would acknowledge a report of a code after its revocation returned.
+      assert.deepEqual(order, ['report stored', 'revoked']);
+    } finally {
+      await onDatabase(db, (c) => c.query('DROP TRIGGER slow_box ON boxes; DROP FUNCTION slow_box()'));
+    }
+    await assert.rejects(b.ingest(parsed('SLOW1', {}), Date.now()), { reason: 'revoked_code' });
+  });
 });
 
 // Keeps `Store` referenced for readers: the PostgreSQL store is used only through it elsewhere.
