@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
+import { backends, report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
 import type { Store } from '../src/store/types.js';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -119,34 +119,36 @@ describe('without an admin token (library default)', () => {
   });
 });
 
-describe('GET /api/history', () => {
-  it('lists the fleet-wide transitions newest first, paged with before', async () => {
-    const fresh = await sqliteBackend.fresh();
-    const server = await startServer(fresh.store);
-    try {
-      await server.post(report('HIST1', { '10.0.0.1': 'online' }));
-      await server.post(report('HIST2', { '10.0.0.2': 'online' }));
-      await server.post(report('HIST1', { '10.0.0.1': 'offline' }));
-      const all = await (await server.get('/api/history')).json();
-      assert.deepEqual(
-        all.entries.map((e: { dev_sno: string; ep_id: string | null; to_status: string }) => [e.dev_sno, e.ep_id, e.to_status]),
-        [
-          ['HIST1', 'HIST1__10.0.0.1', 'offline'],
-          ['HIST2', 'HIST2__10.0.0.2', 'online'],
-          ['HIST2', null, 'online'],
-          ['HIST1', 'HIST1__10.0.0.1', 'online'],
-          ['HIST1', null, 'online'],
-        ],
-      );
-      const two = await (await server.get('/api/history?limit=2')).json();
-      assert.equal(two.entries.length, 2);
-      const older = await (await server.get(`/api/history?limit=2&before=${two.entries[1].id}`)).json();
-      assert.deepEqual(older.entries.map((e: { id: number }) => e.id), [all.entries[2].id, all.entries[3].id]);
-      assert.equal((await server.get('/api/history?before=x')).status, 400);
-    } finally {
-      await server.close();
-      await fresh.store.close();
-      await fresh.cleanup();
-    }
+for (const backend of backends()) {
+  describe(`GET /api/history (${backend.name})`, () => {
+    it('lists the fleet-wide transitions newest first, paged with before', async () => {
+      const fresh = await backend.fresh();
+      const server = await startServer(fresh.store);
+      try {
+        await server.post(report('HIST1', { '10.0.0.1': 'online' }));
+        await server.post(report('HIST2', { '10.0.0.2': 'online' }));
+        await server.post(report('HIST1', { '10.0.0.1': 'offline' }));
+        const all = await (await server.get('/api/history')).json();
+        assert.deepEqual(
+          all.entries.map((e: { dev_sno: string; ep_id: string | null; to_status: string }) => [e.dev_sno, e.ep_id, e.to_status]),
+          [
+            ['HIST1', 'HIST1__10.0.0.1', 'offline'],
+            ['HIST2', 'HIST2__10.0.0.2', 'online'],
+            ['HIST2', null, 'online'],
+            ['HIST1', 'HIST1__10.0.0.1', 'online'],
+            ['HIST1', null, 'online'],
+          ],
+        );
+        const two = await (await server.get('/api/history?limit=2')).json();
+        assert.equal(two.entries.length, 2);
+        const older = await (await server.get(`/api/history?limit=2&before=${two.entries[1].id}`)).json();
+        assert.deepEqual(older.entries.map((e: { id: number }) => e.id), [all.entries[2].id, all.entries[3].id]);
+        assert.equal((await server.get('/api/history?before=x')).status, 400);
+      } finally {
+        await server.close();
+        await fresh.store.close();
+        await fresh.cleanup();
+      }
+    });
   });
-});
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, startServeCli } from './support/cli.js';
+import { createTestDatabase } from './support/pg.js';
 import { report } from './support/server.js';
 import { eventually, startWebhookReceiver } from './support/webhook.js';
 
@@ -12,45 +13,50 @@ const post = (url: string, body: unknown) =>
   fetch(`${url}/DeviceStatus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('devstatus serve: fleet monitoring flags (real process)', () => {
-  it('takes offline timing, registry mode, webhooks and secret from the environment', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'devstatus-cli-'));
-    const hook = await startWebhookReceiver();
-    try {
-      const { proc, url } = await startServeCli(['--alert-dedup-s', '0'], {
-        cwd,
-        env: {
-          DEVSTATUS_REPORT_INTERVAL: '0.2',
-          DEVSTATUS_OFFLINE_MISSES: '2',
-          DEVSTATUS_REGISTRY_MODE: 'strict',
-          DEVSTATUS_WEBHOOKS: `${hook.url}?a=1, ${hook.url}?b=2`,
-          DEVSTATUS_WEBHOOK_SECRET: 'cli-secret',
-          DEVSTATUS_ADMIN_TOKEN: 'fleet-admin-token',
-        },
-      });
+  for (const store of ['sqlite', 'postgres'] as const) {
+    it(`takes offline timing, registry mode, webhooks and secret from the environment (${store})`, async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'devstatus-cli-'));
+      const hook = await startWebhookReceiver();
+      const db = store === 'postgres' ? await createTestDatabase() : null;
       try {
-        assert.equal((await post(url, report('CLI1', { '10.0.0.1': 'online' }))).status, 403);
-        const auth = { authorization: 'Bearer fleet-admin-token' };
-        assert.equal((await fetch(`${url}/api/admin/codes`, { method: 'POST' })).status, 401);
-        const issued = await (await fetch(`${url}/api/admin/codes`, { method: 'POST', headers: auth })).json();
-        assert.equal((await post(url, report(issued.dev_sno, { '10.0.0.1': 'online' }))).status, 200);
-        // Silent for 0.2 s x 2: offline, alerted to both URLs, signed with the secret.
-        await eventually(async () => (await (await fetch(`${url}/api/devices/${issued.dev_sno}`, { headers: auth })).json()).box.status === 'offline');
-        const reqs = await hook.waitFor(2);
-        for (const r of reqs) {
-          assert.equal(r.json.reason, 'report_timeout');
-          assert.equal(r.headers['x-devstatus-signature'], `sha256=${createHmac('sha256', 'cli-secret').update(r.body).digest('hex')}`);
+        const { proc, url } = await startServeCli(['--alert-dedup-s', '0'], {
+          cwd,
+          env: {
+            DEVSTATUS_REPORT_INTERVAL: '0.2',
+            DEVSTATUS_OFFLINE_MISSES: '2',
+            DEVSTATUS_REGISTRY_MODE: 'strict',
+            DEVSTATUS_WEBHOOKS: `${hook.url}?a=1, ${hook.url}?b=2`,
+            DEVSTATUS_WEBHOOK_SECRET: 'cli-secret',
+            DEVSTATUS_ADMIN_TOKEN: 'fleet-admin-token',
+            ...(db ? { DATABASE_URL: db.url } : {}),
+          },
+        });
+        try {
+          assert.equal((await post(url, report('CLI1', { '10.0.0.1': 'online' }))).status, 403);
+          const auth = { authorization: 'Bearer fleet-admin-token' };
+          assert.equal((await fetch(`${url}/api/admin/codes`, { method: 'POST' })).status, 401);
+          const issued = await (await fetch(`${url}/api/admin/codes`, { method: 'POST', headers: auth })).json();
+          assert.equal((await post(url, report(issued.dev_sno, { '10.0.0.1': 'online' }))).status, 200);
+          // Silent for 0.2 s x 2: offline, alerted to both URLs, signed with the secret.
+          await eventually(async () => (await (await fetch(`${url}/api/devices/${issued.dev_sno}`, { headers: auth })).json()).box.status === 'offline');
+          const reqs = await hook.waitFor(2);
+          for (const r of reqs) {
+            assert.equal(r.json.reason, 'report_timeout');
+            assert.equal(r.headers['x-devstatus-signature'], `sha256=${createHmac('sha256', 'cli-secret').update(r.body).digest('hex')}`);
+          }
+          const metrics = await (await fetch(`${url}/metrics`)).text();
+          assert.match(metrics, /devstatus_reports_rejected_total\{reason="forbidden"\} 1/);
+          assert.match(metrics, /devstatus_boxes\{status="offline"\} 1/);
+        } finally {
+          assert.equal(await proc.stop(), 0);
         }
-        const metrics = await (await fetch(`${url}/metrics`)).text();
-        assert.match(metrics, /devstatus_reports_rejected_total\{reason="forbidden"\} 1/);
-        assert.match(metrics, /devstatus_boxes\{status="offline"\} 1/);
       } finally {
-        assert.equal(await proc.stop(), 0);
+        await hook.close();
+        await db?.drop();
+        rmSync(cwd, { recursive: true, force: true });
       }
-    } finally {
-      await hook.close();
-      rmSync(cwd, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 
   it('rejects bad fleet flags with clear messages', async () => {
     for (const [args, message] of [

@@ -11,7 +11,9 @@ import { report } from './support/server.js';
 
 const post = (url: string, body: unknown) =>
   fetch(`${url}/DeviceStatus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const getJson = async (url: string) => (await fetch(url)).json();
+// The read API needs the admin token (every receiver gets the same one from the environment).
+const TOKEN = 'pg-cli-admin-token';
+const getJson = async (url: string) => (await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
 
 interface Entry {
   id: number;
@@ -36,8 +38,8 @@ describe('devstatus serve on PostgreSQL (real processes)', () => {
   it('two receivers on one database ingest the same boxes concurrently: exactly the right transitions', async () => {
     // One gets the URL from the environment, the other from the flag.
     const [one, two] = await Promise.all([
-      startServeCli([], { env: { DATABASE_URL: db.url } }),
-      startServeCli(['--database-url', db.url]),
+      startServeCli([], { env: { DATABASE_URL: db.url, DEVSTATUS_ADMIN_TOKEN: TOKEN } }),
+      startServeCli(['--database-url', db.url], { env: { DEVSTATUS_ADMIN_TOKEN: TOKEN } }),
     ]);
     running.push(one.proc, two.proc);
     assert.match(one.proc.output(), /"store":"postgres"/);
@@ -105,13 +107,13 @@ describe('devstatus serve on PostgreSQL (real processes)', () => {
   it('keeps everything across a restart with DATABASE_URL, and writes no SQLite file', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'devstatus-pgcli-'));
     try {
-      const first = await startServeCli([], { cwd, env: { DATABASE_URL: db.url } });
+      const first = await startServeCli([], { cwd, env: { DATABASE_URL: db.url, DEVSTATUS_ADMIN_TOKEN: TOKEN } });
       running.push(first.proc);
       assert.equal((await post(first.url, report('RESTARTPG', { '10.0.0.1': 'online' }))).status, 200);
       assert.equal((await post(first.url, report('RESTARTPG', { '10.0.0.1': 'offline' }))).status, 200);
       assert.equal(await first.proc.stop('SIGTERM'), 0);
 
-      const second = await startServeCli([], { cwd, env: { DATABASE_URL: db.url } });
+      const second = await startServeCli([], { cwd, env: { DATABASE_URL: db.url, DEVSTATUS_ADMIN_TOKEN: TOKEN } });
       running.push(second.proc);
       const box = await getJson(`${second.url}/api/devices/RESTARTPG`);
       assert.equal(box.box.report_count, 2);

@@ -1,0 +1,182 @@
+// How stored rows become API objects: shared by the SQLite and PostgreSQL stores, which keep
+// the same columns (times in ms since the epoch) so that both answer with identical objects.
+import type { AlertSubjectState } from './alert-plan.js';
+import { presentSubDevice } from './present.js';
+import type {
+  AlertDelivery,
+  BoxState,
+  BoxStatus,
+  CodeStatus,
+  DeliveryStatus,
+  HistoryEntry,
+  RegistryEntry,
+  SubDeviceState,
+  SubDeviceStatus,
+  Transition,
+} from './types.js';
+
+export interface BoxRow {
+  dev_sno: string;
+  status: BoxStatus;
+  first_seen_at: number;
+  last_report_at: number;
+  status_changed_at: number;
+  report_count: number;
+  sub_online: number;
+  sub_offline: number;
+  extra: string;
+  name?: string | null;
+  location?: string | null;
+}
+
+export interface RegistryRow {
+  dev_sno: string;
+  status: CodeStatus;
+  source: RegistryEntry['source'];
+  name: string | null;
+  location: string | null;
+  created_at: number;
+  updated_at: number;
+  revoked_at: number | null;
+  last_report_at: number | null;
+}
+
+export interface DeliveryRow {
+  id: number;
+  alert_id: string;
+  subject: string;
+  url: string;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  last_http_status: number | null;
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+}
+
+export interface SubjectRow {
+  subject: string;
+  dev_sno: string;
+  ep_id: string | null;
+  last_sent_at: number;
+  last_sent_status: string;
+  held_count: number;
+  held: string | null;
+}
+
+export interface SubRow {
+  dev_sno: string;
+  ep_id: string;
+  ep_ip: string;
+  ep_status: SubDeviceStatus;
+  ep_location: string;
+  ep_type: SubDeviceState['ep_type'];
+  ep_name: string;
+  extra: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  status_changed_at: number;
+}
+
+export interface HistoryRow {
+  id: number;
+  at: number;
+  dev_sno: string;
+  ep_id: string | null;
+  from_status: string | null;
+  to_status: string;
+  reason: HistoryEntry['reason'];
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : iso(Number(ms)));
+
+export function boxFromRow(r: BoxRow): BoxState {
+  return {
+    dev_sno: r.dev_sno,
+    status: r.status,
+    first_seen_at: iso(Number(r.first_seen_at)),
+    last_report_at: iso(Number(r.last_report_at)),
+    status_changed_at: iso(Number(r.status_changed_at)),
+    report_count: Number(r.report_count),
+    sub_devices_online: Number(r.sub_online),
+    sub_devices_offline: Number(r.sub_offline),
+    extra: typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra,
+    name: r.name ?? null,
+    location: r.location ?? null,
+  };
+}
+
+export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDeviceState {
+  return presentSubDevice({
+    dev_sno: r.dev_sno,
+    ep_id: r.ep_id,
+    ep_ip: r.ep_ip,
+    ep_status: r.ep_status,
+    ep_location: r.ep_location,
+    ep_type: r.ep_type,
+    ep_name: r.ep_name,
+    extra: typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra,
+    first_seen_at: iso(Number(r.first_seen_at)),
+    last_seen_at: iso(Number(r.last_seen_at)),
+    status_changed_at: iso(Number(r.status_changed_at)),
+  }, boxStatus);
+}
+
+export function registryFromRow(r: RegistryRow): RegistryEntry {
+  return {
+    dev_sno: r.dev_sno,
+    status: r.status,
+    source: r.source,
+    name: r.name,
+    location: r.location,
+    created_at: iso(Number(r.created_at)),
+    updated_at: iso(Number(r.updated_at)),
+    revoked_at: isoOrNull(r.revoked_at),
+    last_report_at: isoOrNull(r.last_report_at),
+  };
+}
+
+export function deliveryFromRow(r: DeliveryRow): AlertDelivery {
+  return {
+    id: Number(r.id),
+    url: r.url,
+    subject: r.subject,
+    body: r.body,
+    status: r.status,
+    attempts: Number(r.attempts),
+    last_error: r.last_error,
+    last_http_status: r.last_http_status === null ? null : Number(r.last_http_status),
+    created_at: iso(Number(r.created_at)),
+    updated_at: iso(Number(r.updated_at)),
+    next_attempt_at: isoOrNull(r.next_attempt_at),
+    delivered_at: isoOrNull(r.delivered_at),
+  };
+}
+
+export function subjectFromRow(r: SubjectRow): AlertSubjectState {
+  return {
+    subject: r.subject,
+    dev_sno: r.dev_sno,
+    ep_id: r.ep_id,
+    last_sent_at: Number(r.last_sent_at),
+    last_sent_status: r.last_sent_status,
+    held_count: Number(r.held_count),
+    held: r.held ? (JSON.parse(r.held) as Transition) : null,
+  };
+}
+
+export function historyFromRow(r: HistoryRow): HistoryEntry {
+  return {
+    id: Number(r.id),
+    at: iso(Number(r.at)),
+    dev_sno: r.dev_sno,
+    ep_id: r.ep_id,
+    from_status: r.from_status,
+    to_status: r.to_status,
+    reason: r.reason,
+  };
+}
