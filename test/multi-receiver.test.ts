@@ -67,6 +67,16 @@ describe('several receivers on one PostgreSQL database', () => {
     }
   });
 
+  it('lets only the leader judge silent boxes', async () => {
+    const leader = leaderships.findIndex((l) => l.isLeader());
+    const follower = servers[1 - leader]!;
+    assert.equal((await follower.post(report('JUDGE1', { '10.0.0.1': 'online' }))).status, 200);
+    // Ten seconds from now the box is long silent: the follower still leaves it to the leader.
+    assert.deepEqual(await follower.app.offlineDetector!.tick(Date.now() + 10_000), []);
+    const judged = await servers[leader]!.app.offlineDetector!.tick(Date.now() + 10_000);
+    assert.ok(judged.some((t) => t.dev_sno === 'JUDGE1' && t.to_status === 'offline'));
+  });
+
   it('records a silent box offline once, by the leader, and fails over when the leader goes', async () => {
     const [a, b] = servers as [RunningServer, RunningServer];
     await b.post(report('SILENT1', { '10.0.0.1': 'online' }));
