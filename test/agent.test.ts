@@ -258,7 +258,7 @@ describe('devstatus agent', () => {
     const config = agentConfig(dir, port, { report_url: `http://127.0.0.1:${port}/WrongPath` });
     const agent = await startAgent(writeConfig(dir, config));
     try {
-      await agent.waitFor(/platform rejected report \d+, not retrying: HTTP 404: Route POST:\/WrongPath not found/);
+      await agent.waitFor(/platform rejected report \d+, not retrying: HTTP 404: no route POST \/WrongPath/);
       await agent.waitFor(/platform rejected report \d+.*\n(.*\n)*.*platform rejected report/);
       assert.equal(await agent.stop('SIGTERM'), 0);
       const stats = stoppedStats(agent.output());
