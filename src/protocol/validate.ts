@@ -97,8 +97,13 @@ export function parseReport(body: unknown): Report {
   // Work on a copy so the caller's object is never half-normalized.
   const copy = structuredClone(body) as Record<string, unknown>;
   normalizeInPlace(copy);
-  const first = compiled.Errors(copy).First();
-  if (first) throw new ReportValidationError(pointerToField(first.path), describe(first));
+  // Check() is the compiled fast path; walking Errors() is only worth it for a bad report.
+  if (!compiled.Check(copy)) {
+    const first = compiled.Errors(copy).First();
+    throw first
+      ? new ReportValidationError(pointerToField(first.path), describe(first))
+      : new ReportValidationError('(body)', 'does not match the report schema');
+  }
   const wire = copy as ReportWire;
 
   const prefix = wire.dev_sno + EP_ID_SEPARATOR;
