@@ -82,8 +82,16 @@ function normalizeInPlace(body: Record<string, unknown>): void {
 
 function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) extra[k] = v;
+  for (const k of Object.keys(obj)) if (!known.has(k)) extra[k] = obj[k];
   return extra;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function shallowCopy(body: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...body };
+  if (Array.isArray(body.sub_devices)) copy.sub_devices = body.sub_devices.map((s: unknown) => (isObject(s) ? { ...s } : s));
+  return copy;
 }
 
 /**
@@ -94,8 +102,9 @@ export function parseReport(body: unknown): Report {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ReportValidationError('(body)', 'must be a JSON object');
   }
-  // Work on a copy so the caller's object is never half-normalized.
-  const copy = structuredClone(body) as Record<string, unknown>;
+  // Work on a copy so the caller's object is never half-normalized. Normalization only rewrites
+  // strings on the top object and on each sub-device, so copying those two levels is enough.
+  const copy = shallowCopy(body as Record<string, unknown>);
   normalizeInPlace(copy);
   // Check() is the compiled fast path; walking Errors() is only worth it for a bad report.
   if (!compiled.Check(copy)) {
