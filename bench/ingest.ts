@@ -67,7 +67,10 @@ interface Target {
 }
 
 function spawnServer(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // undefined means: not set at all for this server (e.g. no DATABASE_URL for the SQLite run).
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
+  const child = spawn(process.execPath, cmd, { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);
@@ -129,7 +132,7 @@ const targets: Target[] = [
     async start() {
       const dir = mkdtempSync(join(tmpdir(), 'devstatus-bench-'));
       const db = join(dir, 'bench.db');
-      const s = await spawnServer([CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', db], { DATABASE_URL: '' });
+      const s = await spawnServer([CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', db], { DATABASE_URL: undefined });
       return {
         child: s.child,
         url: s.url,
@@ -216,6 +219,9 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
   });
 }
 
+// autocannon keeps latencies in whole milliseconds.
+const ms = (v: number | undefined) => (v === undefined ? '-' : v === 0 ? '<1' : String(v));
+
 async function main(): Promise<void> {
   const only = args.only ? new RegExp(args.only, 'i') : null;
   console.error(
@@ -235,10 +241,12 @@ async function main(): Promise<void> {
       try {
         running = await target.start();
       } catch (e) {
-        if (!(e instanceof Unavailable)) throw e;
         unavailable.add(target.name);
-        best.set(target.name, { server: target.name, note: e.message });
-        console.error(`${target.name}: ${e.message}`);
+        const message = e instanceof Error ? e.message : String(e);
+        // Not built yet is a fact to print; failing to start is a failure of the run.
+        if (!(e instanceof Unavailable)) process.exitCode = 1;
+        best.set(target.name, { server: target.name, note: e instanceof Unavailable ? message : `failed to start: ${message.split('\n')[0]}` });
+        console.error(`${target.name}: ${message}`);
         continue;
       }
       try {
@@ -276,7 +284,7 @@ async function main(): Promise<void> {
     ...rows.map((r) =>
       r.reports_per_s === undefined
         ? [r.server, r.note ?? '-', '', '', '']
-        : [r.server, String(r.reports_per_s), String(r.p50_ms), String(r.p99_ms), r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}x`],
+        : [r.server, String(r.reports_per_s), ms(r.p50_ms), ms(r.p99_ms), r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}x`],
     ),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.filter((row) => row[2] !== '' || c === 0).map((row) => row[c]!.length)));
