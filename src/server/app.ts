@@ -2,7 +2,7 @@
 // the report) that validates strictly, stores durably and serves a read API.
 import { EventEmitter } from 'node:events';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
 import type { BoxStatus, Store, Transition } from '../store/types.js';
 
 export const DEFAULTS = {
@@ -61,9 +61,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Boxes are firmware we do not control: the body must be JSON, whatever content type
   // (or none) they send it with.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  app.decorateRequest('bodyText', null);
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const text = body.toString();
     if (text.trim() === '') return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
+    req.bodyText = text;
     try {
       done(null, JSON.parse(text));
     } catch (e) {
@@ -92,7 +94,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.post(reportPath, async (req, reply) => {
-    const report = parseReport(req.body);
+    const { report, normalized } = parseReportDetailed(req.body);
     const receivedAt = Date.now();
     const { transitions } = await store.ingest(report, receivedAt);
     req.log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
@@ -100,6 +102,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (transitions.length) {
       for (const t of transitions) req.log.info(t, 'status transition');
       events.emit('transitions', transitions);
+    }
+    // A report already in normal form is echoed with the very text the box sent (it says the
+    // same as the normalized report); serializing it again would only cost time.
+    if (!normalized && req.bodyText !== null) {
+      return reply.code(200).type('application/json; charset=utf-8').send(req.bodyText);
     }
     return reply.code(200).send(toWire(report));
   });
@@ -165,5 +172,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 declare module 'fastify' {
   interface FastifyInstance {
     fleetEvents: FleetEvents;
+  }
+  interface FastifyRequest {
+    /** The body as received, before JSON.parse. */
+    bodyText: string | null;
   }
 }
