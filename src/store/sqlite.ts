@@ -102,9 +102,17 @@ interface PriorSubRow extends PriorSubDevice {
 function subsFingerprint(report: Report): string {
   let text = '';
   for (const s of report.sub_devices) {
-    text += `${s.ep_id}\0${s.ep_ip}\0${s.ep_status}\0${s.ep_location}\0${s.ep_type}\0${s.ep_name}\0${JSON.stringify(s.extra)}\n`;
+    // Free-text fields carry their length, so no choice of characters can make two reports alike.
+    text += s.ep_id.length + ':' + s.ep_id + s.ep_ip.length + ':' + s.ep_ip + s.ep_status + '\0';
+    text += s.ep_location.length + ':' + s.ep_location + s.ep_type + '\0' + s.ep_name.length + ':' + s.ep_name;
+    text += (isEmpty(s.extra) ? '' : JSON.stringify(s.extra)) + '\n';
   }
   return createHash('sha1').update(text).digest('base64');
+}
+
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 function sameFields(row: PriorSubRow, sub: Report['sub_devices'][number], extra: string): boolean {
