@@ -84,7 +84,7 @@ function spawnServer(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ child: Ch
   const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
   // undefined means: not set at all for this server (e.g. no DATABASE_URL for the SQLite run).
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
-  const child = spawn(process.execPath, cmd, { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cmd, { cwd: root, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);
