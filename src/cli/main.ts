@@ -2,7 +2,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DB_FILE } from '../store/index.js';
 import { DEFAULT_AGENT_CONFIG, reportOnce, runAgent } from './agent.js';
+import { SIM_DEFAULTS } from '../sim/simulation.js';
 import { DEFAULTS, serve } from './serve.js';
+import { runSimulate } from './simulate.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -19,6 +21,16 @@ function seconds(name: string, min: number) {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min) {
       throw new InvalidArgumentError(`${name} must be a number of seconds, at least ${min}`);
+    }
+    return n;
+  };
+}
+
+function num(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
     }
     return n;
   };
@@ -152,6 +164,68 @@ program
   .option('--json', 'print the report, the probe results and the answer as JSON')
   .action(async (opts) => {
     process.exitCode = await reportOnce(opts);
+  });
+
+program
+  .command('simulate')
+  .description('simulate a fleet of boxes sending reports to a receiver (load and demo tool)')
+  .addOption(new Option('--url <url>', 'where the boxes POST their reports').env('DEVSTATUS_SIM_URL').default(SIM_DEFAULTS.url))
+  .addOption(new Option('--boxes <n>', 'number of boxes').default(SIM_DEFAULTS.boxes).argParser(int('boxes', 1, 10_000_000)))
+  .addOption(
+    new Option('--subdevices <m>', 'sub-devices per box').default(SIM_DEFAULTS.subDevices).argParser(int('subdevices', 0, 4096)),
+  )
+  .addOption(
+    new Option('--interval <seconds>', 'seconds between two reports of a box (jittered by ±10%)')
+      .default(SIM_DEFAULTS.intervalS)
+      .argParser(num('interval', 0.01, 86_400)),
+  )
+  .addOption(new Option('--seed <n>', 'seed of the fleet and its behaviour').default(SIM_DEFAULTS.seed).argParser(int('seed', 0, 2 ** 31)))
+  .addOption(
+    new Option('--flap <p>', 'chance that a sub-device changes status in a report').default(SIM_DEFAULTS.flap).argParser(num('flap', 0, 1)),
+  )
+  .addOption(
+    new Option('--silence <p>', 'chance, at each of its report times, that a box goes silent')
+      .default(SIM_DEFAULTS.silence)
+      .argParser(num('silence', 0, 1)),
+  )
+  .addOption(
+    new Option('--silence-for <seconds>', 'mean length of a silence (each lasts 0.5x to 1.5x this)')
+      .default(SIM_DEFAULTS.silenceForS)
+      .argParser(num('silence-for', 0, 86_400 * 30)),
+  )
+  .addOption(new Option('--duration <seconds>', 'stop after this many seconds').argParser(num('duration', 0.01, 86_400 * 365)))
+  .addOption(new Option('--reports <n>', 'stop after sending this many reports').argParser(int('reports', 1, Number.MAX_SAFE_INTEGER)))
+  .addOption(
+    new Option('--concurrency <n>', 'most requests in flight at once (keep-alive connections)')
+      .default(SIM_DEFAULTS.concurrency)
+      .argParser(int('concurrency', 1, 100_000)),
+  )
+  .addOption(new Option('--timeout <seconds>', 'request timeout').default(SIM_DEFAULTS.timeoutS).argParser(num('timeout', 0.01, 3600)))
+  .addOption(
+    new Option('--progress-every <seconds>', 'seconds between progress lines when stderr is not a terminal')
+      .default(5)
+      .argParser(num('progress-every', 0.05, 3600)),
+  )
+  .option('--json', 'print the summary as JSON', false)
+  .option('--quiet', 'no progress display, only the summary', false)
+  .action(async (opts) => {
+    process.exitCode = await runSimulate({
+      url: opts.url,
+      boxes: opts.boxes,
+      subDevices: opts.subdevices,
+      intervalS: opts.interval,
+      seed: opts.seed,
+      flap: opts.flap,
+      silence: opts.silence,
+      silenceForS: opts.silenceFor,
+      durationS: opts.duration,
+      maxReports: opts.reports,
+      concurrency: opts.concurrency,
+      timeoutS: opts.timeout,
+      json: opts.json,
+      quiet: opts.quiet,
+      progressEvery: opts.progressEvery,
+    });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,2 +1,2 @@
 export * from './schema.js';
-export { parseReport, toWire, pointerToField, ReportValidationError } from './validate.js';
+export { parseReport, parseReportDetailed, toWire, pointerToField, ReportValidationError, type ParsedReport } from './validate.js';

@@ -80,10 +80,30 @@ function normalizeInPlace(body: Record<string, unknown>): void {
   }
 }
 
+const trimmed = (v: unknown) => typeof v !== 'string' || v.trim() === v;
+
+/** True when a body that passed the schema check has nothing left to normalize. */
+function isNormalized(body: ReportWire): boolean {
+  if (!trimmed(body.dev_sno)) return false;
+  for (const s of body.sub_devices) {
+    // The schema check already pinned ep_status and ep_type to their exact lower-case values.
+    if (!trimmed(s.ep_id) || !trimmed(s.ep_ip) || !trimmed(s.ep_location) || !trimmed(s.ep_name)) return false;
+  }
+  return true;
+}
+
 function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) extra[k] = v;
+  for (const k of Object.keys(obj)) if (!known.has(k)) extra[k] = obj[k];
   return extra;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function shallowCopy(body: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...body };
+  if (Array.isArray(body.sub_devices)) copy.sub_devices = body.sub_devices.map((s: unknown) => (isObject(s) ? { ...s } : s));
+  return copy;
 }
 
 /**
@@ -91,15 +111,44 @@ function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<str
  * Throws ReportValidationError naming the first bad field.
  */
 export function parseReport(body: unknown): Report {
+  return parseReportDetailed(body).report;
+}
+
+export interface ParsedReport {
+  report: Report;
+  /**
+   * false when the body was already in normal form, ep_name included: the report then says
+   * exactly what the body says, and the body's own text can serve as the echo.
+   */
+  normalized: boolean;
+}
+
+export function parseReportDetailed(body: unknown): ParsedReport {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ReportValidationError('(body)', 'must be a JSON object');
   }
-  // Work on a copy so the caller's object is never half-normalized.
-  const copy = structuredClone(body) as Record<string, unknown>;
-  normalizeInPlace(copy);
-  const first = compiled.Errors(copy).First();
-  if (first) throw new ReportValidationError(pointerToField(first.path), describe(first));
-  const wire = copy as ReportWire;
+  let wire: ReportWire;
+  let normalized: boolean;
+  // Check() is the compiled fast path. Boxes almost always send a clean report, which needs no
+  // copy and no normalization; anything else is copied, normalized and checked again.
+  if (compiled.Check(body) && isNormalized(body)) {
+    wire = body;
+    normalized = false;
+  } else {
+    // Work on a copy so the caller's object is never half-normalized. Normalization only rewrites
+    // strings on the top object and on each sub-device, so copying those two levels is enough.
+    const copy = shallowCopy(body as Record<string, unknown>);
+    normalizeInPlace(copy);
+    if (!compiled.Check(copy)) {
+      // Walking Errors() is only worth it for a bad report.
+      const first = compiled.Errors(copy).First();
+      throw first
+        ? new ReportValidationError(pointerToField(first.path), describe(first))
+        : new ReportValidationError('(body)', 'does not match the report schema');
+    }
+    wire = copy;
+    normalized = true;
+  }
 
   const prefix = wire.dev_sno + EP_ID_SEPARATOR;
   const seen = new Set<string>();
@@ -120,6 +169,7 @@ export function parseReport(body: unknown): Report {
     if (sub.ep_ip === '' && sub.ep_type !== 'file') {
       throw new ReportValidationError(field('ep_ip'), `must not be empty for ep_type ${sub.ep_type}`);
     }
+    if (sub.ep_name === undefined) normalized = true;
     return {
       ep_id: sub.ep_id,
       ep_ip: sub.ep_ip,
@@ -130,7 +180,10 @@ export function parseReport(body: unknown): Report {
       extra: pickExtra(sub as Record<string, unknown>, KNOWN_SUB_FIELDS),
     };
   });
-  return { dev_sno: wire.dev_sno, sub_devices: subDevices, extra: pickExtra(wire, KNOWN_REPORT_FIELDS) };
+  return {
+    report: { dev_sno: wire.dev_sno, sub_devices: subDevices, extra: pickExtra(wire, KNOWN_REPORT_FIELDS) },
+    normalized,
+  };
 }
 
 /** The report as it goes on the wire (extras flattened back in), used for the echo and by senders. */

@@ -2,7 +2,7 @@
 // the report) that validates strictly, stores durably and serves a read API.
 import { EventEmitter } from 'node:events';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { parseReport, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
 import { RegistryRejectedError, type BoxStatus, type Leadership, type RegistryMode, type Store, type Transition } from '../store/types.js';
 import { registerAdminRoutes } from './admin.js';
 import { AlertDispatcher, type AlertOptions } from './alerts.js';
@@ -99,6 +99,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Boxes are firmware we do not control: the body must be JSON, whatever content type
   // (or none) they send it with.
   app.removeAllContentTypeParsers();
+  app.decorateRequest('bodyText', null);
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const text = body.toString();
     if (text.trim() === '') {
@@ -106,6 +107,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (req.routeOptions.url !== reportPath) return done(null, {});
       return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
     }
+    req.bodyText = text;
     try {
       done(null, JSON.parse(text));
     } catch (e) {
@@ -145,7 +147,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.post(reportPath, async (req, reply) => {
-    const report = parseReport(req.body);
+    const { report, normalized } = parseReportDetailed(req.body);
     const receivedAt = Date.now();
     const { transitions } = await store.ingest(report, receivedAt, { registryMode });
     req.log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
@@ -153,6 +155,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (transitions.length) {
       for (const t of transitions) req.log.info(t, 'status transition');
       events.emit('transitions', transitions);
+    }
+    // A report already in normal form is echoed with the very text the box sent (it says the
+    // same as the normalized report); serializing it again would only cost time.
+    if (!normalized && req.bodyText !== null) {
+      return reply.code(200).type('application/json; charset=utf-8').send(req.bodyText);
     }
     return reply.code(200).send(toWire(report));
   });
@@ -268,5 +275,9 @@ declare module 'fastify' {
     offlineDetector: OfflineDetector | null;
     alertDispatcher: AlertDispatcher;
     metricsRegistry?: import('prom-client').Registry;
+  }
+  interface FastifyRequest {
+    /** The body as received, before JSON.parse. */
+    bodyText: string | null;
   }
 }

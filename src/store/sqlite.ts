@@ -3,6 +3,7 @@
 // (group commit), each inside its own savepoint, so one fsync covers many reports.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Report } from '../protocol/index.js';
 import {
@@ -134,7 +135,46 @@ const MIGRATIONS: string[] = [
      held TEXT
    );
    CREATE INDEX alert_subjects_held ON alert_subjects(held_count, last_sent_at);`,
+  // 4: fingerprint of the sub-devices of the box's last report: a report that repeats it (the
+  // usual case) changes nothing but the box's counters, and is written with one UPDATE.
+  `ALTER TABLE boxes ADD COLUMN subs_fingerprint TEXT`,
 ];
+
+/** What the diff needs plus the fields that decide whether a row must be rewritten. */
+interface PriorSubRow extends PriorSubDevice {
+  ep_ip: string;
+  ep_location: string;
+  ep_type: string;
+  ep_name: string;
+  extra: string;
+}
+
+/** Everything a report says about its sub-devices, hashed (order included). */
+function subsFingerprint(report: Report): string {
+  let text = '';
+  for (const s of report.sub_devices) {
+    // Free-text fields carry their length, so no choice of characters can make two reports alike.
+    text += s.ep_id.length + ':' + s.ep_id + s.ep_ip.length + ':' + s.ep_ip + s.ep_status + '\0';
+    text += s.ep_location.length + ':' + s.ep_location + s.ep_type + '\0' + s.ep_name.length + ':' + s.ep_name;
+    text += (isEmpty(s.extra) ? '' : JSON.stringify(s.extra)) + '\n';
+  }
+  return createHash('sha1').update(text).digest('base64');
+}
+
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+function sameFields(row: PriorSubRow, sub: Report['sub_devices'][number], extra: string): boolean {
+  return (
+    row.ep_ip === sub.ep_ip &&
+    row.ep_location === sub.ep_location &&
+    row.ep_type === sub.ep_type &&
+    row.ep_name === sub.ep_name &&
+    row.extra === extra
+  );
+}
 
 interface Pending {
   report: Report;
@@ -175,16 +215,24 @@ export class SqliteStore implements Store {
 
     const db = this.db;
     this.stmts = {
-      box: db.prepare<[string], { status: BoxStatus }>('SELECT status FROM boxes WHERE dev_sno = ?'),
-      subs: db.prepare<[string], PriorSubDevice>('SELECT ep_id, ep_status FROM sub_devices WHERE dev_sno = ?'),
+      box: db.prepare<[string], { status: BoxStatus; last_report_at: number; subs_fingerprint: string | null }>(
+        'SELECT status, last_report_at, subs_fingerprint FROM boxes WHERE dev_sno = ?',
+      ),
+      // status is left out of SET on purpose: the boxes_status index is then not touched.
+      repeatBox: db.prepare(
+        `UPDATE boxes SET last_report_at = @now, report_count = report_count + 1, extra = @extra WHERE dev_sno = @dev_sno`,
+      ),
+      subs: db.prepare<[string], PriorSubRow>(
+        'SELECT ep_id, ep_status, ep_ip, ep_location, ep_type, ep_name, extra FROM sub_devices WHERE dev_sno = ?',
+      ),
       insertBox: db.prepare(
-        `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count, sub_online, sub_offline, extra)
-         VALUES (@dev_sno, 'online', @now, @now, @now, 1, @on, @off, @extra)`,
+        `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count, sub_online, sub_offline, extra, subs_fingerprint)
+         VALUES (@dev_sno, 'online', @now, @now, @now, 1, @on, @off, @extra, @fingerprint)`,
       ),
       updateBox: db.prepare(
         `UPDATE boxes SET status = 'online', last_report_at = @now, report_count = report_count + 1,
            status_changed_at = CASE WHEN @changed THEN @now ELSE status_changed_at END,
-           sub_online = @on, sub_offline = @off, extra = @extra
+           sub_online = @on, sub_offline = @off, extra = @extra, subs_fingerprint = @fingerprint
          WHERE dev_sno = @dev_sno`,
       ),
       upsertSub: db.prepare(
@@ -197,7 +245,7 @@ export class SqliteStore implements Store {
            status_changed_at = CASE WHEN @changed THEN excluded.status_changed_at ELSE sub_devices.status_changed_at END`,
       ),
       removeSub: db.prepare(
-        `UPDATE sub_devices SET ep_status = 'removed', status_changed_at = @now WHERE dev_sno = @dev_sno AND ep_id = @ep_id`,
+        `UPDATE sub_devices SET ep_status = 'removed', status_changed_at = @now, last_seen_at = @seen WHERE dev_sno = @dev_sno AND ep_id = @ep_id`,
       ),
       insertHistory: db.prepare(
         `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
@@ -223,16 +271,25 @@ export class SqliteStore implements Store {
       ),
     };
 
-    const ingestOne = db.transaction((report: Report, now: number, mode: RegistryMode): IngestResult => {
+    const writeOne = (report: Report, now: number, mode: RegistryMode): IngestResult => {
       const s = this.stmts;
       if (admitReport(report.dev_sno, s.code.get(report.dev_sno) ?? null, mode) === 'register') {
         s.autoRegister.run(report.dev_sno, now, now);
       }
       const box = s.box.get(report.dev_sno) ?? null;
-      const plan = planIngest(report, { box, subDevices: box ? s.subs.all(report.dev_sno) : [] }, now);
+      const fingerprint = subsFingerprint(report);
+      if (box && box.status === 'online' && box.subs_fingerprint === fingerprint) {
+        // Same sub-devices, same statuses as last time: nothing to diff, no transition.
+        s.repeatBox.run({ dev_sno: report.dev_sno, now, extra: JSON.stringify(report.extra) });
+        return { transitions: [] };
+      }
+      const prior = box ? s.subs.all(report.dev_sno) : [];
+      const plan = planIngest(report, { box, subDevices: prior }, now);
+      const priorById = new Map(prior.map((r) => [r.ep_id, r]));
       const boxParams = {
         dev_sno: report.dev_sno,
         now,
+        fingerprint,
         on: plan.box.subOnline,
         off: plan.box.subOffline,
         extra: JSON.stringify(report.extra),
@@ -243,6 +300,10 @@ export class SqliteStore implements Store {
         s.insertBox.run(insertParams);
       } else s.updateBox.run(boxParams);
       for (const w of plan.writes) {
+        const extra = JSON.stringify(w.sub.extra);
+        const before = priorById.get(w.sub.ep_id);
+        // An unchanged row is left alone: its last_seen_at is the box's last_report_at (see getBox).
+        if (!w.isNew && !w.statusChanged && before && sameFields(before, w.sub, extra)) continue;
         s.upsertSub.run({
           dev_sno: report.dev_sno,
           ep_id: w.sub.ep_id,
@@ -251,19 +312,25 @@ export class SqliteStore implements Store {
           ep_location: w.sub.ep_location,
           ep_type: w.sub.ep_type,
           ep_name: w.sub.ep_name,
-          extra: JSON.stringify(w.sub.extra),
+          extra,
           now,
           changed: w.statusChanged ? 1 : 0,
         });
       }
-      for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: report.dev_sno, ep_id, now });
+      // A sub-device missing now was last seen in the box's previous report.
+      for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: report.dev_sno, ep_id, now, seen: box!.last_report_at });
       for (const t of plan.transitions) s.insertHistory.run({ ...t, at: now });
       return { transitions: plan.transitions };
-    });
+    };
+    const ingestOne = db.transaction(writeOne);
 
-    // Outer transaction = one commit; ingestOne nested inside runs as a savepoint, so a
-    // report that fails rolls back alone and the others in the batch still commit.
-    this.writeBatch = db.transaction((batch: Pending[]) =>
+    // One transaction = one commit (one fsync) for the whole batch. Reports do not fail in
+    // practice (they are validated before), so the batch is first written without a savepoint
+    // per report; if one does fail (a refused code, a disk error), the batch is rolled back whole
+    // and written again with each report in its own savepoint, so the bad one rolls back alone
+    // and the others still commit.
+    const fastBatch = db.transaction((batch: Pending[]) => batch.map((p) => writeOne(p.report, p.receivedAt, p.mode)));
+    const safeBatch = db.transaction((batch: Pending[]) =>
       batch.map((p) => {
         try {
           return ingestOne(p.report, p.receivedAt, p.mode);
@@ -272,6 +339,13 @@ export class SqliteStore implements Store {
         }
       }),
     );
+    this.writeBatch = (batch) => {
+      try {
+        return fastBatch(batch);
+      } catch {
+        return safeBatch(batch);
+      }
+    };
   }
 
   private migrate(): void {
@@ -348,6 +422,9 @@ export class SqliteStore implements Store {
     const subs = this.db
       .prepare('SELECT * FROM sub_devices WHERE dev_sno = ? ORDER BY ep_id')
       .all(devSno) as SubRow[];
+    // Rows are only rewritten when something in them changes, so the stored last_seen_at of a
+    // sub-device still in the box's reports is stale: it was seen in the latest report.
+    for (const sub of subs) if (sub.ep_status !== 'removed') sub.last_seen_at = box.last_report_at;
     return { box: boxFromRow(box), sub_devices: subs.map((r) => subFromRow(r, box.status)) };
   }
 
