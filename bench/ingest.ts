@@ -5,6 +5,7 @@
 // many boxes with occasional status flips. After each devstatus run it checks that every
 // acknowledged report is in the store.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,8 +81,11 @@ interface Target {
   start(): Promise<{ child: ChildProcess; url: string; stop: () => Promise<void>; check?: (acked: number) => Promise<string> }>;
 }
 
+// The receivers' read API needs the admin token; the bench sets its own.
+const ADMIN_TOKEN = randomBytes(18).toString('hex');
+
 function spawnServer(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const merged: NodeJS.ProcessEnv = { ...process.env, DEVSTATUS_ADMIN_TOKEN: ADMIN_TOKEN, ...env };
   // undefined means: not set at all for this server (e.g. no DATABASE_URL for the SQLite run).
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
   const child = spawn(process.execPath, cmd, { cwd: root, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,7 +120,11 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 async function storedReports(url: string): Promise<number> {
   let total = 0;
   for (let offset = 0; ; offset += 1000) {
-    const page = (await (await fetch(`${url}/api/devices?limit=1000&offset=${offset}`)).json()) as {
+    const res = await fetch(`${url}/api/devices?limit=1000&offset=${offset}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    if (!res.ok) throw new Error(`GET /api/devices answered ${res.status}: ${await res.text()}`);
+    const page = (await res.json()) as {
       total: number;
       boxes: Array<{ report_count: number }>;
     };

@@ -69,6 +69,8 @@ describe('protocol: parseReport', () => {
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_ip: '' })] }, 'sub_devices[0].ep_ip', /empty/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub(), sub()] }, 'sub_devices[1].ep_id', /repeated/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_id: 'BOX1__' })] }, 'sub_devices[0].ep_id', /missing/);
+    rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_name: 'cam\u0000one' })] }, 'sub_devices[0].ep_name', /NUL/);
+    rejects({ dev_sno: 'BO\u0000X1', sub_devices: [] }, 'dev_sno', /NUL/);
   });
 
   it("rejects a box reporting another box's sub-device", () => {

@@ -149,7 +149,10 @@ describe('device registry migration', () => {
     await fresh.store.close();
     // Turn the file back into a database of schema version 1.
     const raw = new Database(file);
-    raw.exec('DROP TABLE registry; DROP TABLE alert_deliveries; DROP TABLE alert_subjects; DELETE FROM schema_migrations WHERE version > 1');
+    raw.exec(
+      'DROP TABLE registry; DROP TABLE alert_deliveries; DROP TABLE alert_subjects; ' +
+        'ALTER TABLE boxes DROP COLUMN subs_fingerprint; DELETE FROM schema_migrations WHERE version > 1',
+    );
     raw.close();
     const store = await fresh.reopen();
     try {

@@ -84,6 +84,7 @@ for (const backend of backends()) {
         total: BOXES * SUBS,
         online: BOXES * SUBS - expectedSubOffline,
         offline: expectedSubOffline,
+        unknown: 0,
       });
 
       const first = await timed(server, '/api/devices?limit=100');

@@ -84,13 +84,13 @@ for (const backend of backends()) {
       try {
         const sub = (ep_id: string, ep_ip: string) => ({ ep_id, ep_ip, ep_status: 'online', ep_location: 'l', ep_type: 'photo', ep_name: 'n' });
         // Same characters end to end, split differently between ep_id and ep_ip.
-        const a = parseReport({ dev_sno: 'AMB', sub_devices: [sub('AMB__x\u0000y', 'z')] });
-        const b = parseReport({ dev_sno: 'AMB', sub_devices: [sub('AMB__x', 'y\u0000z')] });
+        const a = parseReport({ dev_sno: 'AMB', sub_devices: [sub('AMB__x:y', 'z')] });
+        const b = parseReport({ dev_sno: 'AMB', sub_devices: [sub('AMB__x', 'y:z')] });
         await store.ingest(a, at(0));
         const t = (await store.ingest(b, at(1))).transitions;
         assert.deepEqual(t.map((x) => [x.ep_id, x.to_status]).sort(), [
-          ['AMB__x\u0000y', 'removed'],
           ['AMB__x', 'online'],
+          ['AMB__x:y', 'removed'],
         ]);
       } finally {
         await store.close();

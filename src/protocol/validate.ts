@@ -123,6 +123,8 @@ export interface ParsedReport {
   normalized: boolean;
 }
 
+const TEXT_FIELDS = ['ep_id', 'ep_ip', 'ep_location', 'ep_name'] as const;
+
 export function parseReportDetailed(body: unknown): ParsedReport {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ReportValidationError('(body)', 'must be a JSON object');
@@ -150,10 +152,17 @@ export function parseReportDetailed(body: unknown): ParsedReport {
     normalized = true;
   }
 
+  // No real device name or address holds U+0000, and PostgreSQL text cannot store it: one rule
+  // for every store.
+  const NUL_REASON = 'must not contain the NUL character (\\u0000)';
+  if (wire.dev_sno.includes('\u0000')) throw new ReportValidationError('dev_sno', NUL_REASON);
   const prefix = wire.dev_sno + EP_ID_SEPARATOR;
   const seen = new Set<string>();
   const subDevices: SubDevice[] = wire.sub_devices.map((sub, i) => {
     const field = (name: string) => `sub_devices[${i}].${name}`;
+    for (const f of TEXT_FIELDS) {
+      if (sub[f]?.includes('\u0000')) throw new ReportValidationError(field(f), NUL_REASON);
+    }
     if (!sub.ep_id.startsWith(prefix)) {
       throw new ReportValidationError(
         field('ep_id'),
