@@ -51,7 +51,9 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const session = sessionValue(token);
   const reportPath = opts.reportPath.toLowerCase();
 
-  await app.register(fastifyCookie);
+  // No cookie parsing hook on every request (boxes post reports without cookies, hundreds a
+  // second): the session cookie is parsed only where it matters, below.
+  await app.register(fastifyCookie, { hook: false });
 
   const isProtected = (req: FastifyRequest): boolean => {
     const route = req.routeOptions.url;
@@ -65,13 +67,14 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const authorized = (req: FastifyRequest): boolean => {
     const bearer = bearerToken(req);
     if (bearer !== undefined) return tokensEqual(bearer, token);
-    const cookie = req.cookies[SESSION_COOKIE];
+    const header = req.headers.cookie;
+    const cookie = header ? app.parseCookie(header)[SESSION_COOKIE] : undefined;
     return cookie !== undefined && tokensEqual(cookie, session);
   };
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!isProtected(req) || authorized(req)) return;
-    return reply
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!isProtected(req) || authorized(req)) return done();
+    reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="devstatus"')
       .send({
