@@ -1,9 +1,10 @@
 // The receiver: a drop-in for the vendor's sample server (POST /DeviceStatus on :9528, echoes
 // the report) that validates strictly, stores durably and serves a read API.
 import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
-import { RegistryRejectedError, type BoxStatus, type Leadership, type RegistryMode, type Store, type Transition } from '../store/types.js';
+import { ReportValidationError, type Report } from '../protocol/index.js';
+import { type BoxStatus, type Leadership, type RegistryMode, type Store, type Transition } from '../store/types.js';
 import { registerAdminRoutes } from './admin.js';
 import { AlertDispatcher, type AlertOptions } from './alerts.js';
 import { installMetrics } from './metrics.js';
@@ -12,6 +13,7 @@ import { registerAdminAuth } from './auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, publishFleetEvents } from './live-bridge.js';
+import { createReportEndpoint, errorBody } from './report-endpoint.js';
 
 export const DEFAULTS = {
   host: '0.0.0.0',
@@ -25,6 +27,8 @@ export interface FleetEventMap {
   report: [report: Report, receivedAt: number];
   transitions: [transitions: Transition[]];
   rejected: [reason: string];
+  /** A report was stored and answered, `seconds` after it arrived. */
+  ingested: [seconds: number];
   /** Alerts queued for delivery and transitions held back by de-duplication. */
   alerts: [queued: number, held: number];
   /** Outcome of one webhook delivery attempt. */
@@ -62,16 +66,7 @@ export interface ServerOptions {
   leadership?: Leadership;
 }
 
-export interface ErrorBody {
-  error: string;
-  field?: string;
-  reason: string;
-  message: string;
-}
-
-function errorBody(error: string, reason: string, field?: string): ErrorBody {
-  return { error, ...(field ? { field } : {}), reason, message: field ? `${field}: ${reason}` : reason };
-}
+export type { ErrorBody } from './report-endpoint.js';
 
 function normalizePath(path: string): string {
   const p = path.startsWith('/') ? path : `/${path}`;
@@ -83,7 +78,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const events = opts.events ?? new FleetEvents();
   const reportPath = normalizePath(opts.path ?? DEFAULTS.path);
 
+  const registryMode = opts.registryMode ?? 'open';
+  const reportEndpoint = createReportEndpoint({
+    store,
+    events,
+    registryMode,
+    bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
+    reportPath,
+    log: () => app.log,
+  });
   const app = Fastify({
+    // Reports are answered before Fastify sees them (see report-endpoint.ts).
+    serverFactory: (handler) =>
+      createServer((req, res) => {
+        if (!reportEndpoint.handle(req, res)) handler(req, res);
+      }),
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     // Hundreds of boxes every few seconds: per-request lines would drown the transitions.
@@ -93,21 +102,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.decorate('fleetEvents', events);
-  const registryMode = opts.registryMode ?? 'open';
   if (opts.adminToken !== undefined) await registerAdminAuth(app, { token: opts.adminToken, reportPath });
 
-  // Boxes are firmware we do not control: the body must be JSON, whatever content type
-  // (or none) they send it with.
+  // JSON bodies of the API, whatever content type (or none) they come with, as for reports.
   app.removeAllContentTypeParsers();
-  app.decorateRequest('bodyText', null);
-  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = body.toString();
-    if (text.trim() === '') {
-      // Admin actions like .../revoke need no body; a report always does.
-      if (req.routeOptions.url !== reportPath) return done(null, {});
-      return done(new ReportValidationError('(body)', 'is empty; expected a JSON object'));
-    }
-    req.bodyText = text;
+    // Admin actions like .../revoke need no body.
+    if (text.trim() === '') return done(null, {});
     try {
       done(null, JSON.parse(text));
     } catch (e) {
@@ -115,25 +117,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.setErrorHandler((err: FastifyError | ReportValidationError | RegistryRejectedError, req, reply) => {
-    const isReport = req.routeOptions.url === reportPath && req.method === 'POST';
-    if (err instanceof RegistryRejectedError) {
-      events.emit('rejected', 'forbidden');
-      req.log.info({ dev_sno: err.devSno, reason: err.reason }, 'report refused by the registry');
-      return reply.code(403).send({ ...errorBody('forbidden', err.message, 'dev_sno'), dev_sno: err.devSno, code: err.reason });
-    }
-    if (err instanceof ReportValidationError && !isReport) {
-      // The shared body parser also serves /api/login and the admin API: not a rejected report.
-      return reply.code(400).send(errorBody('bad_request', err.reason, err.field));
-    }
-    if (err instanceof ReportValidationError) {
-      events.emit('rejected', err.field === '(body)' ? 'bad_body' : 'invalid_field');
-      req.log.info({ field: err.field, reason: err.reason }, 'report rejected');
-      return reply.code(400).send(errorBody('invalid_report', err.reason, err.field));
-    }
-    const code = (err as FastifyError).code;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      if (isReport) events.emit('rejected', 'too_large');
+  app.setErrorHandler((err: FastifyError | ReportValidationError, req, reply) => {
+    if (err instanceof ReportValidationError) return reply.code(400).send(errorBody('bad_request', err.reason, err.field));
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const limit = opts.bodyLimit ?? DEFAULTS.bodyLimit;
       return reply.code(413).send(errorBody('payload_too_large', `body is larger than ${limit} bytes`, '(body)'));
     }
@@ -142,27 +128,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(status).send(errorBody('bad_request', err.message));
     }
     req.log.error({ err }, 'request failed');
-    if (isReport) events.emit('rejected', 'store_error');
-    return reply.code(500).send(errorBody('internal_error', 'the report could not be stored; retry later'));
+    return reply.code(500).send(errorBody('internal_error', 'the request failed; see the receiver log'));
   });
 
-  app.post(reportPath, async (req, reply) => {
-    const { report, normalized } = parseReportDetailed(req.body);
-    const receivedAt = Date.now();
-    const { transitions } = await store.ingest(report, receivedAt, { registryMode });
-    req.log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
-    events.emit('report', report, receivedAt);
-    if (transitions.length) {
-      for (const t of transitions) req.log.info(t, 'status transition');
-      events.emit('transitions', transitions);
-    }
-    // A report already in normal form is echoed with the very text the box sent (it says the
-    // same as the normalized report); serializing it again would only cost time.
-    if (!normalized && req.bodyText !== null) {
-      return reply.code(200).type('application/json; charset=utf-8').send(req.bodyText);
-    }
-    return reply.code(200).send(toWire(report));
-  });
   app.get(reportPath, async (_req, reply) =>
     reply.code(405).header('allow', 'POST').send(errorBody('method_not_allowed', `POST the report to ${reportPath}`)),
   );
@@ -275,9 +243,5 @@ declare module 'fastify' {
     offlineDetector: OfflineDetector | null;
     alertDispatcher: AlertDispatcher;
     metricsRegistry?: import('prom-client').Registry;
-  }
-  interface FastifyRequest {
-    /** The body as received, before JSON.parse. */
-    bodyText: string | null;
   }
 }

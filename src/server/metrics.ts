@@ -113,13 +113,7 @@ export function installMetrics(
   });
   events.on('delivery', (outcome) => deliveries.inc({ outcome }));
 
-  // A callback hook, not an async one: it runs on every report, hundreds a second.
-  app.addHook('onResponse', (req, reply, done) => {
-    if (req.routeOptions.url === reportPath && req.method === 'POST' && reply.statusCode === 200) {
-      ingest.observe(reply.elapsedTime / 1000);
-    }
-    done();
-  });
+  events.on('ingested', (seconds) => ingest.observe(seconds));
 
   app.get('/metrics', async (_req, reply) => {
     const body = await registry.metrics();

@@ -1,0 +1,139 @@
+// The report path (POST /DeviceStatus): the one route every box hits every few seconds. It is
+// served straight from node:http, ahead of Fastify's router, hooks and reply machinery, which
+// cost more per report than parsing and storing it does; every other route stays on Fastify.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { parseReportDetailed, ReportValidationError, toWire } from '../protocol/index.js';
+import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
+import type { FleetEvents } from './app.js';
+
+export interface ReportEndpointOptions {
+  store: Store;
+  events: FleetEvents;
+  registryMode: RegistryMode;
+  bodyLimit: number;
+  /** Normalized: leading slash, no trailing slash. */
+  reportPath: string;
+  log: () => FastifyBaseLogger;
+}
+
+export interface ErrorBody {
+  error: string;
+  field?: string;
+  reason: string;
+  message: string;
+}
+
+export function errorBody(error: string, reason: string, field?: string): ErrorBody {
+  return { error, ...(field ? { field } : {}), reason, message: field ? `${field}: ${reason}` : reason };
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+const json = (status: number, value: unknown): Answer => ({ status, body: JSON.stringify(value) });
+
+export function createReportEndpoint(o: ReportEndpointOptions) {
+  const { store, events, registryMode, bodyLimit, reportPath } = o;
+  const withSlash = `${reportPath}/`;
+
+  const reject = (reason: string, answer: Answer): Answer => {
+    events.emit('rejected', reason);
+    return answer;
+  };
+
+  /** Validates and stores one report body; never throws. */
+  async function processBody(text: string): Promise<Answer> {
+    try {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        // Only a body that failed to parse is worth scanning for emptiness.
+        if (text.trim() === '') throw new ReportValidationError('(body)', 'is empty; expected a JSON object');
+        throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
+      }
+      const { report, normalized } = parseReportDetailed(body);
+      const receivedAt = Date.now();
+      const { transitions } = await store.ingest(report, receivedAt, { registryMode });
+      const log = o.log();
+      log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
+      events.emit('report', report, receivedAt);
+      if (transitions.length) {
+        for (const t of transitions) log.info(t, 'status transition');
+        events.emit('transitions', transitions);
+      }
+      // A report already in normal form is echoed with the very text the box sent (it says the
+      // same as the normalized report); serializing it again would only cost time.
+      return normalized ? json(200, toWire(report)) : { status: 200, body: text };
+    } catch (err) {
+      if (err instanceof ReportValidationError) {
+        o.log().info({ field: err.field, reason: err.reason }, 'report rejected');
+        return reject(err.field === '(body)' ? 'bad_body' : 'invalid_field', json(400, errorBody('invalid_report', err.reason, err.field)));
+      }
+      if (err instanceof RegistryRejectedError) {
+        o.log().info({ dev_sno: err.devSno, reason: err.reason }, 'report refused by the registry');
+        return reject(
+          'forbidden',
+          json(403, { ...errorBody('forbidden', err.message, 'dev_sno'), dev_sno: err.devSno, code: err.reason }),
+        );
+      }
+      o.log().error({ err }, 'report could not be stored');
+      return reject('store_error', json(500, errorBody('internal_error', 'the report could not be stored; retry later')));
+    }
+  }
+
+  function send(res: ServerResponse, a: Answer, started: bigint, close = false): void {
+    if (res.destroyed) return;
+    res.writeHead(a.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(a.body),
+      ...(close ? { connection: 'close' } : {}),
+    });
+    res.end(a.body);
+    if (a.status === 200) events.emit('ingested', Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  const tooLarge = (): Answer =>
+    reject('too_large', json(413, errorBody('payload_too_large', `body is larger than ${bodyLimit} bytes`, '(body)')));
+
+  return {
+    /** Serves the request if it is a report; returns false to leave it to Fastify. */
+    handle(req: IncomingMessage, res: ServerResponse): boolean {
+      if (req.method !== 'POST') return false;
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (path !== reportPath && path !== withSlash) return false;
+
+      const started = process.hrtime.bigint();
+      if (Number(req.headers['content-length']) > bodyLimit) {
+        // Not worth reading: answer now and close, the rest of the body goes nowhere.
+        send(res, tooLarge(), started, true);
+        req.resume();
+        return true;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (chunk: Buffer) => {
+        if (over) return;
+        size += chunk.length;
+        if (size > bodyLimit) {
+          over = true;
+          chunks.length = 0;
+        } else chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (over) return send(res, tooLarge(), started, true);
+        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+        void processBody(text).then((a) => send(res, a, started));
+      });
+      // A box that hangs up mid-body: nothing to answer.
+      req.on('error', () => {});
+      return true;
+    },
+  };
+}
