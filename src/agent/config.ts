@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { parse as parseYaml } from 'yaml';
-import { EP_TYPES, LIMITS, makeEpId, pointerToField, type EpType } from '../protocol/index.js';
+import { describeValueError, EP_TYPES, LIMITS, makeEpId, pointerToField, type EpType } from '../protocol/index.js';
 import { DEFAULT_SIP_PORT } from '../probe/sip.js';
 import { parseRtspUrl } from '../probe/rtsp.js';
 
@@ -121,46 +121,8 @@ export class AgentConfigError extends Error {
 
 const compiled = TypeCompiler.Compile(AgentConfigSchema);
 
-function describe(error: ValueError): string {
-  const schema = error.schema as Record<string, unknown> & TSchema;
-  switch (error.type) {
-    case ValueErrorType.ObjectAdditionalProperties:
-      return 'is not a known setting';
-    case ValueErrorType.ObjectRequiredProperty:
-      return 'is required';
-    case ValueErrorType.String:
-      return 'must be a string';
-    case ValueErrorType.StringMinLength:
-      return 'must not be empty';
-    case ValueErrorType.StringMaxLength:
-      return `must be at most ${String(schema.maxLength)} characters`;
-    case ValueErrorType.Number:
-      return 'must be a number';
-    case ValueErrorType.Integer:
-      return 'must be a whole number';
-    case ValueErrorType.NumberMinimum:
-    case ValueErrorType.IntegerMinimum:
-      return `must be at least ${String(schema.minimum)}`;
-    case ValueErrorType.NumberMaximum:
-    case ValueErrorType.IntegerMaximum:
-      return `must be at most ${String(schema.maximum)}`;
-    case ValueErrorType.Boolean:
-      return 'must be true or false';
-    case ValueErrorType.Array:
-      return 'must be a list';
-    case ValueErrorType.ArrayMaxItems:
-      return `must have at most ${String(schema.maxItems)} items`;
-    case ValueErrorType.Object:
-      return 'must be a mapping of settings';
-    case ValueErrorType.Union: {
-      const anyOf = (schema.anyOf ?? []) as Array<{ const?: unknown }>;
-      const values = anyOf.map((s) => s.const).filter((v) => typeof v === 'string');
-      return values.length ? `must be one of: ${values.join(', ')}` : error.message;
-    }
-    default:
-      return error.message;
-  }
-}
+const describe = (error: ValueError) =>
+  describeValueError(error, { array: 'must be a list', object: 'must be a mapping of settings' });
 
 function schemaIssues(value: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

@@ -39,24 +39,47 @@ export function pointerToField(pointer: string): string {
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
-function describe(error: ValueError): string {
+/** How a schema error reads in a message; the agent's config calls lists and mappings by those names. */
+export interface ErrorWords {
+  array: string;
+  object: string;
+}
+
+const WIRE_WORDS: ErrorWords = { array: 'must be an array', object: 'must be an object' };
+
+/** A TypeBox error as a short reason to put after the field's name. */
+export function describeValueError(error: ValueError, words: ErrorWords = WIRE_WORDS): string {
   const schema = error.schema as Record<string, unknown>;
   if (error.value === undefined) return 'is required';
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'is not a known setting';
     case ValueErrorType.String:
       return 'must be a string';
     case ValueErrorType.StringMinLength:
       return 'must not be empty';
     case ValueErrorType.StringMaxLength:
       return `must be at most ${String(schema.maxLength)} characters`;
+    case ValueErrorType.Number:
+      return 'must be a number';
+    case ValueErrorType.Integer:
+      return 'must be a whole number';
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.IntegerMinimum:
+      return `must be at least ${String(schema.minimum)}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `must be at most ${String(schema.maximum)}`;
+    case ValueErrorType.Boolean:
+      return 'must be true or false';
     case ValueErrorType.Array:
-      return 'must be an array';
+      return words.array;
     case ValueErrorType.ArrayMaxItems:
       return `must have at most ${String(schema.maxItems)} items`;
     case ValueErrorType.Object:
-      return 'must be an object';
+      return words.object;
     case ValueErrorType.Union: {
       const anyOf = (schema.anyOf ?? []) as Array<{ const?: unknown }>;
       const values = anyOf.map((s) => s.const).filter((v) => typeof v === 'string');
@@ -145,7 +168,7 @@ export function parseReportDetailed(body: unknown): ParsedReport {
       // Walking Errors() is only worth it for a bad report.
       const first = compiled.Errors(copy).First();
       throw first
-        ? new ReportValidationError(pointerToField(first.path), describe(first))
+        ? new ReportValidationError(pointerToField(first.path), describeValueError(first))
         : new ReportValidationError('(body)', 'does not match the report schema');
     }
     wire = copy;

@@ -188,7 +188,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   registerAdminRoutes(app, store);
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, reportPath }));
+  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events }));
 
   const detector =
     opts.offline === false

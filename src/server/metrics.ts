@@ -9,9 +9,9 @@ export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbid
 
 export function installMetrics(
   app: FastifyInstance,
-  opts: { store: Store; events: FleetEvents; reportPath: string; processMetrics?: boolean },
+  opts: { store: Store; events: FleetEvents; processMetrics?: boolean },
 ): Registry {
-  const { store, events, reportPath } = opts;
+  const { store, events } = opts;
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'devstatus_' });
 
