@@ -173,6 +173,10 @@ for (const backend of backends()) {
       assert.equal((await server.get('/DeviceStatus')).status, 405);
     });
 
+    it('keeps an idle keep-alive connection open well past the boxes\' report interval', () => {
+      assert.ok(server.app.server.keepAliveTimeout >= 60_000, `keepAliveTimeout ${server.app.server.keepAliveTimeout}`);
+    });
+
     it('serves concurrent reports from many boxes without losing any', async () => {
       const boxes = Array.from({ length: 50 }, (_, i) => `CONC${String(i).padStart(3, '0')}`);
       const results = await Promise.all(boxes.map((b) => server.post(report(b, { '10.9.0.1': 'online' }))));

@@ -89,10 +89,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   const app = Fastify({
     // Reports are answered before Fastify sees them (see report-endpoint.ts).
-    serverFactory: (handler) =>
-      createServer((req, res) => {
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
         if (!reportEndpoint.handle(req, res)) handler(req, res);
-      }),
+      });
+      // Fastify's own default, which it does not apply to a server it did not create. Node's 5 s
+      // would close a box's idle connection just as its next report (every 5 s) goes out on it.
+      server.keepAliveTimeout = 72_000;
+      return server;
+    },
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     // Hundreds of boxes every few seconds: per-request lines would drown the transitions.
