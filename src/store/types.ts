@@ -1,58 +1,11 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
 import type { EventEmitter } from 'node:events';
-import type { EpType, Report } from '../protocol/index.js';
+import type { Report } from '../protocol/index.js';
+import type { BoxState, BoxStatus, FleetSummary, HistoryEntry, SubDeviceState, Transition } from './api-types.js';
 
-export type BoxStatus = 'online' | 'offline';
-/** `removed`: the sub-device was missing from a later report of its box. */
-export type SubDeviceStatus = 'online' | 'offline' | 'removed';
-/** What the read API shows: `unknown` while the box itself is offline (nobody can tell). */
-export type SubDevicePresence = SubDeviceStatus | 'unknown';
-
-export interface BoxState {
-  dev_sno: string;
-  status: BoxStatus;
-  first_seen_at: string;
-  last_report_at: string;
-  status_changed_at: string;
-  report_count: number;
-  sub_devices_online: number;
-  sub_devices_offline: number;
-  extra: Record<string, unknown>;
-  /** From the device registry (null when not set). */
-  name: string | null;
-  location: string | null;
-}
-
-export interface SubDeviceState {
-  dev_sno: string;
-  ep_id: string;
-  ep_ip: string;
-  /** `unknown` while the box is offline; the stored status is in last_reported_status. */
-  ep_status: SubDevicePresence;
-  last_reported_status: SubDeviceStatus;
-  ep_location: string;
-  ep_type: EpType;
-  ep_name: string;
-  extra: Record<string, unknown>;
-  first_seen_at: string;
-  last_seen_at: string;
-  status_changed_at: string;
-}
-
-export type HistoryReason = 'first_seen' | 'report' | 'missing_from_report' | 'report_timeout';
-
-export interface HistoryEntry {
-  id: number;
-  at: string;
-  dev_sno: string;
-  /** null when the entry is about the box itself. */
-  ep_id: string | null;
-  from_status: string | null;
-  to_status: string;
-  reason: HistoryReason;
-}
-
-export type Transition = Omit<HistoryEntry, 'id'>;
+// The shapes the read API answers with live in api-types.ts (no Node imports), so the
+// dashboard type-checks against the very same definitions.
+export * from './api-types.js';
 
 export interface IngestResult {
   transitions: Transition[];
@@ -79,11 +32,6 @@ export interface FleetHistoryQuery {
   limit?: number;
 }
 
-export interface FleetSummary {
-  boxes: { total: number; online: number; offline: number };
-  /** Sub-devices in the latest report of each box; those of offline boxes count as unknown. */
-  sub_devices: { total: number; online: number; offline: number; unknown: number };
-}
 
 // ---- device registry (dev_sno = authorization code issued by the platform)
 

@@ -1,44 +1,12 @@
 // The receiver's read API, as the dashboard uses it. Same origin; the login cookie rides along.
-export type Status = 'online' | 'offline' | 'removed';
+import type { BoxState, FleetSummary, SubDeviceState, Transition } from '../../src/store/api-types.js';
 
-export interface Box {
-  dev_sno: string;
-  status: 'online' | 'offline';
-  first_seen_at: string;
-  last_report_at: string;
-  status_changed_at: string;
-  report_count: number;
-  sub_devices_online: number;
-  sub_devices_offline: number;
-}
-
-export interface SubDevice {
-  dev_sno: string;
-  ep_id: string;
-  ep_ip: string;
-  ep_status: Status;
-  ep_location: string;
-  ep_type: string;
-  ep_name: string;
-  first_seen_at: string;
-  last_seen_at: string;
-  status_changed_at: string;
-}
-
-export interface HistoryEntry {
-  id?: number;
-  at: string;
-  dev_sno: string;
-  ep_id: string | null;
-  from_status: string | null;
-  to_status: string;
-  reason: string;
-}
-
-export interface Summary {
-  boxes: { total: number; online: number; offline: number };
-  sub_devices: { total: number; online: number; offline: number };
-}
+// The receiver's own definitions (src/store/api-types.ts), under the dashboard's names.
+export type Box = BoxState;
+export type SubDevice = SubDeviceState;
+export type Summary = FleetSummary;
+/** History from the API has an id; transitions pushed live do not. */
+export type HistoryEntry = Transition & { id?: number };
 
 /** The API said 401: the page shows the login form. */
 export class Unauthorized extends Error {
