@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { AlertOptions } from '../src/server/alerts.js';
-import { backends, report, startServer, type RunningServer } from './support/server.js';
+import { backends, report, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from './support/webhook.js';
 
 const FAST = { pollMs: 40, retryBaseMs: 60, dedupMs: 0 } satisfies Partial<AlertOptions>;
@@ -14,15 +14,7 @@ for (const backend of backends()) {
     fn: (server: RunningServer) => Promise<void>,
     extra: Parameters<typeof startServer>[1] = {},
   ) {
-    const fresh = await backend.fresh();
-    const server = await startServer(fresh.store, { offline: false, ...extra, alerts });
-    try {
-      await fn(server);
-    } finally {
-      await server.close();
-      await fresh.store.close();
-      await fresh.cleanup();
-    }
+    await withFreshServer(backend, { offline: false, ...extra, alerts }, fn);
   }
 
   async function deliveries(server: RunningServer, query = '') {

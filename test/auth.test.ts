@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { backends, report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
+import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import type { Store } from '../src/store/types.js';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -101,9 +101,7 @@ describe('admin token over HTTP', () => {
 
 describe('without an admin token (library default)', () => {
   it('protects nothing', async () => {
-    const fresh = await sqliteBackend.fresh();
-    const server = await startServer(fresh.store);
-    try {
+    await withFreshServer(sqliteBackend, {}, async (server) => {
       assert.equal((await server.get('/api/summary')).status, 200);
       assert.equal((await server.get('/api/devices')).status, 200);
       // Unknown API routes are JSON 404s, not the dashboard page.
@@ -111,20 +109,14 @@ describe('without an admin token (library default)', () => {
       assert.equal(missing.status, 404);
       assert.equal((await missing.json()).error, 'not_found');
       assert.equal((await server.post({}, { path: '/nope' })).status, 404);
-    } finally {
-      await server.close();
-      await fresh.store.close();
-      await fresh.cleanup();
-    }
+    });
   });
 });
 
 for (const backend of backends()) {
   describe(`GET /api/history (${backend.name})`, () => {
     it('lists the fleet-wide transitions newest first, paged with before', async () => {
-      const fresh = await backend.fresh();
-      const server = await startServer(fresh.store);
-      try {
+      await withFreshServer(backend, {}, async (server) => {
         await server.post(report('HIST1', { '10.0.0.1': 'online' }));
         await server.post(report('HIST2', { '10.0.0.2': 'online' }));
         await server.post(report('HIST1', { '10.0.0.1': 'offline' }));
@@ -144,11 +136,7 @@ for (const backend of backends()) {
         const older = await (await server.get(`/api/history?limit=2&before=${two.entries[1].id}`)).json();
         assert.deepEqual(older.entries.map((e: { id: number }) => e.id), [all.entries[2].id, all.entries[3].id]);
         assert.equal((await server.get('/api/history?before=x')).status, 400);
-      } finally {
-        await server.close();
-        await fresh.store.close();
-        await fresh.cleanup();
-      }
+      });
     });
   });
 }

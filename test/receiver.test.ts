@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { backends, report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
+import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import type { Store } from '../src/store/types.js';
 
 for (const backend of backends()) {
@@ -201,9 +201,7 @@ for (const backend of backends()) {
 
 describe('sqlite store: one failing report in a group commit', () => {
   it('rolls back only that report, whole, and commits the others', async () => {
-    const fresh = await sqliteBackend.fresh();
-    const server = await startServer(fresh.store);
-    try {
+    await withFreshServer(sqliteBackend, {}, async (server, fresh) => {
       await server.post(report('WARM', {}));
       // A real SQLite trigger makes the write of one sub-device fail after its box row was written.
       const file = (fresh.store as unknown as { db: { name: string } }).db.name;
@@ -221,10 +219,6 @@ describe('sqlite store: one failing report in a group commit', () => {
       // Nothing half-written: neither the box nor its first sub-device nor history.
       assert.equal((await server.get('/api/devices/FAIL1')).status, 404);
       assert.deepEqual(await fresh.store.history('FAIL1'), []);
-    } finally {
-      await server.close();
-      await fresh.store.close();
-      await fresh.cleanup();
-    }
+    });
   });
 });

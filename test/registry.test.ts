@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { PostgresStore } from '../src/store/postgres.js';
 import { createTestDatabase, onDatabase } from './support/pg.js';
-import { backends, report, sqliteBackend, startServer, type Backend, type RunningServer } from './support/server.js';
+import { backends, report, sqliteBackend, startServer, withFreshServer, type Backend, type RunningServer } from './support/server.js';
 
 const send = (server: RunningServer, method: string, path: string, body?: unknown) =>
   fetch(`${server.url}${path}`, {
@@ -13,15 +13,7 @@ const send = (server: RunningServer, method: string, path: string, body?: unknow
   });
 
 async function withServer(backend: Backend, mode: 'open' | 'strict', fn: (server: RunningServer) => Promise<void>) {
-  const fresh = await backend.fresh();
-  const server = await startServer(fresh.store, { registryMode: mode, offline: false });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-    await fresh.store.close();
-    await fresh.cleanup();
-  }
+  await withFreshServer(backend, { registryMode: mode, offline: false }, fn);
 }
 
 for (const backend of backends()) {

@@ -6,7 +6,7 @@ import { buildFleet, reportFor } from '../src/sim/fleet.js';
 import { Simulation, type SimulationOptions, type SimulationSummary } from '../src/sim/simulation.js';
 import type { Store } from '../src/store/types.js';
 import { runCli } from './support/cli.js';
-import { backends, startServer, type RunningServer } from './support/server.js';
+import { backends, startServer, withFreshServer, type RunningServer } from './support/server.js';
 
 const base = (url: string): SimulationOptions => ({
   url,
@@ -43,7 +43,7 @@ describe('simulated fleet', () => {
     for (const box of a) assert.match(box.dev_sno, /^ZKZC[A-Z]{2}\d{18}$/);
     const types = new Set<string>();
     for (const box of a) {
-      const statuses = box.subDevices.map((_, j) => (j % 3 ? 'online' : 'offline') as const);
+      const statuses = box.subDevices.map((_, j) => (j % 3 ? ('online' as const) : ('offline' as const)));
       const report = reportFor(box, statuses, true);
       assert.equal(report.sub_devices.length, 8);
       assert.equal(new Set(report.sub_devices.map((s) => s.ep_id)).size, 8);
@@ -233,16 +233,10 @@ describe('devstatus simulate errors', () => {
   });
 
   it('counts HTTP errors by status', async () => {
-    const fresh = await backends()[0]!.fresh();
-    const server = await startServer(fresh.store, { path: '/Other' });
-    try {
+    await withFreshServer(backends()[0]!, { path: '/Other' }, async (server) => {
       const summary = await new Simulation({ ...base(`${server.url}/DeviceStatus`), boxes: 2, intervalS: 0.05, maxReports: 3 }).start().done;
       assert.deepEqual(summary.errors, { total: 3, by_kind: { 'http 404': 3 } });
-    } finally {
-      await server.close();
-      await fresh.store.close();
-      await fresh.cleanup();
-    }
+    });
   });
 
   it('rejects bad flags with a clear message', async () => {

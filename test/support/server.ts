@@ -45,6 +45,25 @@ export function backends(): Backend[] {
   return [sqliteBackend, postgresBackend];
 }
 
+export type FreshStore = Awaited<ReturnType<Backend['fresh']>>;
+
+/** Runs `fn` against a receiver on a fresh store of `backend`, then tears both down whatever happens. */
+export async function withFreshServer(
+  backend: Backend,
+  opts: Omit<ServerOptions, 'store'>,
+  fn: (server: RunningServer, fresh: FreshStore) => Promise<void>,
+): Promise<void> {
+  const fresh = await backend.fresh();
+  const server = await startServer(fresh.store, opts);
+  try {
+    await fn(server, fresh);
+  } finally {
+    await server.close();
+    await fresh.store.close();
+    await fresh.cleanup();
+  }
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   store: Store;
