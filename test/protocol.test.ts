@@ -68,6 +68,11 @@ describe('protocol: parseReport', () => {
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_name: 7 })] }, 'sub_devices[0].ep_name', /string/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_ip: '' })] }, 'sub_devices[0].ep_ip', /empty/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub(), sub()] }, 'sub_devices[1].ep_id', /repeated/);
+    // A long list is checked another way (a set rather than comparing): the same rule.
+    const many = Array.from({ length: 20 }, (_, i) => sub({ ep_id: `BOX1__10.0.1.${i}`, ep_ip: `10.0.1.${i}` }));
+    rejects({ dev_sno: 'BOX1', sub_devices: [...many, sub({ ep_id: 'BOX1__10.0.1.7' })] }, 'sub_devices[20].ep_id', /repeated/);
+    rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_location: 'a\u0000b' })] }, 'sub_devices[0].ep_location', /NUL/);
+    rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_ip: '10.0.0.\u00001' })] }, 'sub_devices[0].ep_ip', /NUL/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_id: 'BOX1__' })] }, 'sub_devices[0].ep_id', /missing/);
     rejects({ dev_sno: 'BOX1', sub_devices: [sub({ ep_name: 'cam\u0000one' })] }, 'sub_devices[0].ep_name', /NUL/);
     rejects({ dev_sno: 'BO\u0000X1', sub_devices: [] }, 'dev_sno', /NUL/);

@@ -103,7 +103,14 @@ function normalizeInPlace(body: Record<string, unknown>): void {
   }
 }
 
-const trimmed = (v: unknown) => typeof v !== 'string' || v.trim() === v;
+// Only a string that starts or ends with a space, a control or a non-ASCII character can have
+// something to trim; for the rest (nearly every field) trim() would only copy.
+const maybeSpace = (c: number) => c <= 32 || c >= 0x80;
+const trimmed = (v: unknown) =>
+  typeof v !== 'string' ||
+  v.length === 0 ||
+  !(maybeSpace(v.charCodeAt(0)) || maybeSpace(v.charCodeAt(v.length - 1))) ||
+  v.trim() === v;
 
 /** True when a body that passed the schema check has nothing left to normalize. */
 function isNormalized(body: ReportWire): boolean {
@@ -117,8 +124,28 @@ function isNormalized(body: ReportWire): boolean {
 
 function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
-  for (const k of Object.keys(obj)) if (!known.has(k)) extra[k] = obj[k];
+  for (const k of Object.keys(obj)) {
+    if (known.has(k)) continue;
+    // A plain assignment to "__proto__" would set the prototype instead of keeping the field.
+    if (k === '__proto__') Object.defineProperty(extra, k, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    else extra[k] = obj[k];
+  }
   return extra;
+}
+
+/** The fields of a sub-device the protocol does not define; most reports have none. */
+function subExtra(sub: Record<string, unknown>): Record<string, unknown> {
+  for (const k in sub) {
+    if (k !== 'ep_id' && k !== 'ep_ip' && k !== 'ep_status' && k !== 'ep_location' && k !== 'ep_type' && k !== 'ep_name') {
+      return pickExtra(sub, KNOWN_SUB_FIELDS);
+    }
+  }
+  return {};
+}
+
+function repeatsAnEarlierId(subDevices: SubDevice[], epId: string): boolean {
+  for (const s of subDevices) if (s.ep_id === epId) return true;
+  return false;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -180,11 +207,21 @@ export function parseReportDetailed(body: unknown): ParsedReport {
   const NUL_REASON = 'must not contain the NUL character (\\u0000)';
   if (wire.dev_sno.includes('\u0000')) throw new ReportValidationError('dev_sno', NUL_REASON);
   const prefix = wire.dev_sno + EP_ID_SEPARATOR;
-  const seen = new Set<string>();
-  const subDevices: SubDevice[] = wire.sub_devices.map((sub, i) => {
+  const subs = wire.sub_devices;
+  // A handful of sub-devices (the usual 8) is checked for repeats by comparing, a long list by a set.
+  const seen = subs.length > 16 ? new Set<string>() : null;
+  const subDevices: SubDevice[] = [];
+  for (let i = 0; i < subs.length; i++) {
+    const sub = subs[i]!;
     const field = (name: string) => `sub_devices[${i}].${name}`;
-    for (const f of TEXT_FIELDS) {
-      if (sub[f]?.includes('\u0000')) throw new ReportValidationError(field(f), NUL_REASON);
+    if (
+      sub.ep_id.includes('\u0000') ||
+      sub.ep_ip.includes('\u0000') ||
+      sub.ep_location.includes('\u0000') ||
+      (sub.ep_name !== undefined && sub.ep_name.includes('\u0000'))
+    ) {
+      const f = TEXT_FIELDS.find((name) => sub[name]?.includes('\u0000'))!;
+      throw new ReportValidationError(field(f), NUL_REASON);
     }
     if (!sub.ep_id.startsWith(prefix)) {
       throw new ReportValidationError(
@@ -195,23 +232,25 @@ export function parseReportDetailed(body: unknown): ParsedReport {
     if (sub.ep_id.length === prefix.length) {
       throw new ReportValidationError(field('ep_id'), `is missing the ip or rtsp url after "${EP_ID_SEPARATOR}"`);
     }
-    if (seen.has(sub.ep_id)) throw new ReportValidationError(field('ep_id'), 'is repeated in this report');
-    seen.add(sub.ep_id);
+    if (seen ? seen.has(sub.ep_id) : repeatsAnEarlierId(subDevices, sub.ep_id)) {
+      throw new ReportValidationError(field('ep_id'), 'is repeated in this report');
+    }
+    seen?.add(sub.ep_id);
     // A local file has no address of its own; every other kind of device has one.
     if (sub.ep_ip === '' && sub.ep_type !== 'file') {
       throw new ReportValidationError(field('ep_ip'), `must not be empty for ep_type ${sub.ep_type}`);
     }
     if (sub.ep_name === undefined) normalized = true;
-    return {
+    subDevices.push({
       ep_id: sub.ep_id,
       ep_ip: sub.ep_ip,
       ep_status: sub.ep_status,
       ep_location: sub.ep_location,
       ep_type: sub.ep_type,
       ep_name: sub.ep_name ?? '',
-      extra: pickExtra(sub as Record<string, unknown>, KNOWN_SUB_FIELDS),
-    };
-  });
+      extra: subExtra(sub as Record<string, unknown>),
+    });
+  }
   return {
     report: { dev_sno: wire.dev_sno, sub_devices: subDevices, extra: pickExtra(wire, KNOWN_REPORT_FIELDS) },
     normalized,
