@@ -103,6 +103,7 @@ for (const backend of backends()) {
       let server = await startServer(fresh.store, opts);
       await server.post(report('RESTART2', { '10.0.3.1': 'online' }));
       await server.close();
+      await fresh.store.close();
       await new Promise((r) => setTimeout(r, 800)); // receiver down longer than the timeout
       const store = await fresh.reopen();
       const started = Date.now();
@@ -115,7 +116,6 @@ for (const backend of backends()) {
       } finally {
         await server.close();
         await store.close();
-        await fresh.store.close();
         await fresh.cleanup();
       }
     });

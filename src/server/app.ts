@@ -13,6 +13,7 @@ import { registerAdminAuth } from './auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, publishFleetEvents } from './live-bridge.js';
+import { RepeatCache } from './repeat-cache.js';
 import { createReportEndpoint, errorBody } from './report-endpoint.js';
 
 export const DEFAULTS = {
@@ -64,6 +65,11 @@ export interface ServerOptions {
   shareLive?: boolean;
   /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
   leadership?: Leadership;
+  /**
+   * Memory (bytes, default 64 MiB) for each box's last report body, so that a byte-for-byte
+   * repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
+   */
+  repeatCacheBytes?: number;
 }
 
 export type { ErrorBody } from './report-endpoint.js';
@@ -79,6 +85,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const reportPath = normalizePath(opts.path ?? DEFAULTS.path);
 
   const registryMode = opts.registryMode ?? 'open';
+  const repeats = new RepeatCache(opts.repeatCacheBytes ?? 64 * 1024 * 1024);
   const reportEndpoint = createReportEndpoint({
     store,
     events,
@@ -86,6 +93,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     reportPath,
     log: () => app.log,
+    repeats,
   });
   const app = Fastify({
     // Reports are answered before Fastify sees them (see report-endpoint.ts).

@@ -1,11 +1,13 @@
 // The report path (POST /DeviceStatus): the one route every box hits every few seconds. It is
 // served straight from node:http, ahead of Fastify's router, hooks and reply machinery, which
 // cost more per report than parsing and storing it does; every other route stays on Fastify.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { parseReportDetailed, ReportValidationError, toWire } from '../protocol/index.js';
+import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
 import type { FleetEvents } from './app.js';
+import type { RepeatCache } from './repeat-cache.js';
 
 export interface ReportEndpointOptions {
   store: Store;
@@ -15,6 +17,7 @@ export interface ReportEndpointOptions {
   /** Normalized: leading slash, no trailing slash. */
   reportPath: string;
   log: () => FastifyBaseLogger;
+  repeats: RepeatCache;
 }
 
 export interface ErrorBody {
@@ -30,13 +33,13 @@ export function errorBody(error: string, reason: string, field?: string): ErrorB
 
 interface Answer {
   status: number;
-  body: string;
+  body: string | Buffer;
 }
 
 const json = (status: number, value: unknown): Answer => ({ status, body: JSON.stringify(value) });
 
 export function createReportEndpoint(o: ReportEndpointOptions) {
-  const { store, events, registryMode, bodyLimit, reportPath } = o;
+  const { store, events, registryMode, bodyLimit, reportPath, repeats } = o;
   const withSlash = `${reportPath}/`;
 
   const reject = (reason: string, answer: Answer): Answer => {
@@ -44,20 +47,35 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
     return answer;
   };
 
-  /** Validates and stores one report body; never throws. */
-  async function processBody(text: string): Promise<Answer> {
+  /** The report in a body, and the answer to give once it is stored. Throws ReportValidationError. */
+  function parseBody(bytes: Buffer): { report: Report; echo: Buffer | string; exact: boolean } {
+    const text = bytes.toString('utf8');
+    let body: unknown;
     try {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        // Only a body that failed to parse is worth scanning for emptiness.
-        if (text.trim() === '') throw new ReportValidationError('(body)', 'is empty; expected a JSON object');
-        throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
-      }
-      const { report, normalized } = parseReportDetailed(body);
+      body = JSON.parse(text);
+    } catch (e) {
+      // Only a body that failed to parse is worth scanning for emptiness.
+      if (text.trim() === '') throw new ReportValidationError('(body)', 'is empty; expected a JSON object');
+      throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
+    }
+    const { report, normalized } = parseReportDetailed(body);
+    // Bytes that were not valid UTF-8 were read with replacement characters: they are not the
+    // report any more, neither to echo nor to recognize a repeat by.
+    const exact = isUtf8(bytes);
+    // A report already in normal form is echoed with the very bytes the box sent (they say the
+    // same as the normalized report); serializing and encoding it again would only cost time.
+    const echo = normalized || !exact ? JSON.stringify(toWire(report)) : bytes;
+    return { report, echo, exact };
+  }
+
+  /** Validates and stores one report body; never throws. */
+  async function processBody(bytes: Buffer): Promise<Answer> {
+    try {
+      const known = repeats.lookup(bytes);
+      const { report, echo, exact } = known ? { ...known, exact: true } : parseBody(bytes);
       const receivedAt = Date.now();
-      const { transitions } = await store.ingest(report, receivedAt, { registryMode });
+      const { transitions } = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      if (!known && exact) repeats.remember(bytes, report, echo);
       const log = o.log();
       log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
       events.emit('report', report, receivedAt);
@@ -65,9 +83,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
         for (const t of transitions) log.info(t, 'status transition');
         events.emit('transitions', transitions);
       }
-      // A report already in normal form is echoed with the very text the box sent (it says the
-      // same as the normalized report); serializing it again would only cost time.
-      return normalized ? json(200, toWire(report)) : { status: 200, body: text };
+      return { status: 200, body: echo };
     } catch (err) {
       if (err instanceof ReportValidationError) {
         o.log().info({ field: err.field, reason: err.reason }, 'report rejected');
@@ -89,7 +105,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
     if (res.destroyed) return;
     res.writeHead(a.status, {
       'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(a.body),
+      'content-length': typeof a.body === 'string' ? Buffer.byteLength(a.body) : a.body.length,
       ...(close ? { connection: 'close' } : {}),
     });
     res.end(a.body);
@@ -128,8 +144,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       });
       req.on('end', () => {
         if (over) return send(res, tooLarge(), started, true);
-        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-        void processBody(text).then((a) => send(res, a, started));
+        void processBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).then((a) => send(res, a, started));
       });
       // A box that hangs up mid-body: nothing to answer.
       req.on('error', () => {});

@@ -1,7 +1,10 @@
-// Embedded default store: one SQLite file (WAL, synchronous=FULL so an acknowledged report
-// survives a power cut). Reports that arrive together are written in one transaction
-// (group commit), each inside its own savepoint, so one fsync covers many reports.
-import { mkdirSync } from 'node:fs';
+// Embedded default store: one SQLite file in WAL mode. Reports that arrive together are written
+// in one transaction (group commit), and nothing is acknowledged before the disk has it: SQLite
+// writes each commit to the WAL without waiting (synchronous=NORMAL), and the store fdatasyncs
+// the WAL itself, off the event loop, before it resolves the writes that commit holds. The
+// next batch is parsed and written while the disk works, and one sync covers every commit made
+// before it started.
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../protocol/index.js';
@@ -137,6 +140,9 @@ const MIGRATIONS: string[] = [
   // 4: fingerprint of the sub-devices of the box's last report: a report that repeats it (the
   // usual case) changes nothing but the box's counters, and is written with one UPDATE.
   `ALTER TABLE boxes ADD COLUMN subs_fingerprint TEXT`,
+  // 5: the fingerprints moved to memory (SqliteStore.known): kept in the row they made it six
+  // times larger, and every report rewrites that row.
+  `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
 ];
 
 /** What the diff needs plus the fields that decide whether a row must be rewritten. */
@@ -178,12 +184,70 @@ function sameFields(row: PriorSubRow, sub: Report['sub_devices'][number], extra:
   );
 }
 
+/**
+ * What an online box's last report said, so that a repeat of it needs no read of the database:
+ * the bytes it came in (when the caller passed them, the usual case) or else its fingerprint.
+ * Either is exact: equal means the same report.
+ */
+type KnownBox = Buffer | string;
+
+function sameReport(known: KnownBox, now: KnownBox): boolean {
+  return typeof known === 'string' ? known === now : typeof now !== 'string' && known.equals(now);
+}
+
+const sizeOf = (k: KnownBox) => (typeof k === 'string' ? 2 * k.length : k.length) + 128;
+
+/** A copy in memory of its own: a slice of a shared pool would keep the whole pool alive. */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
+const jsonOf = (o: Record<string, unknown>) => (isEmpty(o) ? '{}' : JSON.stringify(o));
+
+/** Everything a report says, as one exact string, for callers that have no bytes to give. */
+function reportFingerprint(report: Report): string {
+  return `${report.dev_sno.length}:${report.dev_sno}${jsonOf(report.extra)}\n${subsFingerprint(report)}`;
+}
+
+interface SyncWaiter {
+  /** The commit this waiter needs on disk. */
+  seq: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 interface Pending {
   report: Report;
   receivedAt: number;
   mode: RegistryMode;
+  source: Uint8Array | undefined;
   resolve: (r: IngestResult) => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * One process per SQLite file: what the store keeps in memory (`known`, leadership, live
+ * messages) is only right if no other process writes the file. The lock is an exclusive lock on
+ * a small file beside it, held for the life of the store (the OS drops it if the process dies);
+ * the database itself stays open to readers such as the sqlite3 shell.
+ */
+function lockForThisProcess(file: string): Database.Database {
+  const lock = new Database(`${file}.lock`, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE; COMMIT');
+    return lock;
+  } catch (e) {
+    lock.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(
+        `${file} is in use by another devstatus process: one receiver per SQLite file (several receivers need PostgreSQL, DATABASE_URL)`,
+      );
+    }
+    throw e;
+  }
 }
 
 export interface SqliteStoreOptions {
@@ -191,6 +255,11 @@ export interface SqliteStoreOptions {
   file: string;
   /** Most reports written in one transaction. */
   maxBatch?: number;
+  /**
+   * Memory (bytes) for remembering the last report of online boxes, about 2 kB per box of 8
+   * sub-devices; a box that does not fit is read from the database at each report instead.
+   */
+  knownBytes?: number;
 }
 
 export class SqliteStore implements Store {
@@ -199,52 +268,86 @@ export class SqliteStore implements Store {
   private readonly maxBatch: number;
   private pending: Pending[] = [];
   private flushScheduled = false;
+  private flushAfterSync = false;
   private closed = false;
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private readonly stmts;
   private readonly writeBatch: (batch: Pending[]) => Array<IngestResult | Error>;
+  /**
+   * Online boxes (with an active code) and what their last report said. Only ever true of the
+   * database: an entry is added after the commit that made it so, and dropped before anything
+   * that could make it false (a different report, the box going offline, its code changing).
+   * That holds because no other process writes the file (see the lock below).
+   */
+  private readonly known = new Map<string, KnownBox>();
+  private knownBytes = 0;
+  private readonly knownLimit: number;
+  private readonly processLock: Database.Database | null;
+  // Durability (see the top of the file): commits are numbered; a sync covers every commit
+  // numbered before it started.
+  private readonly walPath: string | null;
+  private walFd: number | null = null;
+  private commitSeq = 0;
+  // One sync at a time: a second one started meanwhile would only queue behind it in the disk.
+  private syncing = false;
+  /** Highest commit a started sync covers. */
+  private startedUpTo = 0;
+  /** Highest commit known to be on disk. */
+  private syncedUpTo = 0;
+  private syncWaiters: SyncWaiter[] = [];
+  /** Set when an fdatasync failed: after that the kernel may have dropped the unsynced data, so
+   * nothing more is accepted (as PostgreSQL does on an fsync failure). */
+  private storageFailure: Error | null = null;
 
   constructor(opts: SqliteStoreOptions) {
-    if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+    const onDisk = opts.file !== ':memory:' && opts.file !== '';
+    if (onDisk) mkdirSync(dirname(opts.file), { recursive: true });
+    this.processLock = onDisk ? lockForThisProcess(opts.file) : null;
     this.db = new Database(opts.file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: SQLite keeps the WAL consistent (it syncs around checkpoints) but does not wait
+    // for the disk at each commit; durable() does that, off the event loop.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     // Checkpoints run inside a commit, on the thread serving reports, and fsync the main file:
     // doing them ten times less often (WAL up to ~40 MB) keeps that off most reports.
     this.db.pragma('wal_autocheckpoint = 10000');
     this.maxBatch = opts.maxBatch ?? 256;
+    this.knownLimit = opts.knownBytes ?? 64 * 1024 * 1024;
     this.migrate();
+    this.walPath = onDisk ? `${this.db.name}-wal` : null;
+    if (this.walPath) {
+      // Whatever the migrations (or an earlier, crashed run) left in the WAL goes to disk first.
+      this.walFd = openSync(this.walPath, 'r');
+      fdatasyncSync(this.walFd);
+    }
 
     const db = this.db;
     this.stmts = {
       // The box and its registry entry in one statement: this runs for every report.
-      boxAndCode: db.prepare<
-        [string],
-        { code_status: CodeStatus | null; status: BoxStatus | null; last_report_at: number; subs_fingerprint: string | null }
-      >(
-        `SELECT r.status AS code_status, b.status, b.last_report_at, b.subs_fingerprint
+      boxAndCode: db.prepare<[string], { code_status: CodeStatus | null; status: BoxStatus | null; last_report_at: number }>(
+        `SELECT r.status AS code_status, b.status, b.last_report_at
          FROM (SELECT ? AS dev_sno) k
          LEFT JOIN registry r ON r.dev_sno = k.dev_sno
          LEFT JOIN boxes b ON b.dev_sno = k.dev_sno`,
       ),
       // status is left out of SET on purpose: the boxes_status index is then not touched.
-      repeatBox: db.prepare(
-        `UPDATE boxes SET last_report_at = @now, report_count = report_count + 1, extra = @extra WHERE dev_sno = @dev_sno`,
+      repeatBox: db.prepare<[number, string]>(
+        `UPDATE boxes SET last_report_at = ?, report_count = report_count + 1 WHERE dev_sno = ?`,
       ),
       subs: db.prepare<[string], PriorSubRow>(
         'SELECT ep_id, ep_status, ep_ip, ep_location, ep_type, ep_name, extra FROM sub_devices WHERE dev_sno = ?',
       ),
       insertBox: db.prepare(
-        `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count, sub_online, sub_offline, extra, subs_fingerprint)
-         VALUES (@dev_sno, 'online', @now, @now, @now, 1, @on, @off, @extra, @fingerprint)`,
+        `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count, sub_online, sub_offline, extra)
+         VALUES (@dev_sno, 'online', @now, @now, @now, 1, @on, @off, @extra)`,
       ),
       updateBox: db.prepare(
         `UPDATE boxes SET status = 'online', last_report_at = @now, report_count = report_count + 1,
            status_changed_at = CASE WHEN @changed THEN @now ELSE status_changed_at END,
-           sub_online = @on, sub_offline = @off, extra = @extra, subs_fingerprint = @fingerprint
+           sub_online = @on, sub_offline = @off, extra = @extra
          WHERE dev_sno = @dev_sno`,
       ),
       upsertSub: db.prepare(
@@ -282,30 +385,38 @@ export class SqliteStore implements Store {
       ),
     };
 
-    const writeOne = (report: Report, now: number, mode: RegistryMode): IngestResult => {
+    // `learned`: what the caller may remember once this report's writes are committed.
+    const writeOne = (p: Pending, learned: Array<[string, KnownBox]>): IngestResult => {
+      const { report, receivedAt: now, mode } = p;
       const s = this.stmts;
+      const identity: KnownBox = p.source
+        ? Buffer.from(p.source.buffer, p.source.byteOffset, p.source.byteLength)
+        : reportFingerprint(report);
+      const known = this.known.get(report.dev_sno);
+      if (known !== undefined && sameReport(known, identity)) {
+        // Same sub-devices, same statuses as the box's last report, and the box is online with
+        // an active code (see `known`): nothing to read, nothing to diff, no transition.
+        s.repeatBox.run(now, report.dev_sno);
+        return { transitions: [] };
+      }
+      // From here on the rows change; what is remembered is stale until the commit.
+      if (known !== undefined) this.forget(report.dev_sno);
+      const extraJson = jsonOf(report.extra);
       const row = s.boxAndCode.get(report.dev_sno)!;
       const code = row.code_status === null ? null : { status: row.code_status };
       if (admitReport(report.dev_sno, code, mode) === 'register') {
         s.autoRegister.run(report.dev_sno, now, now);
       }
-      const box = row.status === null ? null : { status: row.status, last_report_at: row.last_report_at, subs_fingerprint: row.subs_fingerprint };
-      const fingerprint = subsFingerprint(report);
-      if (box && box.status === 'online' && box.subs_fingerprint === fingerprint) {
-        // Same sub-devices, same statuses as last time: nothing to diff, no transition.
-        s.repeatBox.run({ dev_sno: report.dev_sno, now, extra: JSON.stringify(report.extra) });
-        return { transitions: [] };
-      }
+      const box = row.status === null ? null : { status: row.status, last_report_at: row.last_report_at };
       const prior = box ? s.subs.all(report.dev_sno) : [];
       const plan = planIngest(report, { box, subDevices: prior }, now);
       const priorById = new Map(prior.map((r) => [r.ep_id, r]));
       const boxParams = {
         dev_sno: report.dev_sno,
         now,
-        fingerprint,
         on: plan.box.subOnline,
         off: plan.box.subOffline,
-        extra: JSON.stringify(report.extra),
+        extra: extraJson,
         changed: plan.box.statusChanged ? 1 : 0,
       };
       if (plan.box.isNew) {
@@ -333,6 +444,8 @@ export class SqliteStore implements Store {
       // A sub-device missing now was last seen in the box's previous report.
       for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: report.dev_sno, ep_id, now, seen: box!.last_report_at });
       for (const t of plan.transitions) s.insertHistory.run({ ...t, at: now });
+      // The box is online now, with an active code, and its rows say what this report says.
+      learned.push([report.dev_sno, typeof identity === 'string' ? identity : ownCopy(identity)]);
       return { transitions: plan.transitions };
     };
     const ingestOne = db.transaction(writeOne);
@@ -342,22 +455,33 @@ export class SqliteStore implements Store {
     // per report; if one does fail (a refused code, a disk error), the batch is rolled back whole
     // and written again with each report in its own savepoint, so the bad one rolls back alone
     // and the others still commit.
-    const fastBatch = db.transaction((batch: Pending[]) => batch.map((p) => writeOne(p.report, p.receivedAt, p.mode)));
-    const safeBatch = db.transaction((batch: Pending[]) =>
+    const fastBatch = db.transaction((batch: Pending[], learned: Array<[string, KnownBox]>) =>
+      batch.map((p) => writeOne(p, learned)),
+    );
+    const safeBatch = db.transaction((batch: Pending[], learned: Array<[string, KnownBox]>) =>
       batch.map((p) => {
+        const mine: Array<[string, KnownBox]> = [];
         try {
-          return ingestOne(p.report, p.receivedAt, p.mode);
+          const r = ingestOne(p, mine);
+          learned.push(...mine);
+          return r;
         } catch (e) {
           return e instanceof Error ? e : new Error(String(e));
         }
       }),
     );
     this.writeBatch = (batch) => {
+      let learned: Array<[string, KnownBox]> = [];
+      let results: Array<IngestResult | Error>;
       try {
-        return fastBatch(batch);
+        results = fastBatch(batch, learned);
       } catch {
-        return safeBatch(batch);
+        learned = [];
+        results = safeBatch(batch, learned);
       }
+      // Committed: remember, in order, so a box's last report in the batch wins.
+      for (const [devSno, k] of learned) this.remember(devSno, k);
+      return results;
     };
   }
 
@@ -374,24 +498,52 @@ export class SqliteStore implements Store {
     });
   }
 
+  private remember(devSno: string, k: KnownBox): void {
+    // Re-inserted at the end, so the first entry is the one least recently changed.
+    this.forget(devSno);
+    this.known.set(devSno, k);
+    this.knownBytes += sizeOf(k);
+    while (this.knownBytes > this.knownLimit && this.known.size > 0) this.forget(this.known.keys().next().value!);
+  }
+
+  private forget(devSno: string): void {
+    const k = this.known.get(devSno);
+    if (k === undefined) return;
+    this.known.delete(devSno);
+    this.knownBytes -= sizeOf(k);
+  }
+
   ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     const mode = opts.registryMode ?? 'open';
     return new Promise((resolve, reject) => {
-      this.pending.push({ report, receivedAt, mode, resolve, reject });
+      this.pending.push({ report, receivedAt, mode, source: opts.source, resolve, reject });
       if (this.pending.length >= this.maxBatch) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         // setImmediate lets every request already parsed in this tick join the batch.
-        setImmediate(() => this.flush());
+        setImmediate(() => this.flushUnlessSyncing());
       }
     });
+  }
+
+  /**
+   * While a sync is under way, a commit would only wait for the next one: the reports wait
+   * instead, and go in one bigger commit as soon as the disk is free (see startSync).
+   */
+  private flushUnlessSyncing(): void {
+    if (this.syncing) this.flushAfterSync = true;
+    else this.flush();
   }
 
   private flush(): void {
     this.flushScheduled = false;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
+      if (this.storageFailure) {
+        for (const p of batch) p.reject(this.storageFailure);
+        continue;
+      }
       let results: Array<IngestResult | Error>;
       try {
         results = this.writeBatch(batch);
@@ -399,15 +551,102 @@ export class SqliteStore implements Store {
         for (const p of batch) p.reject(e);
         continue;
       }
+      // Refused reports were rolled back: nothing of theirs waits for the disk.
+      const stored: Array<[Pending, IngestResult]> = [];
       batch.forEach((p, i) => {
         const r = results[i]!;
         if (r instanceof Error) p.reject(r);
-        else p.resolve(r);
+        else stored.push([p, r]);
       });
+      if (stored.length === 0) continue;
+      this.durable().then(
+        () => {
+          for (const [p, r] of stored) p.resolve(r);
+        },
+        (e: unknown) => {
+          for (const [p] of stored) p.reject(e);
+        },
+      );
     }
   }
 
+  /**
+   * Resolves once everything committed so far is on disk. Call it right after a commit, before
+   * telling anyone the write happened.
+   */
+  private durable(): Promise<void> {
+    return this.synced(++this.commitSeq);
+  }
+
+  /**
+   * Resolves once everything committed so far is on disk. Reads wait for it: what the API shows
+   * can no longer be lost, and its alerts and live updates are on their way.
+   */
+  private settled(): Promise<void> {
+    return this.synced(this.commitSeq);
+  }
+
+  private synced(seq: number): Promise<void> {
+    if (this.storageFailure) return Promise.reject(this.storageFailure);
+    if (this.walFd === null || seq <= this.syncedUpTo) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ seq, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  private failStorage(err: Error): void {
+    this.storageFailure = new Error(`the database's write-ahead log could not be synced to disk: ${err.message}`);
+    for (const w of this.syncWaiters) w.reject(this.storageFailure);
+    this.syncWaiters = [];
+  }
+
+  /** A write's result, handed over once the write is on disk (if it wrote anything). */
+  private async afterCommit<T>(result: T, wrote: (result: T) => boolean): Promise<T> {
+    if (wrote(result)) await this.durable();
+    return result;
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.commitSeq <= this.startedUpTo || this.walFd === null) return;
+    let fd = this.walFd;
+    try {
+      // The WAL is only deleted when the last connection closes, and this one is open; should it
+      // be gone all the same, its content was checkpointed into the main file (SQLite syncs that
+      // file after a checkpoint), and the new WAL is the one to sync from now on.
+      if (fstatSync(fd).nlink === 0) {
+        closeSync(fd);
+        fd = this.walFd = openSync(this.walPath!, 'r');
+      }
+    } catch (e) {
+      this.failStorage(e as Error);
+      return;
+    }
+    const upTo = this.commitSeq;
+    this.startedUpTo = upTo;
+    this.syncing = true;
+    fdatasync(fd, (err) => {
+      this.syncing = false;
+      if (err) {
+        this.failStorage(err);
+        return;
+      }
+      this.syncedUpTo = upTo;
+      const done: SyncWaiter[] = [];
+      const later: SyncWaiter[] = [];
+      for (const w of this.syncWaiters) (w.seq <= upTo ? done : later).push(w);
+      this.syncWaiters = later;
+      for (const w of done) w.resolve();
+      if (this.flushAfterSync) {
+        this.flushAfterSync = false;
+        this.flush();
+      }
+      this.startSync();
+    });
+  }
+
   async listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+    await this.settled();
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (query.status) {
@@ -428,6 +667,7 @@ export class SqliteStore implements Store {
   }
 
   async getBox(devSno: string) {
+    await this.settled();
     const box = this.db
       .prepare('SELECT b.*, r.name, r.location FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno WHERE b.dev_sno = ?')
       .get(devSno) as BoxRow | undefined;
@@ -442,6 +682,7 @@ export class SqliteStore implements Store {
   }
 
   async history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+    await this.settled();
     const where = ['dev_sno = @dev_sno'];
     const params: Record<string, unknown> = { dev_sno: devSno, limit: clampLimit(query.limit) };
     if (query.ep_id !== undefined) {
@@ -459,6 +700,7 @@ export class SqliteStore implements Store {
   }
 
   async fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    await this.settled();
     const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
     let where = '';
     if (query.before !== undefined) {
@@ -470,6 +712,7 @@ export class SqliteStore implements Store {
   }
 
   async summary(): Promise<FleetSummary> {
+    await this.settled();
     const r = this.db
       .prepare(
         `SELECT COUNT(*) AS total,
@@ -501,6 +744,7 @@ export class SqliteStore implements Store {
            WHERE status = 'online' AND last_report_at < @cutoff RETURNING dev_sno`,
         )
         .all({ now, cutoff: cutoffMs }) as Array<{ dev_sno: string }>;
+      for (const { dev_sno } of gone) this.forget(dev_sno);
       const at = iso(now);
       const transitions: Transition[] = gone.map(({ dev_sno }) => ({
         at,
@@ -513,7 +757,7 @@ export class SqliteStore implements Store {
       for (const t of transitions) this.stmts.insertHistory.run({ ...t, at: now });
       return transitions;
     });
-    return run();
+    return this.afterCommit(run(), (ts) => ts.length > 0);
   }
 
   // ---- registry
@@ -534,15 +778,18 @@ export class SqliteStore implements Store {
       )
       .run({ dev_sno: code.dev_sno, source: code.source, name: code.name ?? null, location: code.location ?? null, now });
     if (res.changes === 0) return null;
+    await this.durable();
     return registryFromRow(this.codeRow(code.dev_sno)!);
   }
 
   async getCode(devSno: string): Promise<RegistryEntry | null> {
+    await this.settled();
     const row = this.codeRow(devSno);
     return row ? registryFromRow(row) : null;
   }
 
   async listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+    await this.settled();
     const where = query.status ? 'WHERE r.status = @status' : '';
     const rows = this.db
       .prepare(
@@ -553,6 +800,8 @@ export class SqliteStore implements Store {
   }
 
   async setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+    // A remembered box is one with an active code: its next report must see the change.
+    this.forget(devSno);
     const res = this.db
       .prepare(
         `UPDATE registry SET status = @status, updated_at = @now,
@@ -560,7 +809,9 @@ export class SqliteStore implements Store {
          WHERE dev_sno = @dev_sno`,
       )
       .run({ dev_sno: devSno, status, now });
-    return res.changes === 0 ? null : this.getCode(devSno);
+    if (res.changes === 0) return null;
+    await this.durable();
+    return this.getCode(devSno);
   }
 
   async updateCode(
@@ -583,7 +834,9 @@ export class SqliteStore implements Store {
         setLocation: fields.location !== undefined ? 1 : 0,
         location: fields.location ?? null,
       });
-    return res.changes === 0 ? null : this.getCode(devSno);
+    if (res.changes === 0) return null;
+    await this.durable();
+    return this.getCode(devSno);
   }
 
   // ---- alerts
@@ -622,7 +875,7 @@ export class SqliteStore implements Store {
       }
       return { queued, held };
     });
-    return run();
+    return this.afterCommit(run(), (r) => r.queued + r.held > 0);
   }
 
   async releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
@@ -638,7 +891,7 @@ export class SqliteStore implements Store {
       }
       return queued;
     });
-    return run();
+    return this.afterCommit(run(), (n) => n > 0);
   }
 
   async claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
@@ -652,12 +905,12 @@ export class SqliteStore implements Store {
       for (const r of rows) lease.run(leaseUntil, r.id);
       return rows.map(deliveryFromRow);
     });
-    return run();
+    return this.afterCommit(run(), (rows) => rows.length > 0);
   }
 
   async recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
     const status: DeliveryStatus = r.ok ? 'delivered' : r.retryAt === null ? 'failed' : 'pending';
-    this.db
+    const res = this.db
       .prepare(
         `UPDATE alert_deliveries SET status = @status, attempts = attempts + 1, updated_at = @now,
            last_error = @error, last_http_status = @httpStatus, next_attempt_at = @next,
@@ -673,9 +926,11 @@ export class SqliteStore implements Store {
         next: status === 'pending' ? r.retryAt : null,
         ok: r.ok ? 1 : 0,
       });
+    if (res.changes > 0) await this.durable();
   }
 
   async listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+    await this.settled();
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
     if (query.status) {
@@ -694,6 +949,7 @@ export class SqliteStore implements Store {
   }
 
   async deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+    await this.settled();
     const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
     const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM alert_deliveries GROUP BY status').all() as Array<{
       status: DeliveryStatus;
@@ -704,12 +960,15 @@ export class SqliteStore implements Store {
   }
 
   async pruneDeliveries(before: number): Promise<number> {
-    return this.db
+    const { changes } = this.db
       .prepare(`DELETE FROM alert_deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?`)
-      .run(before).changes;
+      .run(before);
+    if (changes > 0) await this.durable();
+    return changes;
   }
 
   async ping(): Promise<void> {
+    if (this.storageFailure) throw this.storageFailure;
     this.db.prepare('SELECT 1').get();
   }
 
@@ -729,7 +988,12 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    // Writes already committed are answered (or failed) before the file goes away.
+    await this.durable().catch(() => {});
     await this.local.close();
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     this.db.close();
+    this.processLock?.close();
   }
 }

@@ -75,6 +75,11 @@ export class RegistryRejectedError extends Error {
 export interface IngestOptions {
   /** Default open. A revoked code is refused in both modes. */
   registryMode?: RegistryMode;
+  /**
+   * The exact bytes the report was parsed from, if there were any. Parsing is deterministic, so
+   * the same bytes again are the same report: a store may use that to recognize a repeat cheaply.
+   */
+  source?: Uint8Array;
 }
 
 // ---- alerts (durable webhook outbox)
