@@ -389,9 +389,13 @@ export class SqliteStore implements Store {
     const writeOne = (p: Pending, learned: Array<[string, KnownBox]>): IngestResult => {
       const { report, receivedAt: now, mode } = p;
       const s = this.stmts;
-      const identity: KnownBox = p.source
-        ? Buffer.from(p.source.buffer, p.source.byteOffset, p.source.byteLength)
-        : reportFingerprint(report);
+      const source = p.source;
+      const identity: KnownBox =
+        source === undefined
+          ? reportFingerprint(report)
+          : Buffer.isBuffer(source)
+            ? source
+            : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
       const known = this.known.get(report.dev_sno);
       if (known !== undefined && sameReport(known, identity)) {
         // Same sub-devices, same statuses as the box's last report, and the box is online with
@@ -639,7 +643,9 @@ export class SqliteStore implements Store {
       for (const w of done) w.resolve();
       if (this.flushAfterSync) {
         this.flushAfterSync = false;
-        this.flush();
+        // After the answers to what just reached the disk have gone out (they are sent as this
+        // callback returns): the boxes waiting on them get them a commit's time sooner.
+        setImmediate(() => this.flush());
       }
       this.startSync();
     });
