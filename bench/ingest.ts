@@ -252,7 +252,8 @@ async function main(): Promise<void> {
   const only = args.only ? new RegExp(args.only, 'i') : null;
   console.error(
     `ingest benchmark: ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up + ${DURATION}s measured per server, ` +
-      `1 box x ${SUBS} sub-devices per report over ${BOXES} boxes (flip chance ${FLIP}); ` +
+      `1 box x ${SUBS} sub-devices per report over ${BOXES} boxes; a sub-device flips in ${Math.round(FLIP * 1000) / 10}% of reports, ` +
+      `the others repeat their box's previous report byte for byte; ` +
       `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
   );
   // Rounds go through the servers in turn, so a burst of load from elsewhere on the machine does

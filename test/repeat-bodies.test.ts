@@ -171,16 +171,23 @@ describe('sqlite store: one process per file, nothing acknowledged before the di
   it('a failed sync of the log fails the writes waiting for it and every write after, and the health check', async () => {
     const fresh = await sqliteBackend.fresh();
     const store = fresh.store as SqliteStore;
+    const server = await startServer(store, {});
     try {
-      await store.ingest(parseReport(report('SYNC1', { '10.0.0.1': 'online' })), Date.now());
+      assert.equal((await server.post(report('SYNC1', { '10.0.0.1': 'online' }))).status, 200);
+      assert.equal((await server.get('/healthz')).status, 200);
       // The real failure a dying disk gives (EIO) cannot be had here; a closed descriptor makes
       // the very same fdatasync call fail.
       closeSync((store as unknown as { walFd: number }).walFd);
-      await assert.rejects(store.ingest(parseReport(report('SYNC2', { '10.0.0.1': 'online' })), Date.now()), /could not be synced/);
-      await assert.rejects(store.ingest(parseReport(report('SYNC3', { '10.0.0.1': 'online' })), Date.now()), /could not be synced/);
-      await assert.rejects(store.ping(), /could not be synced/);
+      const failed = await server.post(report('SYNC2', { '10.0.0.1': 'online' }));
+      assert.equal(failed.status, 500, 'not acknowledged: the box sends it again');
+      assert.equal((await server.post(report('SYNC3', { '10.0.0.1': 'online' }))).status, 500);
+      const health = await server.get('/healthz');
+      assert.equal(health.status, 503);
+      assert.match((await health.json()).reason, /could not be synced/);
       await assert.rejects(store.addCode({ dev_sno: 'SYNC4', source: 'registered' }, Date.now()), /could not be synced/);
+      await assert.rejects(store.getBox('SYNC1'), /could not be synced/);
     } finally {
+      await server.close();
       (store as unknown as { walFd: number | null }).walFd = null;
       await store.close();
       await fresh.cleanup();
