@@ -87,8 +87,9 @@ export class RepeatCache {
     // A copy of its own: the request's buffer may be a view of a larger one.
     const bytes = Buffer.allocUnsafeSlow(body.length);
     body.copy(bytes);
-    // The parsed strings take about twice the bytes (two-byte text), the objects about as much.
-    const size = 3 * body.length + 512;
+    // The parsed strings take about twice the bytes (two-byte text), the objects about as much;
+    // a normalized echo is text of its own.
+    const size = 3 * body.length + 512 + (typeof echo === 'string' ? 2 * echo.length : 0);
     this.entries.set(slot, {
       bytes,
       report: deepFreeze(report),
