@@ -46,6 +46,10 @@ for (const backend of backends()) {
         assert.equal(sample(text, 'devstatus_sub_devices{status="online"}'), 2);
         assert.equal(sample(text, 'devstatus_sub_devices{status="offline"}'), 1);
         assert.equal(sample(text, 'devstatus_transitions_total{kind="sub_device",to="online"}'), 2);
+        // M1's second report and M2's were the same bytes as their first: recognized without
+        // parsing (M2's still refused, its code being revoked by then).
+        assert.equal(sample(text, 'devstatus_reports_repeated_total'), 2);
+        assert.ok(sample(text, 'devstatus_repeat_cache_bytes')! > 0);
 
         // Boxes go silent: an outside tick past the timeout marks them offline.
         await server.app.offlineDetector!.tick(Date.now() + 60_000);

@@ -201,7 +201,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   registerAdminRoutes(app, store);
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events }));
+  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
 
   const detector =
     opts.offline === false

@@ -4,14 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/types.js';
 import type { FleetEvents } from './app.js';
+import type { RepeatCache } from './repeat-cache.js';
 
 export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error'] as const;
 
 export function installMetrics(
   app: FastifyInstance,
-  opts: { store: Store; events: FleetEvents; processMetrics?: boolean },
+  opts: { store: Store; events: FleetEvents; repeats?: RepeatCache; processMetrics?: boolean },
 ): Registry {
-  const { store, events } = opts;
+  const { store, events, repeats } = opts;
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'devstatus_' });
 
@@ -85,6 +86,25 @@ export function installMetrics(
       this.set({ status: 'unknown' }, s.sub_devices.unknown);
     },
   });
+  if (repeats) {
+    new Counter({
+      name: 'devstatus_reports_repeated_total',
+      help: "Reports that were byte for byte their box's last stored one, so not parsed again",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(repeats.stats.hits);
+      },
+    });
+    new Gauge({
+      name: 'devstatus_repeat_cache_bytes',
+      help: 'Memory held for recognizing repeated reports (an estimate)',
+      registers: [registry],
+      collect() {
+        this.set(repeats.stats.bytes);
+      },
+    });
+  }
   new Gauge({
     name: 'devstatus_alert_deliveries',
     help: 'Webhook deliveries in the outbox, by status',
