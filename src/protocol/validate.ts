@@ -135,11 +135,7 @@ function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<str
 
 /** The fields of a sub-device the protocol does not define; most reports have none. */
 function subExtra(sub: Record<string, unknown>): Record<string, unknown> {
-  for (const k in sub) {
-    if (k !== 'ep_id' && k !== 'ep_ip' && k !== 'ep_status' && k !== 'ep_location' && k !== 'ep_type' && k !== 'ep_name') {
-      return pickExtra(sub, KNOWN_SUB_FIELDS);
-    }
-  }
+  for (const k in sub) if (!KNOWN_SUB_FIELDS.has(k)) return pickExtra(sub, KNOWN_SUB_FIELDS);
   return {};
 }
 
@@ -214,14 +210,8 @@ export function parseReportDetailed(body: unknown): ParsedReport {
   for (let i = 0; i < subs.length; i++) {
     const sub = subs[i]!;
     const field = (name: string) => `sub_devices[${i}].${name}`;
-    if (
-      sub.ep_id.includes('\u0000') ||
-      sub.ep_ip.includes('\u0000') ||
-      sub.ep_location.includes('\u0000') ||
-      (sub.ep_name !== undefined && sub.ep_name.includes('\u0000'))
-    ) {
-      const f = TEXT_FIELDS.find((name) => sub[name]?.includes('\u0000'))!;
-      throw new ReportValidationError(field(f), NUL_REASON);
+    for (const f of TEXT_FIELDS) {
+      if (sub[f]?.includes('\u0000')) throw new ReportValidationError(field(f), NUL_REASON);
     }
     if (!sub.ep_id.startsWith(prefix)) {
       throw new ReportValidationError(
