@@ -4,6 +4,7 @@
 // are skipped: the same bytes always parse to the same report. A body that differs in any byte
 // goes the whole way, as does every body while the cache is off (limit 0).
 import type { Report } from '../protocol/index.js';
+import { ownCopy } from '../util/own-copy.js';
 
 export interface KnownBody {
   report: Report;
@@ -84,9 +85,7 @@ export class RepeatCache {
     const slot = slotOf(body);
     if (slot === null) return;
     this.forget(slot);
-    // A copy of its own: the request's buffer may be a view of a larger one.
-    const bytes = Buffer.allocUnsafeSlow(body.length);
-    body.copy(bytes);
+    const bytes = ownCopy(body);
     // The parsed strings take about twice the bytes (two-byte text), the objects about as much;
     // a normalized echo is text of its own.
     const size = 3 * body.length + 512 + (typeof echo === 'string' ? 2 * echo.length : 0);

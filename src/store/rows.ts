@@ -57,15 +57,8 @@ export interface DeliveryRow {
   delivered_at: number | null;
 }
 
-export interface SubjectRow {
-  subject: string;
-  dev_sno: string;
-  ep_id: string | null;
-  last_sent_at: number;
-  last_sent_status: string;
-  held_count: number;
-  held: string | null;
-}
+/** The de-duplication state as stored: the held transition as JSON text. */
+export type SubjectRow = Omit<AlertSubjectState, 'held'> & { held: string | null };
 
 export interface SubRow {
   dev_sno: string;

@@ -16,6 +16,7 @@ import {
   releaseHeld,
   type AlertDecision,
 } from './alert-plan.js';
+import { ownCopy } from '../util/own-copy.js';
 import { LocalCoordinator } from './coordination.js';
 import { planIngest, type PriorSubDevice } from './diff.js';
 import { admitReport } from './registry.js';
@@ -197,13 +198,6 @@ function sameReport(known: KnownBox, now: KnownBox): boolean {
 
 const sizeOf = (k: KnownBox) => (typeof k === 'string' ? 2 * k.length : k.length) + 128;
 
-/** A copy in memory of its own: a slice of a shared pool would keep the whole pool alive. */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
-}
-
 const jsonOf = (o: Record<string, unknown>) => (isEmpty(o) ? '{}' : JSON.stringify(o));
 
 /** Everything a report says, as one exact string, for callers that have no bytes to give. */
@@ -281,7 +275,7 @@ export class SqliteStore implements Store {
    * That holds because no other process writes the file (see the lock below).
    */
   private readonly known = new Map<string, KnownBox>();
-  private knownBytes = 0;
+  private knownSize = 0;
   private readonly knownLimit: number;
   private readonly processLock: Database.Database | null;
   // Durability (see the top of the file): commits are numbered; a sync covers every commit
@@ -291,8 +285,6 @@ export class SqliteStore implements Store {
   private commitSeq = 0;
   // One sync at a time: a second one started meanwhile would only queue behind it in the disk.
   private syncing = false;
-  /** Highest commit a started sync covers. */
-  private startedUpTo = 0;
   /** Highest commit known to be on disk. */
   private syncedUpTo = 0;
   private syncWaiters: SyncWaiter[] = [];
@@ -506,15 +498,15 @@ export class SqliteStore implements Store {
     // Re-inserted at the end, so the first entry is the one least recently changed.
     this.forget(devSno);
     this.known.set(devSno, k);
-    this.knownBytes += sizeOf(k);
-    while (this.knownBytes > this.knownLimit && this.known.size > 0) this.forget(this.known.keys().next().value!);
+    this.knownSize += sizeOf(k);
+    while (this.knownSize > this.knownLimit && this.known.size > 0) this.forget(this.known.keys().next().value!);
   }
 
   private forget(devSno: string): void {
     const k = this.known.get(devSno);
     if (k === undefined) return;
     this.known.delete(devSno);
-    this.knownBytes -= sizeOf(k);
+    this.knownSize -= sizeOf(k);
   }
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
@@ -612,7 +604,7 @@ export class SqliteStore implements Store {
   }
 
   private startSync(): void {
-    if (this.syncing || this.commitSeq <= this.startedUpTo || this.walFd === null) return;
+    if (this.syncing || this.commitSeq <= this.syncedUpTo || this.walFd === null) return;
     let fd = this.walFd;
     try {
       // The WAL is only deleted when the last connection closes, and this one is open; should it
@@ -627,7 +619,6 @@ export class SqliteStore implements Store {
       return;
     }
     const upTo = this.commitSeq;
-    this.startedUpTo = upTo;
     this.syncing = true;
     fdatasync(fd, (err) => {
       this.syncing = false;
@@ -995,7 +986,7 @@ export class SqliteStore implements Store {
     this.flush();
     this.closed = true;
     // Writes already committed are answered (or failed) before the file goes away.
-    await this.durable().catch(() => {});
+    await this.settled().catch(() => {});
     await this.local.close();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
