@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { PostgresStore } from '../src/store/postgres.js';
+import { PostgresStore } from '../src/store/index.js';
 import type { Leadership, Store } from '../src/store/types.js';
 import { createTestDatabase, terminateSessions, type TestDatabase } from './support/pg.js';
 import { backends } from './support/server.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { PostgresStore } from '../src/store/postgres.js';
+import { PostgresStore } from '../src/store/index.js';
 import { createTestDatabase, onDatabase } from './support/pg.js';
 import { backends, report, sqliteBackend, startServer, withFreshServer, type Backend, type RunningServer } from './support/server.js';
 

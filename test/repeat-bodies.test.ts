@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseReport } from '../src/protocol/index.js';
 import { RepeatCache } from '../src/server/repeat-cache.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/store/index.js';
 import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import { eventually } from './support/webhook.js';
 

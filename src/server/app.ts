@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { REPEAT_MEMORY_BYTES } from '../defaults.js';
 import { ReportValidationError, type Report } from '../protocol/index.js';
 import { type BoxStatus, type Leadership, type RegistryMode, type Store, type Transition } from '../store/types.js';
 import { registerAdminRoutes } from './admin.js';
@@ -66,7 +67,7 @@ export interface ServerOptions {
   /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
   leadership?: Leadership;
   /**
-   * Memory (bytes, default 64 MiB) for each box's last report body, so that a byte-for-byte
+   * Memory (bytes, default REPEAT_MEMORY_BYTES) for each box's last report body, so that a byte-for-byte
    * repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
    */
   repeatCacheBytes?: number;
@@ -85,7 +86,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const reportPath = normalizePath(opts.path ?? DEFAULTS.path);
 
   const registryMode = opts.registryMode ?? 'open';
-  const repeats = new RepeatCache(opts.repeatCacheBytes ?? 64 * 1024 * 1024);
+  const repeats = new RepeatCache(opts.repeatCacheBytes ?? REPEAT_MEMORY_BYTES);
   const reportEndpoint = createReportEndpoint({
     store,
     events,

@@ -105,3 +105,40 @@ export function releaseHeld(prior: AlertSubjectState, now: number, dedupMs: numb
     state: { ...prior, last_sent_at: now, last_sent_status: t.to_status, held_count: 0, held: null },
   };
 }
+
+/**
+ * The decisions for a list of transitions, in order. `prior` gives a subject's stored state;
+ * it is asked once per subject, and a subject's later transitions see the earlier decisions.
+ */
+export function planAlerts(
+  transitions: Transition[],
+  prior: (subject: string) => AlertSubjectState | null,
+  now: number,
+  dedupMs: number,
+): { decisions: AlertDecision[]; queued: number; held: number } {
+  const state = new Map<string, AlertSubjectState | null>();
+  const decisions: AlertDecision[] = [];
+  let queued = 0;
+  let held = 0;
+  for (const t of transitions) {
+    if (!isAlertable(t)) continue;
+    const subject = alertSubject(t);
+    const before = state.has(subject) ? state.get(subject)! : prior(subject);
+    const d = planAlert(before, t, now, dedupMs);
+    state.set(subject, d.state);
+    decisions.push(d);
+    if (d.send) queued++;
+    else held++;
+  }
+  return { decisions, queued, held };
+}
+
+/** The coalesced alerts of the subjects given whose window has ended with transitions held. */
+export function planReleases(subjects: AlertSubjectState[], now: number, dedupMs: number): AlertDecision[] {
+  const decisions: AlertDecision[] = [];
+  for (const s of subjects) {
+    const d = releaseHeld(s, now, dedupMs);
+    if (d) decisions.push(d);
+  }
+  return decisions;
+}

@@ -94,3 +94,16 @@ export function planIngest(
     transitions,
   };
 }
+
+/** What a box's silence records: one report_timeout transition per box, in the order given. */
+export function timeoutTransitions(devSnos: string[], now: number): Transition[] {
+  const at = new Date(now).toISOString();
+  return devSnos.map((dev_sno) => ({
+    at,
+    dev_sno,
+    ep_id: null,
+    from_status: 'online',
+    to_status: 'offline',
+    reason: 'report_timeout',
+  }));
+}

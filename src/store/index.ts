@@ -1,10 +1,19 @@
-import { PostgresStore, type StoreLogger } from './postgres.js';
-import { SqliteStore } from './sqlite.js';
+import { PostgresStore } from './postgres/store.js';
+import { SqliteStore } from './sqlite/store.js';
+import type { StoreLogger } from './coordination.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
-export { SqliteStore } from './sqlite.js';
-export { PostgresStore, describeDatabaseUrl, type StoreLogger } from './postgres.js';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite/store.js';
+export {
+  PostgresStore,
+  describeDatabaseUrl,
+  explainConnectError,
+  PG_MIGRATIONS,
+  type DatabaseTarget,
+  type PostgresStoreOptions,
+} from './postgres/store.js';
+export type { StoreLogger } from './coordination.js';
 
 export const DEFAULT_DB_FILE = './data/devstatus.db';
 

@@ -8,6 +8,7 @@ import type {
   BoxStatus,
   CodeStatus,
   DeliveryStatus,
+  FleetSummary,
   HistoryEntry,
   RegistryEntry,
   SubDeviceState,
@@ -172,4 +173,25 @@ export function historyFromRow(r: HistoryRow): HistoryEntry {
     to_status: r.to_status,
     reason: r.reason,
   };
+}
+
+/** The fleet's counts as both stores read them (numbers or numeric text): sub-devices of an
+ * offline box count as unknown. */
+export function summaryFromCounts(
+  r: Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown', number | string>,
+): FleetSummary {
+  const total = Number(r.total);
+  const online = Number(r.online);
+  const sub = { online: Number(r.sub_online), offline: Number(r.sub_offline), unknown: Number(r.sub_unknown) };
+  return {
+    boxes: { total, online, offline: total - online },
+    sub_devices: { total: sub.online + sub.offline + sub.unknown, ...sub },
+  };
+}
+
+/** Deliveries per status, every status present (0 when none). */
+export function deliveryCountsFromRows(rows: Array<{ status: DeliveryStatus; n: number | string }>): Record<DeliveryStatus, number> {
+  const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
 }

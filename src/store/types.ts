@@ -125,9 +125,18 @@ export interface DeliveryResult {
   retryAt: number | null;
 }
 
+/** Where a delivery stands after an attempt with this result. */
+export function deliveryStatusAfter(r: DeliveryResult): DeliveryStatus {
+  return r.ok ? 'delivered' : r.retryAt === null ? 'failed' : 'pending';
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
-  /** Stores one validated report atomically and returns the status transitions it caused. */
+  /**
+   * Stores one validated report atomically and returns the status transitions it caused. The
+   * report must come from the protocol's validation (parseReport): stores rely on its rules
+   * (e.g. no NUL characters, which PostgreSQL text cannot hold).
+   */
   ingest(report: Report, receivedAt: number, opts?: IngestOptions): Promise<IngestResult>;
   listBoxes(query?: ListBoxesQuery): Promise<{ total: number; boxes: BoxState[] }>;
   getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null>;

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import type { Report } from '../../src/protocol/index.js';
 import { buildServer, FleetEvents } from '../../src/server/app.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/store/index.js';
 import { runCli, type CliProcess } from './cli.js';
 
 export interface Receiver {

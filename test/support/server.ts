@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
-import { PostgresStore } from '../../src/store/postgres.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { PostgresStore, SqliteStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { createTestDatabase } from './pg.js';
 

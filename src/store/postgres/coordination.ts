@@ -2,8 +2,8 @@
 // session advisory locks and LISTEN/NOTIFY, each on a dedicated connection.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { checkChannel, deliver, type StoreLogger } from './coordination.js';
-import type { Leadership, LeadershipEvents } from './types.js';
+import { checkChannel, deliver, type StoreLogger } from '../coordination.js';
+import type { Leadership, LeadershipEvents } from '../types.js';
 
 const LOCK_NS_LEADERSHIP = 0x64737402;
 

@@ -1,0 +1,220 @@
+// PostgreSQL store: several `devstatus serve` processes can share one database. This class puts
+// the parts together: ingest.ts (group commit in lanes, with ingest-write.ts), reads.ts,
+// registry.ts, alerts-outbox.ts, coordination.ts (leadership with session advisory locks,
+// messages with LISTEN/NOTIFY), connection.ts, migrations.ts.
+// Fleet monitoring is safe with several receivers at once: the registry check share-locks the
+// code inside the report's transaction, timeouts and the de-duplication state are decided on
+// locked rows, and deliveries are claimed with SKIP LOCKED and a lease.
+import pg from 'pg';
+import type { Report } from '../../protocol/index.js';
+import { storeClosed } from '../batch.js';
+import { encodeMessage, type StoreLogger } from '../coordination.js';
+import type {
+  AlertDelivery,
+  AlertQueueOptions,
+  BoxState,
+  CodeStatus,
+  DeliveryQuery,
+  DeliveryResult,
+  DeliveryStatus,
+  FleetHistoryQuery,
+  FleetSummary,
+  HistoryEntry,
+  HistoryQuery,
+  IngestOptions,
+  IngestResult,
+  Leadership,
+  ListBoxesQuery,
+  NewCode,
+  RegistryEntry,
+  Store,
+  SubDeviceState,
+  Transition,
+} from '../types.js';
+import * as outbox from './alerts-outbox.js';
+import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
+import { PgBus, PgLeadership } from './coordination.js';
+import { PgIngest } from './ingest.js';
+import { migrate } from './migrations.js';
+import * as reads from './reads.js';
+import * as registry from './registry.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user[:password]@host[:port]/database */
+  url: string;
+  /** Most reports written in one transaction. */
+  maxBatch?: number;
+  /** Transactions writing reports at the same time (each box always goes to the same one). */
+  ingestLanes?: number;
+  /** Pool size for ingest and reads. */
+  poolSize?: number;
+  /** How often a follower retries for the leadership and a leader checks its connection. */
+  leaderRetryMs?: number;
+  /** Shown in pg_stat_activity; the leadership and LISTEN connections get -leader / -listen. */
+  applicationName?: string;
+  log?: StoreLogger;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly target: DatabaseTarget;
+  private readonly pool: pg.Pool;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly writer: PgIngest;
+  private readonly leaderRetryMs: number;
+  private readonly log: StoreLogger;
+  private readonly applicationName: string;
+  private readonly leaderships = new Set<PgLeadership>();
+  private readonly bus: PgBus;
+  private closed = false;
+
+  /** Connects, applies pending migrations and returns the store; errors say what to check. */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(opts);
+    try {
+      await migrate(store.pool, store.target.display);
+    } catch (e) {
+      await store.pool.end().catch(() => {});
+      if (isConnectionProblem(e)) throw explainConnectError(e, opts.url);
+      throw e;
+    }
+    return store;
+  }
+
+  private constructor(opts: PostgresStoreOptions) {
+    this.target = describeDatabaseUrl(opts.url);
+    this.log = opts.log ?? stderrLogger;
+    this.clientConfig = { connectionString: opts.url, connectionTimeoutMillis: 10_000, keepAlive: true };
+    this.applicationName = opts.applicationName ?? 'devstatus';
+    this.pool = new pg.Pool({
+      ...this.clientConfig,
+      application_name: this.applicationName,
+      max: opts.poolSize ?? 10,
+    });
+    // An idle pooled connection that breaks (server restart) is replaced on next use.
+    this.pool.on('error', (err) => {
+      if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
+    });
+    this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
+    this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
+    this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
+  }
+
+  ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
+    return this.writer.ingest(report, receivedAt, opts);
+  }
+
+  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
+    return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+    return reads.listBoxes(this.pool, query);
+  }
+
+  getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null> {
+    return reads.getBox(this.pool, devSno);
+  }
+
+  history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+    return reads.history(this.pool, devSno, query);
+  }
+
+  fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    return reads.fleetHistory(this.pool, query);
+  }
+
+  summary(): Promise<FleetSummary> {
+    return reads.summary(this.pool);
+  }
+
+  addCode(code: NewCode, now: number): Promise<RegistryEntry | null> {
+    return registry.addCode(this.pool, code, now);
+  }
+
+  getCode(devSno: string): Promise<RegistryEntry | null> {
+    return registry.getCode(this.pool, devSno);
+  }
+
+  listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+    return registry.listCodes(this.pool, query);
+  }
+
+  setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+    return registry.setCodeStatus(this.pool, devSno, status, now);
+  }
+
+  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<RegistryEntry | null> {
+    return registry.updateCode(this.pool, devSno, fields, now);
+  }
+
+  queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+    return outbox.queueAlerts(this.pool, transitions, opts);
+  }
+
+  releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+    return outbox.releaseHeldAlerts(this.pool, opts);
+  }
+
+  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+    return outbox.claimDueDeliveries(this.pool, now, leaseUntil, limit);
+  }
+
+  recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+    return outbox.recordDeliveryResult(this.pool, id, r);
+  }
+
+  listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+    return outbox.listDeliveries(this.pool, query);
+  }
+
+  deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+    return outbox.deliveryCounts(this.pool);
+  }
+
+  pruneDeliveries(before: number): Promise<number> {
+    return outbox.pruneDeliveries(this.pool, before);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async acquireLeadership(name: string): Promise<Leadership> {
+    if (this.closed) throw storeClosed();
+    const leadership = new PgLeadership(
+      name,
+      { ...this.clientConfig, application_name: `${this.applicationName}-leader` },
+      this.leaderRetryMs,
+      this.log,
+      () => this.leaderships.delete(leadership),
+    );
+    this.leaderships.add(leadership);
+    await leadership.start();
+    return leadership;
+  }
+
+  async publish(channel: string, payload: object): Promise<void> {
+    const json = encodeMessage(channel, payload);
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, json]);
+  }
+
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    if (this.closed) return Promise.reject(storeClosed());
+    return this.bus.subscribe(channel, onMessage);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Reports already accepted are written before the pool goes away.
+    await this.writer.close();
+    await Promise.all([...this.leaderships].map((l) => l.release()));
+    await this.bus.close();
+    await this.pool.end();
+  }
+}
+
+export { describeDatabaseUrl, explainConnectError, type DatabaseTarget } from './connection.js';
+export { PG_MIGRATIONS } from './migrations.js';
+export type { StoreLogger };

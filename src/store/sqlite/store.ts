@@ -1,0 +1,196 @@
+// Embedded default store: one SQLite file in WAL mode, served by one process. This class puts
+// the parts together: ingest.ts (group commit), durability.ts (WAL sync off the event loop, the
+// process lock), known-boxes.ts (repeats without a read), reads.ts, registry.ts,
+// alerts-outbox.ts, coordination.ts, migrations.ts.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Report } from '../../protocol/index.js';
+import type {
+  AlertDelivery,
+  AlertQueueOptions,
+  BoxState,
+  CodeStatus,
+  DeliveryQuery,
+  DeliveryResult,
+  DeliveryStatus,
+  FleetHistoryQuery,
+  FleetSummary,
+  HistoryEntry,
+  HistoryQuery,
+  IngestOptions,
+  IngestResult,
+  Leadership,
+  ListBoxesQuery,
+  NewCode,
+  RegistryEntry,
+  Store,
+  SubDeviceState,
+  Transition,
+} from '../types.js';
+import { SqliteOutbox } from './alerts-outbox.js';
+import { LocalCoordinator } from './coordination.js';
+import { lockForThisProcess, WalSync } from './durability.js';
+import { SqliteIngest } from './ingest.js';
+import { KnownBoxes } from './known-boxes.js';
+import { migrate } from './migrations.js';
+import * as reads from './reads.js';
+import { SqliteRegistry } from './registry.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; ':memory:' for a throwaway store. */
+  file: string;
+  /** Most reports written in one transaction. */
+  maxBatch?: number;
+  /**
+   * Memory (bytes) for remembering the last report of online boxes, about 2 kB per box of 8
+   * sub-devices; a box that does not fit is read from the database at each report instead.
+   * Default REPEAT_MEMORY_BYTES (src/defaults.ts).
+   */
+  knownBytes?: number;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly processLock: Database.Database | null;
+  private readonly sync: WalSync;
+  private readonly writer: SqliteIngest;
+  private readonly registry: SqliteRegistry;
+  private readonly outbox: SqliteOutbox;
+  // One process per SQLite file: leadership and messages stay in this process.
+  private readonly local = new LocalCoordinator();
+  private closed = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    const onDisk = opts.file !== ':memory:' && opts.file !== '';
+    if (onDisk) mkdirSync(dirname(opts.file), { recursive: true });
+    this.processLock = onDisk ? lockForThisProcess(opts.file) : null;
+    const db = (this.db = new Database(opts.file));
+    db.pragma('journal_mode = WAL');
+    // NORMAL: SQLite keeps the WAL consistent (it syncs around checkpoints) but does not wait
+    // for the disk at each commit; WalSync does that, off the event loop.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    // Checkpoints run inside a commit, on the thread serving reports, and fsync the main file:
+    // doing them ten times less often (WAL up to ~40 MB) keeps that off most reports.
+    db.pragma('wal_autocheckpoint = 10000');
+    migrate(db);
+    const known = new KnownBoxes(opts.knownBytes);
+    this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
+    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
+    this.registry = new SqliteRegistry(db, this.sync, known);
+    this.outbox = new SqliteOutbox(db, this.sync);
+  }
+
+  ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
+    return this.writer.ingest(report, receivedAt, opts);
+  }
+
+  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
+    return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  async listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+    await this.sync.settled();
+    return reads.listBoxes(this.db, query);
+  }
+
+  async getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null> {
+    await this.sync.settled();
+    return reads.getBox(this.db, devSno);
+  }
+
+  async history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+    await this.sync.settled();
+    return reads.history(this.db, devSno, query);
+  }
+
+  async fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+    await this.sync.settled();
+    return reads.fleetHistory(this.db, query);
+  }
+
+  async summary(): Promise<FleetSummary> {
+    await this.sync.settled();
+    return reads.summary(this.db);
+  }
+
+  addCode(code: NewCode, now: number): Promise<RegistryEntry | null> {
+    return this.registry.addCode(code, now);
+  }
+
+  getCode(devSno: string): Promise<RegistryEntry | null> {
+    return this.registry.getCode(devSno);
+  }
+
+  listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+    return this.registry.listCodes(query);
+  }
+
+  setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+    return this.registry.setCodeStatus(devSno, status, now);
+  }
+
+  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<RegistryEntry | null> {
+    return this.registry.updateCode(devSno, fields, now);
+  }
+
+  queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+    return this.outbox.queueAlerts(transitions, opts);
+  }
+
+  releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+    return this.outbox.releaseHeldAlerts(opts);
+  }
+
+  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+    return this.outbox.claimDueDeliveries(now, leaseUntil, limit);
+  }
+
+  recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+    return this.outbox.recordDeliveryResult(id, r);
+  }
+
+  listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+    return this.outbox.listDeliveries(query);
+  }
+
+  deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+    return this.outbox.deliveryCounts();
+  }
+
+  pruneDeliveries(before: number): Promise<number> {
+    return this.outbox.pruneDeliveries(before);
+  }
+
+  async ping(): Promise<void> {
+    if (this.sync.failure) throw this.sync.failure;
+    this.db.prepare('SELECT 1').get();
+  }
+
+  acquireLeadership(name: string): Promise<Leadership> {
+    return this.local.acquireLeadership(name);
+  }
+
+  publish(channel: string, payload: object): Promise<void> {
+    return this.local.publish(channel, payload);
+  }
+
+  subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<() => Promise<void>> {
+    return this.local.subscribe(channel, onMessage);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    // Writes already committed are answered (or failed) before the file goes away.
+    await this.sync.settled().catch(() => {});
+    await this.local.close();
+    this.sync.close();
+    this.db.close();
+    this.processLock?.close();
+  }
+}
