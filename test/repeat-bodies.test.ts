@@ -177,7 +177,7 @@ describe('sqlite store: one process per file, nothing acknowledged before the di
       assert.equal((await server.get('/healthz')).status, 200);
       // The real failure a dying disk gives (EIO) cannot be had here; a closed descriptor makes
       // the very same fdatasync call fail.
-      closeSync((store as unknown as { walFd: number }).walFd);
+      closeSync((store as unknown as { sync: { fd: number } }).sync.fd);
       const failed = await server.post(report('SYNC2', { '10.0.0.1': 'online' }));
       assert.equal(failed.status, 500, 'not acknowledged: the box sends it again');
       assert.equal((await server.post(report('SYNC3', { '10.0.0.1': 'online' }))).status, 500);
@@ -188,7 +188,7 @@ describe('sqlite store: one process per file, nothing acknowledged before the di
       await assert.rejects(store.getBox('SYNC1'), /could not be synced/);
     } finally {
       await server.close();
-      (store as unknown as { walFd: number | null }).walFd = null;
+      (store as unknown as { sync: { fd: number | null } }).sync.fd = null;
       await store.close();
       await fresh.cleanup();
     }

@@ -120,6 +120,11 @@ export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDevic
   }, boxStatus);
 }
 
+/** When a registry entry or a delivery was made and last changed. */
+function createdUpdated(r: { created_at: number; updated_at: number }): { created_at: string; updated_at: string } {
+  return { created_at: iso(Number(r.created_at)), updated_at: iso(Number(r.updated_at)) };
+}
+
 export function registryFromRow(r: RegistryRow): RegistryEntry {
   return {
     dev_sno: r.dev_sno,
@@ -127,8 +132,7 @@ export function registryFromRow(r: RegistryRow): RegistryEntry {
     source: r.source,
     name: r.name,
     location: r.location,
-    created_at: iso(Number(r.created_at)),
-    updated_at: iso(Number(r.updated_at)),
+    ...createdUpdated(r),
     revoked_at: isoOrNull(r.revoked_at),
     last_report_at: isoOrNull(r.last_report_at),
   };
@@ -144,8 +148,7 @@ export function deliveryFromRow(r: DeliveryRow): AlertDelivery {
     attempts: Number(r.attempts),
     last_error: r.last_error,
     last_http_status: r.last_http_status === null ? null : Number(r.last_http_status),
-    created_at: iso(Number(r.created_at)),
-    updated_at: iso(Number(r.updated_at)),
+    ...createdUpdated(r),
     next_attempt_at: isoOrNull(r.next_attempt_at),
     delivered_at: isoOrNull(r.delivered_at),
   };

@@ -4,16 +4,8 @@
 import type pg from 'pg';
 import { alertBody, alertSubject, isAlertable, planAlerts, planReleases, type AlertDecision, type AlertSubjectState } from '../alert-plan.js';
 import { deliveryCountsFromRows, deliveryFromRow, subjectFromRow, type DeliveryRow, type SubjectRow } from '../rows.js';
-import {
-  clampLimit,
-  deliveryStatusAfter,
-  type AlertDelivery,
-  type AlertQueueOptions,
-  type DeliveryQuery,
-  type DeliveryResult,
-  type DeliveryStatus,
-  type Transition,
-} from '../types.js';
+import { clampLimit, deliveryStatusAfter } from '../types.js';
+import type * as api from '../types.js';
 import { transaction } from './connection.js';
 
 /**
@@ -70,13 +62,13 @@ async function writeDecisions(c: pg.PoolClient, decisions: AlertDecision[], urls
 
 export async function queueAlerts(
   pool: pg.Pool,
-  transitions: Transition[],
-  opts: AlertQueueOptions,
+  transitions: api.Transition[],
+  opts: api.AlertQueueOptions,
 ): Promise<{ queued: number; held: number }> {
   if (opts.urls.length === 0) return { queued: 0, held: 0 };
   const alertable = transitions.filter(isAlertable);
   if (alertable.length === 0) return { queued: 0, held: 0 };
-  const subjects = new Map<string, Transition>();
+  const subjects = new Map<string, api.Transition>();
   for (const t of alertable) subjects.set(alertSubject(t), t);
   const keys = [...subjects.keys()].sort();
   return transaction(pool, async (c) => {
@@ -107,7 +99,7 @@ export async function queueAlerts(
   });
 }
 
-export async function releaseHeldAlerts(pool: pg.Pool, opts: AlertQueueOptions): Promise<number> {
+export async function releaseHeldAlerts(pool: pg.Pool, opts: api.AlertQueueOptions): Promise<number> {
   if (opts.urls.length === 0) return 0;
   return transaction(pool, async (c) => {
     // A subject another receiver is queueing or releasing right now is skipped: its window
@@ -129,7 +121,7 @@ export async function claimDueDeliveries(
   now: number,
   leaseUntil: number,
   limit: number,
-): Promise<AlertDelivery[]> {
+): Promise<api.AlertDelivery[]> {
   // SKIP LOCKED: two dispatchers claiming at once get disjoint deliveries; a row another one
   // has just leased is re-checked once unlocked and is no longer due.
   const { rows } = await pool.query<DeliveryRow>({
@@ -148,7 +140,7 @@ export async function claimDueDeliveries(
   return rows.map(deliveryFromRow);
 }
 
-export async function recordDeliveryResult(pool: pg.Pool, id: number, r: DeliveryResult): Promise<void> {
+export async function recordDeliveryResult(pool: pg.Pool, id: number, r: api.DeliveryResult): Promise<void> {
   const status = deliveryStatusAfter(r);
   await pool.query(
     `UPDATE alert_deliveries SET status = $2::text, attempts = attempts + 1, updated_at = $3::bigint,
@@ -159,7 +151,7 @@ export async function recordDeliveryResult(pool: pg.Pool, id: number, r: Deliver
   );
 }
 
-export async function listDeliveries(pool: pg.Pool, query: DeliveryQuery): Promise<AlertDelivery[]> {
+export async function listDeliveries(pool: pg.Pool, query: api.DeliveryQuery): Promise<api.AlertDelivery[]> {
   const where: string[] = [];
   const params: unknown[] = [clampLimit(query.limit)];
   if (query.status) {
@@ -178,8 +170,8 @@ export async function listDeliveries(pool: pg.Pool, query: DeliveryQuery): Promi
   return rows.map(deliveryFromRow);
 }
 
-export async function deliveryCounts(pool: pg.Pool): Promise<Record<DeliveryStatus, number>> {
-  const { rows } = await pool.query<{ status: DeliveryStatus; n: string }>(
+export async function deliveryCounts(pool: pg.Pool): Promise<Record<api.DeliveryStatus, number>> {
+  const { rows } = await pool.query<{ status: api.DeliveryStatus; n: string }>(
     'SELECT status, COUNT(*) AS n FROM alert_deliveries GROUP BY status',
   );
   return deliveryCountsFromRows(rows);

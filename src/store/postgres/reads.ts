@@ -1,18 +1,10 @@
 // What the PostgreSQL store answers about boxes, sub-devices and their history.
 import type pg from 'pg';
 import { boxFromRow, historyFromRow, subFromRow, summaryFromCounts, type BoxRow, type HistoryRow, type SubRow } from '../rows.js';
-import {
-  clampLimit,
-  type BoxState,
-  type FleetHistoryQuery,
-  type FleetSummary,
-  type HistoryEntry,
-  type HistoryQuery,
-  type ListBoxesQuery,
-  type SubDeviceState,
-} from '../types.js';
+import { clampLimit } from '../types.js';
+import type * as api from '../types.js';
 
-export async function listBoxes(pool: pg.Pool, query: ListBoxesQuery): Promise<{ total: number; boxes: BoxState[] }> {
+export async function listBoxes(pool: pg.Pool, query: api.ListBoxesQuery): Promise<{ total: number; boxes: api.BoxState[] }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (query.status) {
@@ -35,7 +27,7 @@ export async function listBoxes(pool: pg.Pool, query: ListBoxesQuery): Promise<{
   return { total: Number(total.rows[0]!.n), boxes: rows.rows.map(boxFromRow) };
 }
 
-export async function getBox(pool: pg.Pool, devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null> {
+export async function getBox(pool: pg.Pool, devSno: string): Promise<{ box: api.BoxState; sub_devices: api.SubDeviceState[] } | null> {
   const box = await pool.query<BoxRow>(
     'SELECT b.*, r.name, r.location FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno WHERE b.dev_sno = $1',
     [devSno],
@@ -46,7 +38,7 @@ export async function getBox(pool: pg.Pool, devSno: string): Promise<{ box: BoxS
   return { box: boxFromRow(row), sub_devices: subs.rows.map((r) => subFromRow(r, row.status)) };
 }
 
-export async function history(pool: pg.Pool, devSno: string, query: HistoryQuery): Promise<HistoryEntry[]> {
+export async function history(pool: pg.Pool, devSno: string, query: api.HistoryQuery): Promise<api.HistoryEntry[]> {
   const params: unknown[] = [devSno];
   const where = ['dev_sno = $1'];
   if (query.ep_id !== undefined) {
@@ -65,7 +57,7 @@ export async function history(pool: pg.Pool, devSno: string, query: HistoryQuery
   return rows.map(historyFromRow);
 }
 
-export async function fleetHistory(pool: pg.Pool, query: FleetHistoryQuery): Promise<HistoryEntry[]> {
+export async function fleetHistory(pool: pg.Pool, query: api.FleetHistoryQuery): Promise<api.HistoryEntry[]> {
   const params: unknown[] = [clampLimit(query.limit)];
   let where = '';
   if (query.before !== undefined) {
@@ -76,7 +68,7 @@ export async function fleetHistory(pool: pg.Pool, query: FleetHistoryQuery): Pro
   return rows.map(historyFromRow);
 }
 
-export async function summary(pool: pg.Pool): Promise<FleetSummary> {
+export async function summary(pool: pg.Pool): Promise<api.FleetSummary> {
   const { rows } = await pool.query<Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown', string>>(
     `SELECT COUNT(*) AS total,
             COUNT(*) FILTER (WHERE status = 'online') AS online,

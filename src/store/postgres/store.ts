@@ -9,28 +9,7 @@ import pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
-import type {
-  AlertDelivery,
-  AlertQueueOptions,
-  BoxState,
-  CodeStatus,
-  DeliveryQuery,
-  DeliveryResult,
-  DeliveryStatus,
-  FleetHistoryQuery,
-  FleetSummary,
-  HistoryEntry,
-  HistoryQuery,
-  IngestOptions,
-  IngestResult,
-  Leadership,
-  ListBoxesQuery,
-  NewCode,
-  RegistryEntry,
-  Store,
-  SubDeviceState,
-  Transition,
-} from '../types.js';
+import type * as api from '../types.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
@@ -55,7 +34,7 @@ export interface PostgresStoreOptions {
   log?: StoreLogger;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore implements api.Store {
   readonly kind = 'postgres' as const;
   readonly target: DatabaseTarget;
   private readonly pool: pg.Pool;
@@ -100,75 +79,75 @@ export class PostgresStore implements Store {
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
   }
 
-  ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
+  ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
     return this.writer.ingest(report, receivedAt, opts);
   }
 
-  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
+  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
   }
 
-  listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+  listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {
     return reads.listBoxes(this.pool, query);
   }
 
-  getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null> {
+  getBox(devSno: string): Promise<{ box: api.BoxState; sub_devices: api.SubDeviceState[] } | null> {
     return reads.getBox(this.pool, devSno);
   }
 
-  history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+  history(devSno: string, query: api.HistoryQuery = {}): Promise<api.HistoryEntry[]> {
     return reads.history(this.pool, devSno, query);
   }
 
-  fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+  fleetHistory(query: api.FleetHistoryQuery = {}): Promise<api.HistoryEntry[]> {
     return reads.fleetHistory(this.pool, query);
   }
 
-  summary(): Promise<FleetSummary> {
+  summary(): Promise<api.FleetSummary> {
     return reads.summary(this.pool);
   }
 
-  addCode(code: NewCode, now: number): Promise<RegistryEntry | null> {
+  addCode(code: api.NewCode, now: number): Promise<api.RegistryEntry | null> {
     return registry.addCode(this.pool, code, now);
   }
 
-  getCode(devSno: string): Promise<RegistryEntry | null> {
+  getCode(devSno: string): Promise<api.RegistryEntry | null> {
     return registry.getCode(this.pool, devSno);
   }
 
-  listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+  listCodes(query: { status?: api.CodeStatus } = {}): Promise<api.RegistryEntry[]> {
     return registry.listCodes(this.pool, query);
   }
 
-  setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+  setCodeStatus(devSno: string, status: api.CodeStatus, now: number): Promise<api.RegistryEntry | null> {
     return registry.setCodeStatus(this.pool, devSno, status, now);
   }
 
-  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<RegistryEntry | null> {
+  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<api.RegistryEntry | null> {
     return registry.updateCode(this.pool, devSno, fields, now);
   }
 
-  queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+  queueAlerts(transitions: api.Transition[], opts: api.AlertQueueOptions): Promise<{ queued: number; held: number }> {
     return outbox.queueAlerts(this.pool, transitions, opts);
   }
 
-  releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+  releaseHeldAlerts(opts: api.AlertQueueOptions): Promise<number> {
     return outbox.releaseHeldAlerts(this.pool, opts);
   }
 
-  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<api.AlertDelivery[]> {
     return outbox.claimDueDeliveries(this.pool, now, leaseUntil, limit);
   }
 
-  recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+  recordDeliveryResult(id: number, r: api.DeliveryResult): Promise<void> {
     return outbox.recordDeliveryResult(this.pool, id, r);
   }
 
-  listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+  listDeliveries(query: api.DeliveryQuery = {}): Promise<api.AlertDelivery[]> {
     return outbox.listDeliveries(this.pool, query);
   }
 
-  deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+  deliveryCounts(): Promise<Record<api.DeliveryStatus, number>> {
     return outbox.deliveryCounts(this.pool);
   }
 
@@ -180,7 +159,7 @@ export class PostgresStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
-  async acquireLeadership(name: string): Promise<Leadership> {
+  async acquireLeadership(name: string): Promise<api.Leadership> {
     if (this.closed) throw storeClosed();
     const leadership = new PgLeadership(
       name,

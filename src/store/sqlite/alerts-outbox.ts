@@ -3,16 +3,8 @@
 import type Database from 'better-sqlite3';
 import { alertBody, planAlerts, planReleases, type AlertDecision } from '../alert-plan.js';
 import { deliveryCountsFromRows, deliveryFromRow, subjectFromRow, type DeliveryRow, type SubjectRow } from '../rows.js';
-import {
-  clampLimit,
-  deliveryStatusAfter,
-  type AlertDelivery,
-  type AlertQueueOptions,
-  type DeliveryQuery,
-  type DeliveryResult,
-  type DeliveryStatus,
-  type Transition,
-} from '../types.js';
+import { clampLimit, deliveryStatusAfter } from '../types.js';
+import type * as api from '../types.js';
 import type { WalSync } from './durability.js';
 
 function prepareStatements(db: Database.Database) {
@@ -65,7 +57,7 @@ export class SqliteOutbox {
     }
   }
 
-  async queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+  async queueAlerts(transitions: api.Transition[], opts: api.AlertQueueOptions): Promise<{ queued: number; held: number }> {
     if (opts.urls.length === 0) return { queued: 0, held: 0 };
     const run = this.db.transaction(() => {
       const stored = (subject: string) => {
@@ -79,7 +71,7 @@ export class SqliteOutbox {
     return this.sync.afterCommit(run(), (r) => r.queued + r.held > 0);
   }
 
-  async releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+  async releaseHeldAlerts(opts: api.AlertQueueOptions): Promise<number> {
     if (opts.urls.length === 0) return 0;
     const run = this.db.transaction(() => {
       const rows = this.db
@@ -92,7 +84,7 @@ export class SqliteOutbox {
     return this.sync.afterCommit(run(), (n) => n > 0);
   }
 
-  async claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+  async claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<api.AlertDelivery[]> {
     const run = this.db.transaction(() => {
       const rows = this.db
         .prepare(`SELECT * FROM alert_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`)
@@ -104,7 +96,7 @@ export class SqliteOutbox {
     return this.sync.afterCommit(run(), (rows) => rows.length > 0);
   }
 
-  async recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+  async recordDeliveryResult(id: number, r: api.DeliveryResult): Promise<void> {
     const status = deliveryStatusAfter(r);
     const res = this.db
       .prepare(
@@ -125,7 +117,7 @@ export class SqliteOutbox {
     if (res.changes > 0) await this.sync.durable();
   }
 
-  async listDeliveries(query: DeliveryQuery): Promise<AlertDelivery[]> {
+  async listDeliveries(query: api.DeliveryQuery): Promise<api.AlertDelivery[]> {
     await this.sync.settled();
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
@@ -144,10 +136,10 @@ export class SqliteOutbox {
     return rows.map(deliveryFromRow);
   }
 
-  async deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+  async deliveryCounts(): Promise<Record<api.DeliveryStatus, number>> {
     await this.sync.settled();
     const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM alert_deliveries GROUP BY status').all() as Array<{
-      status: DeliveryStatus;
+      status: api.DeliveryStatus;
       n: number;
     }>;
     return deliveryCountsFromRows(rows);

@@ -2,18 +2,10 @@
 // WalSync.settled() first: what is shown can no longer be lost.
 import type Database from 'better-sqlite3';
 import { boxFromRow, historyFromRow, subFromRow, summaryFromCounts, type BoxRow, type HistoryRow, type SubRow } from '../rows.js';
-import {
-  clampLimit,
-  type BoxState,
-  type FleetHistoryQuery,
-  type FleetSummary,
-  type HistoryEntry,
-  type HistoryQuery,
-  type ListBoxesQuery,
-  type SubDeviceState,
-} from '../types.js';
+import { clampLimit } from '../types.js';
+import type * as api from '../types.js';
 
-export function listBoxes(db: Database.Database, query: ListBoxesQuery): { total: number; boxes: BoxState[] } {
+export function listBoxes(db: Database.Database, query: api.ListBoxesQuery): { total: number; boxes: api.BoxState[] } {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
   if (query.status) {
@@ -33,7 +25,7 @@ export function listBoxes(db: Database.Database, query: ListBoxesQuery): { total
   return { total, boxes: rows.map(boxFromRow) };
 }
 
-export function getBox(db: Database.Database, devSno: string): { box: BoxState; sub_devices: SubDeviceState[] } | null {
+export function getBox(db: Database.Database, devSno: string): { box: api.BoxState; sub_devices: api.SubDeviceState[] } | null {
   const box = db
     .prepare('SELECT b.*, r.name, r.location FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno WHERE b.dev_sno = ?')
     .get(devSno) as BoxRow | undefined;
@@ -45,7 +37,7 @@ export function getBox(db: Database.Database, devSno: string): { box: BoxState; 
   return { box: boxFromRow(box), sub_devices: subs.map((r) => subFromRow(r, box.status)) };
 }
 
-export function history(db: Database.Database, devSno: string, query: HistoryQuery): HistoryEntry[] {
+export function history(db: Database.Database, devSno: string, query: api.HistoryQuery): api.HistoryEntry[] {
   const where = ['dev_sno = @dev_sno'];
   const params: Record<string, unknown> = { dev_sno: devSno, limit: clampLimit(query.limit) };
   if (query.ep_id !== undefined) {
@@ -62,7 +54,7 @@ export function history(db: Database.Database, devSno: string, query: HistoryQue
   return rows.map(historyFromRow);
 }
 
-export function fleetHistory(db: Database.Database, query: FleetHistoryQuery): HistoryEntry[] {
+export function fleetHistory(db: Database.Database, query: api.FleetHistoryQuery): api.HistoryEntry[] {
   const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
   let where = '';
   if (query.before !== undefined) {
@@ -73,7 +65,7 @@ export function fleetHistory(db: Database.Database, query: FleetHistoryQuery): H
   return rows.map(historyFromRow);
 }
 
-export function summary(db: Database.Database): FleetSummary {
+export function summary(db: Database.Database): api.FleetSummary {
   const r = db
     .prepare(
       `SELECT COUNT(*) AS total,

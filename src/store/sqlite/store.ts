@@ -6,28 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
-import type {
-  AlertDelivery,
-  AlertQueueOptions,
-  BoxState,
-  CodeStatus,
-  DeliveryQuery,
-  DeliveryResult,
-  DeliveryStatus,
-  FleetHistoryQuery,
-  FleetSummary,
-  HistoryEntry,
-  HistoryQuery,
-  IngestOptions,
-  IngestResult,
-  Leadership,
-  ListBoxesQuery,
-  NewCode,
-  RegistryEntry,
-  Store,
-  SubDeviceState,
-  Transition,
-} from '../types.js';
+import type * as api from '../types.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
@@ -50,7 +29,7 @@ export interface SqliteStoreOptions {
   knownBytes?: number;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements api.Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly processLock: Database.Database | null;
@@ -84,80 +63,80 @@ export class SqliteStore implements Store {
     this.outbox = new SqliteOutbox(db, this.sync);
   }
 
-  ingest(report: Report, receivedAt: number, opts: IngestOptions = {}): Promise<IngestResult> {
+  ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
     return this.writer.ingest(report, receivedAt, opts);
   }
 
-  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
+  markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
   }
 
-  async listBoxes(query: ListBoxesQuery = {}): Promise<{ total: number; boxes: BoxState[] }> {
+  async listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {
     await this.sync.settled();
     return reads.listBoxes(this.db, query);
   }
 
-  async getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null> {
+  async getBox(devSno: string): Promise<{ box: api.BoxState; sub_devices: api.SubDeviceState[] } | null> {
     await this.sync.settled();
     return reads.getBox(this.db, devSno);
   }
 
-  async history(devSno: string, query: HistoryQuery = {}): Promise<HistoryEntry[]> {
+  async history(devSno: string, query: api.HistoryQuery = {}): Promise<api.HistoryEntry[]> {
     await this.sync.settled();
     return reads.history(this.db, devSno, query);
   }
 
-  async fleetHistory(query: FleetHistoryQuery = {}): Promise<HistoryEntry[]> {
+  async fleetHistory(query: api.FleetHistoryQuery = {}): Promise<api.HistoryEntry[]> {
     await this.sync.settled();
     return reads.fleetHistory(this.db, query);
   }
 
-  async summary(): Promise<FleetSummary> {
+  async summary(): Promise<api.FleetSummary> {
     await this.sync.settled();
     return reads.summary(this.db);
   }
 
-  addCode(code: NewCode, now: number): Promise<RegistryEntry | null> {
+  addCode(code: api.NewCode, now: number): Promise<api.RegistryEntry | null> {
     return this.registry.addCode(code, now);
   }
 
-  getCode(devSno: string): Promise<RegistryEntry | null> {
+  getCode(devSno: string): Promise<api.RegistryEntry | null> {
     return this.registry.getCode(devSno);
   }
 
-  listCodes(query: { status?: CodeStatus } = {}): Promise<RegistryEntry[]> {
+  listCodes(query: { status?: api.CodeStatus } = {}): Promise<api.RegistryEntry[]> {
     return this.registry.listCodes(query);
   }
 
-  setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {
+  setCodeStatus(devSno: string, status: api.CodeStatus, now: number): Promise<api.RegistryEntry | null> {
     return this.registry.setCodeStatus(devSno, status, now);
   }
 
-  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<RegistryEntry | null> {
+  updateCode(devSno: string, fields: { name?: string | null; location?: string | null }, now: number): Promise<api.RegistryEntry | null> {
     return this.registry.updateCode(devSno, fields, now);
   }
 
-  queueAlerts(transitions: Transition[], opts: AlertQueueOptions): Promise<{ queued: number; held: number }> {
+  queueAlerts(transitions: api.Transition[], opts: api.AlertQueueOptions): Promise<{ queued: number; held: number }> {
     return this.outbox.queueAlerts(transitions, opts);
   }
 
-  releaseHeldAlerts(opts: AlertQueueOptions): Promise<number> {
+  releaseHeldAlerts(opts: api.AlertQueueOptions): Promise<number> {
     return this.outbox.releaseHeldAlerts(opts);
   }
 
-  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<AlertDelivery[]> {
+  claimDueDeliveries(now: number, leaseUntil: number, limit: number): Promise<api.AlertDelivery[]> {
     return this.outbox.claimDueDeliveries(now, leaseUntil, limit);
   }
 
-  recordDeliveryResult(id: number, r: DeliveryResult): Promise<void> {
+  recordDeliveryResult(id: number, r: api.DeliveryResult): Promise<void> {
     return this.outbox.recordDeliveryResult(id, r);
   }
 
-  listDeliveries(query: DeliveryQuery = {}): Promise<AlertDelivery[]> {
+  listDeliveries(query: api.DeliveryQuery = {}): Promise<api.AlertDelivery[]> {
     return this.outbox.listDeliveries(query);
   }
 
-  deliveryCounts(): Promise<Record<DeliveryStatus, number>> {
+  deliveryCounts(): Promise<Record<api.DeliveryStatus, number>> {
     return this.outbox.deliveryCounts();
   }
 
@@ -170,7 +149,7 @@ export class SqliteStore implements Store {
     this.db.prepare('SELECT 1').get();
   }
 
-  acquireLeadership(name: string): Promise<Leadership> {
+  acquireLeadership(name: string): Promise<api.Leadership> {
     return this.local.acquireLeadership(name);
   }
 
