@@ -1,91 +1,25 @@
 // The PostgreSQL schema, applied in order at open, by one receiver at a time.
 import type pg from 'pg';
+import { sharedMigrations, type Dialect } from '../schema.js';
 
 /**
- * Versioned schema, applied in order at open. Append only: never edit a migration that has
- * shipped. Times are milliseconds since the epoch (as in the SQLite store); COLLATE "C"
- * makes ordering and lower() bytewise/ASCII-only, exactly like SQLite's defaults.
+ * PostgreSQL's column types for the shared schema (../schema.ts). Times are milliseconds since
+ * the epoch (as in the SQLite store); COLLATE "C" makes ordering and lower() bytewise/ASCII-only,
+ * exactly like SQLite's defaults.
  */
-export const PG_MIGRATIONS: string[] = [
-  `CREATE TABLE boxes (
-     dev_sno text COLLATE "C" PRIMARY KEY,
-     status text NOT NULL,
-     first_seen_at bigint NOT NULL,
-     last_report_at bigint NOT NULL,
-     status_changed_at bigint NOT NULL,
-     report_count bigint NOT NULL DEFAULT 0,
-     sub_online integer NOT NULL DEFAULT 0,
-     sub_offline integer NOT NULL DEFAULT 0,
-     extra json NOT NULL DEFAULT '{}'
-   );
-   CREATE INDEX boxes_status ON boxes(status);
-   CREATE TABLE sub_devices (
-     dev_sno text COLLATE "C" NOT NULL REFERENCES boxes(dev_sno),
-     ep_id text COLLATE "C" NOT NULL,
-     ep_ip text NOT NULL,
-     ep_status text NOT NULL,
-     ep_location text NOT NULL,
-     ep_type text NOT NULL,
-     ep_name text NOT NULL,
-     extra json NOT NULL DEFAULT '{}',
-     first_seen_at bigint NOT NULL,
-     last_seen_at bigint NOT NULL,
-     status_changed_at bigint NOT NULL,
-     PRIMARY KEY (dev_sno, ep_id)
-   );
-   CREATE TABLE history (
-     id bigserial PRIMARY KEY,
-     at bigint NOT NULL,
-     dev_sno text COLLATE "C" NOT NULL,
-     ep_id text COLLATE "C",
-     from_status text,
-     to_status text NOT NULL,
-     reason text NOT NULL
-   );
-   CREATE INDEX history_box ON history(dev_sno, id);
-   CREATE INDEX history_ep ON history(dev_sno, ep_id, id);`,
-  // 2: device registry (as SQLite's 2); boxes that reported before it existed are registered as auto.
-  `CREATE TABLE registry (
-     dev_sno text COLLATE "C" PRIMARY KEY,
-     status text NOT NULL,
-     source text NOT NULL,
-     name text,
-     location text,
-     created_at bigint NOT NULL,
-     updated_at bigint NOT NULL,
-     revoked_at bigint
-   );
-   INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
-     SELECT dev_sno, 'active', 'auto', first_seen_at, first_seen_at FROM boxes;`,
-  // 3: alert outbox (one row per alert and webhook URL) and per-subject de-duplication state
-  // (as SQLite's 3). body and held are text: the exact bytes sent and signed.
-  `CREATE TABLE alert_deliveries (
-     id bigserial PRIMARY KEY,
-     alert_id text NOT NULL,
-     subject text COLLATE "C" NOT NULL,
-     url text NOT NULL,
-     body text NOT NULL,
-     status text NOT NULL,
-     attempts integer NOT NULL DEFAULT 0,
-     last_error text,
-     last_http_status integer,
-     created_at bigint NOT NULL,
-     updated_at bigint NOT NULL,
-     next_attempt_at bigint,
-     delivered_at bigint
-   );
-   CREATE INDEX alert_deliveries_due ON alert_deliveries(status, next_attempt_at);
-   CREATE TABLE alert_subjects (
-     subject text COLLATE "C" PRIMARY KEY,
-     dev_sno text COLLATE "C" NOT NULL,
-     ep_id text COLLATE "C",
-     last_sent_at bigint NOT NULL,
-     last_sent_status text NOT NULL,
-     held_count integer NOT NULL DEFAULT 0,
-     held text
-   );
-   CREATE INDEX alert_subjects_held ON alert_subjects(held_count, last_sent_at);`,
-];
+const POSTGRES: Dialect = {
+  key: 'text COLLATE "C"',
+  text: 'text',
+  ms: 'bigint',
+  count: 'bigint',
+  int: 'integer',
+  json: 'json',
+  id: 'bigserial PRIMARY KEY',
+  keyed: '',
+};
+
+/** Versioned schema, applied in order at open. Append only: never edit a migration that has shipped. */
+export const PG_MIGRATIONS: string[] = sharedMigrations(POSTGRES);
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.
 const LOCK_NS_MIGRATIONS = 0x64737401;
