@@ -73,7 +73,7 @@ export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 
 const LangSchema = Type.Union(LANGS.map((l) => Type.Literal(l)), { default: 'zh-CN' });
 const BaseUrl = (defaultUrl: string) =>
-  Type.Optional(Type.String({ format: 'uri', default: defaultUrl, description: 'Override for tests or proxies' }));
+  Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', default: defaultUrl, description: 'Override for tests or proxies' }));
 const TimeoutMs = Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }));
 const Keywords = Type.Optional(
   Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {

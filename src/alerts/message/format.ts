@@ -103,7 +103,8 @@ export interface EntryFields {
   location: string | null;
   /** "offline for 12 min" / "back online after 5 min offline". */
   state: string;
-  since: string;
+  /** "since 11-25 13:48" for a problem, "recovered 11-25 13:59" for a recovery. */
+  when: string;
   reason: string;
   flapping: string | null;
   link: string | null;
@@ -122,10 +123,11 @@ export function entryFields(e: ChangeEntry, n: GroupedNotification, p: Phrases, 
     name: e.subject === 'box' ? boxName(e, p) : entryName(e, p),
     box: e.subject === 'box' ? null : boxName(e, p),
     type: e.ep_type ? p.epTypeName[e.ep_type] : null,
-    address: e.address ? stripCredentials(e.address) : null,
+    // A camera without a name is called by its address; it is not repeated then.
+    address: e.address && (e.subject === 'box' || e.camera_name) ? stripCredentials(e.address) : null,
     location: e.location || null,
     state,
-    since: formatTime(e.since, n.at, timeZone),
+    when: (e.to === 'online' ? p.recoveredAtTime : p.sinceTime)(formatTime(e.since, n.at, timeZone)),
     reason: p.reasonName[e.reason],
     flapping: (e.transitions ?? 1) > 1 ? p.flapping(entryName(e, p), e.transitions!) : null,
     link: e.link ?? null,

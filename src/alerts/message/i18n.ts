@@ -27,6 +27,7 @@ export interface Phrases {
   backOnline: string;
   backOnlineAfter: (duration: string) => string;
   sinceTime: (time: string) => string;
+  recoveredAtTime: (time: string) => string;
   moreItems: (n: number) => string;
   truncated: string;
   viewAll: string;
@@ -72,8 +73,9 @@ const zh: Phrases = {
   offlineFor: (d) => `离线 ${d}`,
   unknownFor: (d) => `状态未知 ${d}`,
   backOnline: '已恢复在线',
-  backOnlineAfter: (d) => `离线 ${d} 后恢复在线`,
+  backOnlineAfter: (d) => `离线 ${d}后恢复在线`,
   sinceTime: (t) => `${t} 起`,
+  recoveredAtTime: (t) => `${t} 恢复`,
   moreItems: (n) => `……另有 ${n} 项未列出`,
   truncated: '…(已截断)',
   viewAll: '查看全部',
@@ -128,6 +130,7 @@ const en: Phrases = {
   backOnline: 'back online',
   backOnlineAfter: (d) => `back online after ${d} offline`,
   sinceTime: (t) => `since ${t}`,
+  recoveredAtTime: (t) => `recovered ${t}`,
   moreItems: (n) => `…and ${n} more`,
   truncated: '…(truncated)',
   viewAll: 'view all',
