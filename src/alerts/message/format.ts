@@ -70,7 +70,12 @@ export function headline(n: GroupedNotification, p: Phrases): string {
 }
 
 export function title(n: GroupedNotification, p: Phrases): string {
-  return n.kind === 'test' ? p.testTitle : p.alertTitle(n.group.label, headline(n, p));
+  if (n.kind === 'test') return p.testTitle;
+  const c = countChanges(n.changes);
+  const tags = [c.camerasOffline + c.boxesOffline > 0 ? p.tagAlert : p.tagRecovery];
+  if (n.escalation) tags.push(p.tagEscalated);
+  if (n.reminder) tags.push(p.tagReminder(n.reminder.count));
+  return p.alertTitle(tags.join(p.tagSeparator), n.group.label, headline(n, p));
 }
 
 /** The status banner lines above the list: reminder, escalation, flapping. */
@@ -106,6 +111,7 @@ export interface EntryFields {
   /** "since 11-25 13:48" for a problem, "recovered 11-25 13:59" for a recovery. */
   when: string;
   reason: string;
+  /** "changed 5 times" when the entry folds several transitions. */
   flapping: string | null;
   link: string | null;
 }
@@ -129,7 +135,7 @@ export function entryFields(e: ChangeEntry, n: GroupedNotification, p: Phrases, 
     state,
     when: (e.to === 'online' ? p.recoveredAtTime : p.sinceTime)(formatTime(e.since, n.at, timeZone)),
     reason: p.reasonName[e.reason],
-    flapping: (e.transitions ?? 1) > 1 ? p.flapping(entryName(e, p), e.transitions!) : null,
+    flapping: (e.transitions ?? 1) > 1 ? p.flapMark(e.transitions!) : null,
     link: e.link ?? null,
   };
 }

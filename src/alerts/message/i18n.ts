@@ -5,7 +5,13 @@ import type { Lang } from './model.js';
 
 export interface Phrases {
   appName: string;
-  alertTitle: (label: string, headline: string) => string;
+  /** Tags go in the title's bracket: alert or recovery, reminder, escalation. */
+  alertTitle: (tags: string, label: string, headline: string) => string;
+  tagSeparator: string;
+  tagAlert: string;
+  tagRecovery: string;
+  tagReminder: (n: number) => string;
+  tagEscalated: string;
   testTitle: string;
   testBody: (target: string) => string;
   camerasOfflineAtBoxes: (cameras: number, boxes: number) => string;
@@ -22,6 +28,8 @@ export interface Phrases {
   escalation: (level: number) => string;
   flapping: (name: string, transitions: number) => string;
   flappingNotice: (n: number) => string;
+  /** Next to one entry: how often it changed in the window. */
+  flapMark: (n: number) => string;
   offlineFor: (duration: string) => string;
   unknownFor: (duration: string) => string;
   backOnline: string;
@@ -53,7 +61,12 @@ export interface Phrases {
 
 const zh: Phrases = {
   appName: '设备状态监控',
-  alertTitle: (label, headline) => `【设备告警】${label}：${headline}`,
+  alertTitle: (tags, label, headline) => `【${tags}】${label}：${headline}`,
+  tagSeparator: '·',
+  tagAlert: '设备告警',
+  tagRecovery: '设备恢复',
+  tagReminder: (n) => `第 ${n} 次提醒`,
+  tagEscalated: '已升级',
   testTitle: '【设备告警】测试消息',
   testBody: (target) => `这是一条测试消息。收到它说明告警通道“${target}”配置正确，可以正常送达。`,
   camerasOfflineAtBoxes: (cameras, boxes) => `${boxes} 台设备下 ${cameras} 个摄像头离线`,
@@ -70,6 +83,7 @@ const zh: Phrases = {
   escalation: (level) => `已升级（第 ${level} 级）：长时间未恢复`,
   flapping: (name, n) => `${name} 状态反复变化（共 ${n} 次），已合并为一条通知`,
   flappingNotice: (n) => `${n} 个对象状态反复变化，已合并通知`,
+  flapMark: (n) => `反复变化 ${n} 次`,
   offlineFor: (d) => `离线 ${d}`,
   unknownFor: (d) => `状态未知 ${d}`,
   backOnline: '已恢复在线',
@@ -108,7 +122,12 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 
 const en: Phrases = {
   appName: 'devstatus',
-  alertTitle: (label, headline) => `[devstatus] ${label}: ${headline}`,
+  alertTitle: (tags, label, headline) => `[${tags}] ${label}: ${headline}`,
+  tagSeparator: ' · ',
+  tagAlert: 'devstatus',
+  tagRecovery: 'devstatus recovered',
+  tagReminder: (n) => `reminder #${n}`,
+  tagEscalated: 'escalated',
   testTitle: '[devstatus] Test message',
   testBody: (target) => `This is a test message. If you can read it, the alert channel "${target}" is set up and delivers.`,
   camerasOfflineAtBoxes: (cameras, boxes) => `${plural(cameras, 'camera', 'cameras')} offline at ${plural(boxes, 'box', 'boxes')}`,
@@ -125,6 +144,7 @@ const en: Phrases = {
   escalation: (level) => `Escalated (level ${level}): unresolved for a long time`,
   flapping: (name, n) => `${name} keeps changing state (${n} changes), folded into one notice`,
   flappingNotice: (n) => `${plural(n, 'device keeps', 'devices keep')} changing state; changes were folded`,
+  flapMark: (n) => `changed ${n} times`,
   offlineFor: (d) => `offline for ${d}`,
   unknownFor: (d) => `status unknown for ${d}`,
   backOnline: 'back online',
