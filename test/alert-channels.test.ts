@@ -258,7 +258,7 @@ describe('client rate limiter', () => {
       { max: 100, perMs: 60_000 },
     ]);
     for (let i = 0; i < 5; i++) assert.equal(l.take(1000 + i).ok, true);
-    assert.deepEqual(l.take(1500), { ok: false, retryAfterMs: 500 });
+    assert.deepEqual(l.take(1500), { ok: false, retryAfterMs: 500, paused: false });
     assert.equal(l.take(2000).ok, true);
     let t = 2000;
     let sent = 6;
@@ -354,6 +354,13 @@ describe('DingTalk channel', () => {
       assert.equal(r.outcome, 'retry');
       assert.equal(r.outcome === 'retry' && r.code, 130101);
       assert.equal(r.outcome === 'retry' && r.retryAfterMs, 10 * 60_000);
+      // The robot is muted for 10 minutes: later messages wait here instead of being refused there.
+      const sent = local.requests.length;
+      const held = await ch.send(renderFor('dingtalk', sample(), 'zh-CN') as RenderedMarkdown);
+      assert.equal(held.outcome === 'retry' && held.code, 'client_rate_limit');
+      assert.match(held.outcome === 'retry' ? held.message : '', /130101/);
+      assert.ok(held.outcome === 'retry' && held.retryAfterMs > 9 * 60_000);
+      assert.equal(local.requests.length, sent);
     } finally {
       await local.close();
     }

@@ -29,6 +29,9 @@ export function dingtalkSign(secret: string, timestampMs: number): string {
   return createHmac('sha256', secret).update(`${timestampMs}\n${secret}`).digest('base64');
 }
 
+/** The service throttled the robot: hold this robot's sends locally too. */
+const THROTTLE_CODES = new Set<unknown>([DINGTALK_ERRCODES.sendTooFast, DINGTALK_ERRCODES.sendTooFastAlt]);
+
 function verdict(code: number): CodeVerdict {
   switch (code) {
     case DINGTALK_ERRCODES.sendTooFast:
@@ -69,9 +72,10 @@ export class DingTalkChannel implements AlertChannel<'markdown'> {
   }
 
   async send(message: RenderedMarkdown, signal?: AbortSignal): Promise<SendResult> {
-    const slot = robotLimiter(this.kind, `${this.baseUrl}|${this.config.access_token}`, DINGTALK_RATE).take(this.now());
+    const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.access_token}`, DINGTALK_RATE);
+    const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: 'over 20 messages a minute for this robot' };
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'DingTalk throttled this robot (130101); holding its messages' : 'over 20 messages a minute for this robot' };
     }
     const query = new URLSearchParams({ access_token: this.config.access_token });
     if (this.config.secret) {
@@ -84,6 +88,8 @@ export class DingTalkChannel implements AlertChannel<'markdown'> {
       signal,
     });
     if (!posted.ok) return posted.result;
-    return judgeCodedAnswer(posted.answer, ['errcode'], ['errmsg'], verdict);
+    const result = judgeCodedAnswer(posted.answer, ['errcode'], ['errmsg'], verdict);
+    if (result.outcome === 'retry' && THROTTLE_CODES.has(result.code)) limiter.pause(this.now() + result.retryAfterMs);
+    return result;
   }
 }

@@ -6,11 +6,12 @@ import type { AlertChannel, EmailConfig, Lang, RenderedEmail, SendResult } from 
 
 /** Errors that mean the setup is wrong (certificate, credentials), not that the server is busy. */
 const CONFIG_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EREQUIRETLS', 'ECONFIG', 'EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS']);
-const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
+const CERT_ERROR = /CERT|SELF.SIGNED|UNABLE_TO_VERIFY|ALTNAME/i;
 
 export function classifySmtpError(err: unknown): SendResult {
   const e = (err ?? {}) as NodemailerError & { reason?: string };
-  const code = e.responseCode ?? e.code ?? null;
+  // ECONNREFUSED or DEPTH_ZERO_SELF_SIGNED_CERT says more than nodemailer's ESOCKET.
+  const code = e.responseCode ?? e.originalCode ?? e.code ?? null;
   const message = (e.response ?? e.message ?? String(err)).slice(0, 300);
   if (e.responseCode !== undefined) {
     // SMTP's own verdict: 5xx is permanent (except 503, a session hiccup), 4xx is "try later".

@@ -34,6 +34,9 @@ export function feishuSign(secret: string, timestampSec: number): string {
   return createHmac('sha256', `${timestampSec}\n${secret}`).update('').digest('base64');
 }
 
+/** The service throttled the robot: hold this robot's sends locally too. */
+const THROTTLE_CODES = new Set<unknown>([FEISHU_CODES.tooManyRequests, FEISHU_CODES.rateLimited]);
+
 function verdict(code: number): CodeVerdict {
   switch (code) {
     case FEISHU_CODES.tooManyRequests:
@@ -90,13 +93,16 @@ export class FeishuChannel implements AlertChannel<'feishu_card'> {
       // The renderer keeps cards well under this; a card over it is a bug, not a network problem.
       return { outcome: 'failed', code: 'too_large', message: `card is ${bytes} bytes, over Feishu's ${FEISHU_MAX_BODY_BYTES}` };
     }
-    const slot = robotLimiter(this.kind, `${this.baseUrl}|${this.config.hook_token}`, FEISHU_RATE).take(this.now());
+    const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.hook_token}`, FEISHU_RATE);
+    const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: 'over 5 a second or 100 a minute for this bot' };
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'Feishu throttled this bot; holding its messages' : 'over 5 a second or 100 a minute for this bot' };
     }
     const url = `${this.baseUrl}/open-apis/bot/v2/hook/${encodeURIComponent(this.config.hook_token)}`;
     const posted = await postJson(url, body, { timeoutMs: this.config.timeout_ms, signal });
     if (!posted.ok) return posted.result;
-    return judgeCodedAnswer(posted.answer, ['code', 'StatusCode'], ['msg', 'StatusMessage'], verdict);
+    const result = judgeCodedAnswer(posted.answer, ['code', 'StatusCode'], ['msg', 'StatusMessage'], verdict);
+    if (result.outcome === 'retry' && THROTTLE_CODES.has(result.code)) limiter.pause(this.now() + result.retryAfterMs);
+    return result;
   }
 }

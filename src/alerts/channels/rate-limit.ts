@@ -14,13 +14,16 @@ export class SlidingWindowLimiter {
   /** Send times, oldest first, as long as the longest window. */
   private readonly sent: number[] = [];
   private readonly longestMs: number;
+  /** Set when the service itself said "too fast": nothing goes out before this. */
+  private pausedUntil = 0;
 
   constructor(private readonly windows: readonly RateWindow[]) {
     this.longestMs = Math.max(...windows.map((w) => w.perMs));
   }
 
   /** Takes a slot at `now`, or says how long until one frees up. */
-  take(now = Date.now()): { ok: true } | { ok: false; retryAfterMs: number } {
+  take(now = Date.now()): { ok: true } | { ok: false; retryAfterMs: number; paused: boolean } {
+    if (now < this.pausedUntil) return { ok: false, retryAfterMs: this.pausedUntil - now, paused: true };
     while (this.sent.length && this.sent[0]! <= now - this.longestMs) this.sent.shift();
     let wait = 0;
     for (const w of this.windows) {
@@ -31,9 +34,14 @@ export class SlidingWindowLimiter {
         wait = Math.max(wait, freeing + w.perMs - now);
       }
     }
-    if (wait > 0) return { ok: false, retryAfterMs: wait };
+    if (wait > 0) return { ok: false, retryAfterMs: wait, paused: false };
     this.sent.push(now);
     return { ok: true };
+  }
+
+  /** The service throttled this robot (others may share it): hold everything until `until`. */
+  pause(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
   }
 
   private countSince(t: number): number {

@@ -21,6 +21,9 @@ export const WECOM_ERRCODES = {
   systemBusy: -1,
 } as const;
 
+/** The service throttled the robot: hold this robot's sends locally too. */
+const THROTTLE_CODES = new Set<unknown>([WECOM_ERRCODES.rateLimited]);
+
 function verdict(code: number): CodeVerdict {
   switch (code) {
     case WECOM_ERRCODES.rateLimited:
@@ -58,13 +61,16 @@ export class WeComChannel implements AlertChannel<'markdown'> {
   }
 
   async send(message: RenderedMarkdown, signal?: AbortSignal): Promise<SendResult> {
-    const slot = robotLimiter(this.kind, `${this.baseUrl}|${this.config.key}`, WECOM_RATE).take(this.now());
+    const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.key}`, WECOM_RATE);
+    const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: 'over 20 messages a minute for this robot' };
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'WeCom throttled this robot (45009); holding its messages' : 'over 20 messages a minute for this robot' };
     }
     const url = `${this.baseUrl}/cgi-bin/webhook/send?${new URLSearchParams({ key: this.config.key })}`;
     const posted = await postJson(url, this.body(message), { timeoutMs: this.config.timeout_ms, signal });
     if (!posted.ok) return posted.result;
-    return judgeCodedAnswer(posted.answer, ['errcode'], ['errmsg'], verdict);
+    const result = judgeCodedAnswer(posted.answer, ['errcode'], ['errmsg'], verdict);
+    if (result.outcome === 'retry' && THROTTLE_CODES.has(result.code)) limiter.pause(this.now() + result.retryAfterMs);
+    return result;
   }
 }
