@@ -24,6 +24,7 @@ import {
   type ChangeEntry,
   type GroupedNotification,
 } from '../src/alerts/message/index.js';
+import { mdUrl } from '../src/alerts/message/md-escape.js';
 import { startFakeDingTalk } from './support/fakes/dingtalk.js';
 import { startFakeFeishu } from './support/fakes/feishu.js';
 import { startFakeSmtp } from './support/fakes/smtp.js';
@@ -638,5 +639,13 @@ describe('channel configs', () => {
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe('markdown escaping', () => {
+  it('keeps links whole when a URL has parentheses or spaces', () => {
+    assert.equal(mdUrl('https://x/a (b)/c d'), 'https://x/a%20%28b%29/c%20d');
+    const n = sample({ link: 'https://x/dash(1)' });
+    assert.ok(renderMarkdown(n, { lang: 'en' }).text.endsWith('[Open the dashboard](https://x/dash%281%29)'));
   });
 });

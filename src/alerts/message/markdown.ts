@@ -4,23 +4,14 @@ import type { RenderedMarkdown } from '../channels/types.js';
 import { banners, entryFields, headline, title, type EntryFields, type RenderOptions } from './format.js';
 import { phrases, type Phrases } from './i18n.js';
 import { orderChanges, type GroupedNotification } from './model.js';
+import { mdText, mdUrl } from './md-escape.js';
 import { fitCount, fitMarkdown, measureFor, type SizeLimit } from './truncate.js';
 
-/** Data shown in markdown cannot start bold, links or quotes of its own. */
-export function mdText(s: string): string {
-  return s
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/\*/g, '＊')
-    .replace(/\[/g, '［')
-    .replace(/\]/g, '］')
-    .replace(/`/g, 'ˋ')
-    .replace(/</g, '＜')
-    .replace(/>/g, '＞');
-}
+export { mdText, mdUrl };
 
 /** One change as one markdown line. */
 export function entryLine(f: EntryFields, p: Phrases): string {
-  const name = f.link ? `[${mdText(f.name)}](${f.link})` : mdText(f.name);
+  const name = f.link ? `[${mdText(f.name)}](${mdUrl(f.link)})` : mdText(f.name);
   const parts = [`**${name}**`];
   if (f.box) parts.push(mdText(f.box));
   if (f.type) parts.push(f.type);
@@ -47,7 +38,7 @@ export function sectionLines(n: GroupedNotification, p: Phrases, opts: RenderOpt
 
 export function renderMarkdown(n: GroupedNotification, opts: RenderOptions & SizeLimit): RenderedMarkdown {
   const p = phrases(opts.lang);
-  const link = `[${p.openDashboard}](${n.link})`;
+  const link = `[${p.openDashboard}](${mdUrl(n.link)})`;
   if (n.kind === 'test') {
     const text = `### ${mdText(p.testTitle)}\n\n${mdText(p.testBody(n.group.label))}\n\n${link}`;
     return { format: 'markdown', lang: opts.lang, title: p.testTitle, text: fitMarkdown(text, { ...opts, link: n.link }), link: n.link };

@@ -2,6 +2,7 @@
 // "…and N more" line while rendering; fitMarkdown is the last guard a channel applies, cutting
 // at a line (or character) boundary and pointing to the full list.
 import { phrases } from './i18n.js';
+import { mdUrl } from './md-escape.js';
 import type { Lang } from './model.js';
 
 export type Measure = (s: string) => number;
@@ -41,7 +42,7 @@ export function fitMarkdown(text: string, opts: SizeLimit & { lang: Lang; link: 
   const { measure, max } = measureFor(opts);
   if (measure(text) <= max) return text;
   const p = phrases(opts.lang);
-  const tail = `\n\n${p.truncated} [${p.viewAll}](${opts.link})`;
+  const tail = `\n\n${p.truncated} [${p.viewAll}](${mdUrl(opts.link)})`;
   const room = max - measure(tail);
   if (room <= 0) return prefixWithin(tail.trimStart(), max, measure);
   const head = prefixWithin(text, room, measure);
