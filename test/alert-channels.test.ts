@@ -136,6 +136,9 @@ describe('alert messages', () => {
     const mail = renderEmail(sample(), { lang: 'zh-CN' });
     assert.deepEqual(englishWords(mail.subject), []);
     assert.deepEqual(englishWords(mail.text), []);
+    const htmlText = mail.html.replace(/<[^>]*>/g, ' ').replace(/&[a-z]+;|&#\d+;/g, ' ');
+    assert.deepEqual(englishWords(htmlText), []);
+    assert.match(htmlText, /3 台设备下 12 个摄像头离线/);
     const card = renderFeishuCard(sample(), { lang: 'zh-CN' });
     assert.deepEqual(englishWords(card.plain), []);
     assert.match(card.plain, /3 台设备下 12 个摄像头离线/);
@@ -647,5 +650,50 @@ describe('markdown escaping', () => {
     assert.equal(mdUrl('https://x/a (b)/c d'), 'https://x/a%20%28b%29/c%20d');
     const n = sample({ link: 'https://x/dash(1)' });
     assert.ok(renderMarkdown(n, { lang: 'en' }).text.endsWith('[Open the dashboard](https://x/dash%281%29)'));
+  });
+});
+
+describe('e-mail channel security', () => {
+  const account = { user: 'alerts@example.cn', pass: randomUUID() };
+  const config = (smtp: Awaited<ReturnType<typeof startFakeSmtp>>, security: 'starttls' | 'tls') =>
+    ({
+      kind: 'email',
+      host: smtp.host,
+      port: smtp.port,
+      security,
+      user: account.user,
+      pass: account.pass,
+      from: 'alerts@example.cn',
+      to: ['ops@example.cn'],
+      tls_ca: smtp.cert,
+      timeout_ms: 5000,
+    }) as const;
+
+  it('will not send (nor log in) in the clear when the server offers no STARTTLS', async () => {
+    const smtp = await startFakeSmtp(account, { noSTARTTLS: true });
+    const ch = new EmailChannel({ ...config(smtp, 'starttls'), to: ['ops@example.cn'] });
+    try {
+      const r = await ch.send(renderFor('email', sample(), 'en') as RenderedEmail);
+      assert.equal(r.outcome, 'failed', JSON.stringify(r));
+      assert.equal(smtp.connections(), 1, 'it did reach the server');
+      assert.deepEqual(smtp.authAttempts, []);
+      assert.deepEqual(smtp.received, []);
+    } finally {
+      await ch.close();
+      await smtp.close();
+    }
+  });
+
+  it('delivers over TLS from the start (port 465 style)', async () => {
+    const smtp = await startFakeSmtp(account, { secure: true });
+    const ch = new EmailChannel({ ...config(smtp, 'tls'), to: ['ops@example.cn'] });
+    try {
+      assert.deepEqual(await ch.send(renderFor('email', sample(), 'en') as RenderedEmail), { outcome: 'delivered' });
+      assert.equal(smtp.received[0]!.secure, true);
+      assert.match(smtp.received[0]!.subject, /12 cameras offline at 3 boxes/);
+    } finally {
+      await ch.close();
+      await smtp.close();
+    }
   });
 });

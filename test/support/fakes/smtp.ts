@@ -27,7 +27,14 @@ function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
   return list.flatMap((x) => x.value.map((v) => v.address ?? ''));
 }
 
-export async function startFakeSmtp(account: { user: string; pass: string }) {
+export interface FakeSmtpOptions {
+  /** TLS from the first byte (port 465 style) instead of STARTTLS. */
+  secure?: boolean;
+  /** A server without STARTTLS: the client must refuse to go on in the clear. */
+  noSTARTTLS?: boolean;
+}
+
+export async function startFakeSmtp(account: { user: string; pass: string }, options: FakeSmtpOptions = {}) {
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -35,13 +42,22 @@ export async function startFakeSmtp(account: { user: string; pass: string }) {
   });
   const received: ReceivedMail[] = [];
   const authAttempts: { user: string; ok: boolean; secure: boolean }[] = [];
+  /** Sessions opened, so a test can tell "refused before sending anything" from "never connected". */
+  let connections = 0;
   const server = new SMTPServer({
     key: pems.private,
     cert: pems.cert,
+    secure: options.secure ?? false,
+    // Not just unadvertised (hideSTARTTLS): a client that tries it anyway is refused.
+    disabledCommands: options.noSTARTTLS ? ['STARTTLS'] : [],
     authMethods: ['PLAIN', 'LOGIN'],
     // AUTH before STARTTLS is refused, as any sane mail server does.
     allowInsecureAuth: false,
     logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
     onAuth(auth, session, callback) {
       const ok = auth.username === account.user && auth.password === account.pass;
       authAttempts.push({ user: auth.username ?? '', ok, secure: session.secure });
@@ -86,6 +102,7 @@ export async function startFakeSmtp(account: { user: string; pass: string }) {
     cert: pems.cert,
     received,
     authAttempts,
+    connections: () => connections,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
