@@ -83,6 +83,10 @@ describe('alert messages', () => {
     assert.match(md.title, /^\[devstatus\] 3号仓库: 12 cameras offline/);
     assert.ok(md.text.includes(`[Open the dashboard](${DASHBOARD})`));
     assert.doesNotMatch(md.text, /[离线恢复设备摄像头]{2}/, 'no Chinese phrases in English (data names aside)');
+    const unknown = { ...sample(), changes: [camera(1, 1), camera(2, 1, { to: 'unknown' as const }), camera(2, 2, { to: 'unknown' as const })] };
+    assert.match(renderMarkdown(unknown, { lang: 'en' }).text, /1 camera offline at 1 box, 2 cameras in unknown state/);
+    assert.match(renderMarkdown(unknown, { lang: 'en' }).text, /status unknown for 12 min/);
+    assert.match(renderMarkdown(unknown, { lang: 'zh-CN' }).text, /1 台设备下 1 个摄像头离线，2 个摄像头状态未知/);
     const one = renderMarkdown({ ...sample(), changes: [camera(1, 1)] }, { lang: 'en' });
     assert.match(one.text, /1 camera offline at 1 box/);
   });
@@ -172,6 +176,7 @@ describe('alert messages', () => {
       camerasOffline: 12,
       boxesWithOfflineCameras: 3,
       boxesOffline: 1,
+      camerasUnknown: 0,
       camerasRecovered: 2,
       boxesRecovered: 0,
       flapping: 0,

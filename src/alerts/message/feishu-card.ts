@@ -5,7 +5,7 @@ import { banners, headline, title, type RenderOptions } from './format.js';
 import { phrases } from './i18n.js';
 import { markdownToPlain } from './plain.js';
 import { mdText, sectionLines } from './markdown.js';
-import { countChanges, type GroupedNotification } from './model.js';
+import { countChanges, hasProblems, type GroupedNotification } from './model.js';
 import { fitCount, utf8Bytes } from './truncate.js';
 
 /** Feishu refuses request bodies over 20 KB; this leaves room for msg_type, sign, timestamp. */
@@ -19,7 +19,7 @@ export function renderFeishuCard(n: GroupedNotification, opts: RenderOptions & {
   const max = opts.maxBytes ?? FEISHU_MAX_CARD_BYTES;
   const c = countChanges(n.changes);
   const template =
-    n.kind === 'test' ? 'blue' : n.escalation ? 'red' : c.camerasOffline + c.boxesOffline === 0 ? 'green' : n.reminder ? 'orange' : 'red';
+    n.kind === 'test' ? 'blue' : n.escalation ? 'red' : !hasProblems(c) ? 'green' : n.reminder ? 'orange' : 'red';
   const button: Element = {
     tag: 'action',
     actions: [{ tag: 'button', text: { tag: 'plain_text', content: p.openDashboard }, type: 'primary', url: n.link }],

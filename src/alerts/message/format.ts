@@ -1,7 +1,7 @@
 // Pieces every rendering shares: the headline with counts, durations, local times, addresses
 // without credentials, and one entry as labelled fields (each renderer lays them out).
 import { phrases, type Phrases } from './i18n.js';
-import { countChanges, type ChangeEntry, type GroupedNotification, type Lang } from './model.js';
+import { countChanges, hasProblems, type ChangeEntry, type GroupedNotification, type Lang } from './model.js';
 
 export interface RenderOptions {
   lang: Lang;
@@ -64,6 +64,7 @@ export function headline(n: GroupedNotification, p: Phrases): string {
   const parts: string[] = [];
   if (c.camerasOffline) parts.push(p.camerasOfflineAtBoxes(c.camerasOffline, c.boxesWithOfflineCameras));
   if (c.boxesOffline) parts.push(p.boxesOffline(c.boxesOffline));
+  if (c.camerasUnknown) parts.push(p.camerasUnknown(c.camerasUnknown));
   if (c.boxesRecovered) parts.push(p.boxesRecovered(c.boxesRecovered));
   if (c.camerasRecovered) parts.push(p.camerasRecovered(c.camerasRecovered));
   return parts.length ? parts.join(p.listSeparator) : p.nothingChanged;
@@ -72,7 +73,7 @@ export function headline(n: GroupedNotification, p: Phrases): string {
 export function title(n: GroupedNotification, p: Phrases): string {
   if (n.kind === 'test') return p.testTitle;
   const c = countChanges(n.changes);
-  const tags = [c.camerasOffline + c.boxesOffline > 0 ? p.tagAlert : p.tagRecovery];
+  const tags = [hasProblems(c) ? p.tagAlert : p.tagRecovery];
   if (n.escalation) tags.push(p.tagEscalated);
   if (n.reminder) tags.push(p.tagReminder(n.reminder.count));
   return p.alertTitle(tags.join(p.tagSeparator), n.group.label, headline(n, p));

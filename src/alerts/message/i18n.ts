@@ -16,6 +16,7 @@ export interface Phrases {
   testBody: (target: string) => string;
   camerasOfflineAtBoxes: (cameras: number, boxes: number) => string;
   boxesOffline: (n: number) => string;
+  camerasUnknown: (n: number) => string;
   camerasRecovered: (n: number) => string;
   boxesRecovered: (n: number) => string;
   nothingChanged: string;
@@ -71,6 +72,7 @@ const zh: Phrases = {
   testBody: (target) => `这是一条测试消息。收到它说明告警通道“${target}”配置正确，可以正常送达。`,
   camerasOfflineAtBoxes: (cameras, boxes) => `${boxes} 台设备下 ${cameras} 个摄像头离线`,
   boxesOffline: (n) => `${n} 台设备离线`,
+  camerasUnknown: (n) => `${n} 个摄像头状态未知`,
   camerasRecovered: (n) => `${n} 个摄像头恢复在线`,
   boxesRecovered: (n) => `${n} 台设备恢复在线`,
   nothingChanged: '无状态变化',
@@ -132,6 +134,7 @@ const en: Phrases = {
   testBody: (target) => `This is a test message. If you can read it, the alert channel "${target}" is set up and delivers.`,
   camerasOfflineAtBoxes: (cameras, boxes) => `${plural(cameras, 'camera', 'cameras')} offline at ${plural(boxes, 'box', 'boxes')}`,
   boxesOffline: (n) => `${plural(n, 'box', 'boxes')} offline`,
+  camerasUnknown: (n) => `${plural(n, 'camera', 'cameras')} in unknown state`,
   camerasRecovered: (n) => `${plural(n, 'camera', 'cameras')} back online`,
   boxesRecovered: (n) => `${plural(n, 'box', 'boxes')} back online`,
   nothingChanged: 'no status changes',

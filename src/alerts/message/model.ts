@@ -56,9 +56,16 @@ export interface NotificationCounts {
   /** Boxes the offline cameras belong to. */
   boxesWithOfflineCameras: number;
   boxesOffline: number;
+  /** Cameras whose state is unknown (their box stopped reporting them), apart from offline ones. */
+  camerasUnknown: number;
   camerasRecovered: number;
   boxesRecovered: number;
   flapping: number;
+}
+
+/** Whether anything in the notification is a problem (rather than only recoveries). */
+export function hasProblems(c: NotificationCounts): boolean {
+  return c.camerasOffline + c.camerasUnknown + c.boxesOffline > 0;
 }
 
 export function countChanges(changes: readonly ChangeEntry[]): NotificationCounts {
@@ -67,6 +74,7 @@ export function countChanges(changes: readonly ChangeEntry[]): NotificationCount
     camerasOffline: 0,
     boxesWithOfflineCameras: 0,
     boxesOffline: 0,
+    camerasUnknown: 0,
     camerasRecovered: 0,
     boxesRecovered: 0,
     flapping: 0,
@@ -75,10 +83,11 @@ export function countChanges(changes: readonly ChangeEntry[]): NotificationCount
     if ((e.transitions ?? 1) > 1) c.flapping++;
     const down = e.to !== 'online';
     if (e.subject === 'sub_device') {
-      if (down) {
+      if (e.to === 'offline') {
         c.camerasOffline++;
         boxesOfCameras.add(e.dev_sno);
-      } else c.camerasRecovered++;
+      } else if (e.to === 'unknown') c.camerasUnknown++;
+      else c.camerasRecovered++;
     } else if (down) c.boxesOffline++;
     else c.boxesRecovered++;
   }
