@@ -65,7 +65,8 @@ export class DingTalkChannel implements AlertChannel<'markdown'> {
 
   /** The exact JSON posted for a message (keyword added, text cut to the limit). */
   body(message: RenderedMarkdown): Record<string, unknown> {
-    const keyword = missingKeywordLine(`${message.title}\n${message.text}`, this.config.keywords);
+    // Checked against the text alone: whether DingTalk also looks at the title is not documented.
+    const keyword = missingKeywordLine(message.text, this.config.keywords);
     const tail = keyword === null ? '' : `\n\n${keyword}`;
     const text = fitMarkdown(message.text, { maxChars: DINGTALK_MAX_TEXT_CHARS - tail.length, lang: message.lang, link: message.link }) + tail;
     return { msgtype: 'markdown', markdown: { title: message.title, text } };
@@ -75,7 +76,8 @@ export class DingTalkChannel implements AlertChannel<'markdown'> {
     const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.access_token}`, DINGTALK_RATE);
     const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'DingTalk throttled this robot (130101); holding its messages' : 'over 20 messages a minute for this robot' };
+      const why = slot.paused ? 'DingTalk throttled this robot (130101); holding its messages' : 'over 20 messages a minute for this robot';
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: why };
     }
     const query = new URLSearchParams({ access_token: this.config.access_token });
     if (this.config.secret) {

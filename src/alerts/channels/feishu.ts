@@ -96,7 +96,8 @@ export class FeishuChannel implements AlertChannel<'feishu_card'> {
     const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.hook_token}`, FEISHU_RATE);
     const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'Feishu throttled this bot; holding its messages' : 'over 5 a second or 100 a minute for this bot' };
+      const why = slot.paused ? 'Feishu throttled this bot; holding its messages' : 'over 5 a second or 100 a minute for this bot';
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: why };
     }
     const url = `${this.baseUrl}/open-apis/bot/v2/hook/${encodeURIComponent(this.config.hook_token)}`;
     const posted = await postJson(url, body, { timeoutMs: this.config.timeout_ms, signal });

@@ -64,7 +64,8 @@ export class WeComChannel implements AlertChannel<'markdown'> {
     const limiter = robotLimiter(this.kind, `${this.baseUrl}|${this.config.key}`, WECOM_RATE);
     const slot = limiter.take(this.now());
     if (!slot.ok) {
-      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: slot.paused ? 'WeCom throttled this robot (45009); holding its messages' : 'over 20 messages a minute for this robot' };
+      const why = slot.paused ? 'WeCom throttled this robot (45009); holding its messages' : 'over 20 messages a minute for this robot';
+      return { outcome: 'retry', retryAfterMs: slot.retryAfterMs, code: 'client_rate_limit', message: why };
     }
     const url = `${this.baseUrl}/cgi-bin/webhook/send?${new URLSearchParams({ key: this.config.key })}`;
     const posted = await postJson(url, this.body(message), { timeoutMs: this.config.timeout_ms, signal });
