@@ -139,6 +139,22 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
     await shot(page, 'box-1440-zh-CN');
   });
 
+  it('asks for the token in Chinese too, and keeps old /boxes/<dev_sno> links working', async () => {
+    const browser = await launchChromium({ locale: 'zh-CN', viewport: PHONE });
+    browsers.push(browser);
+    const page = await browser.context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${server.url}/boxes/EDGE-SZ-0001`);
+    await page.getByLabel('管理员令牌').fill(TOKEN);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= PHONE.width, 'login fits the phone');
+    await shot(page, 'login-390-zh-CN');
+    await page.getByRole('button', { name: '登录', exact: true }).click();
+    await page.waitForURL(/\/#\/boxes\/EDGE-SZ-0001$/, WAIT);
+    await page.waitForFunction(() => document.querySelectorAll('tr.sub-row').length === 3, undefined, WAIT);
+    assert.equal(await page.locator('h1.box-title').innerText(), 'EDGE-SZ-0001');
+  });
+
   it('shows dates with the time zone', async () => {
     const page = await openPage('en-US', DESKTOP);
     const title = await page.locator('tr.box-row .last-report time').first().getAttribute('title');
@@ -193,6 +209,19 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
         assert.ok(ratio >= 4.5, `${sel} contrast ${ratio.toFixed(2)}`);
       }
     }
+  });
+
+  it('keeps the filters in the address, and the home link clears them', async () => {
+    const page = await openPage('en-US', DESKTOP);
+    await page.getByRole('button', { name: 'Offline', exact: true }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 1, undefined, WAIT);
+    assert.match(page.url(), /#\/\?status=offline$/);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 1, undefined, WAIT);
+    assert.equal(await page.locator('.segmented button[aria-pressed="true"]').innerText(), 'Offline');
+    await page.locator('a.brand').click();
+    await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 3, undefined, WAIT);
+    assert.equal(await page.locator('.segmented button[aria-pressed="true"]').innerText(), 'All');
   });
 
   it('raised no script error', () => {

@@ -2,7 +2,7 @@
 import { useEffect } from 'preact/hooks';
 import { Header } from './components/header.js';
 import { t } from './i18n/index.js';
-import { currentHash, route } from './router.js';
+import { navigations, route } from './router.js';
 import { loadError, session } from './state/session.js';
 import { BoxView } from './views/box.js';
 import { FleetView } from './views/fleet.js';
@@ -10,8 +10,8 @@ import { LoginView } from './views/login.js';
 
 function Page() {
   const r = route.value;
-  // A new navigation starts a new page (changing the fleet filters only replaces the hash).
-  const key = currentHash.value;
+  // Each navigation starts a new page (changing the fleet filters only replaces the hash).
+  const key = navigations.value;
   useEffect(() => {
     loadError.value = null;
   }, [key]);

@@ -27,13 +27,13 @@ export function fleetHref(params?: URLSearchParams): string {
   return qs ? `#/?${qs}` : '#/';
 }
 
-/** The location's hash as of the last navigation (changing the fleet filters only replaces it). */
-export const currentHash = signal(location.hash);
 export const route = signal<Route>(parseHash(location.hash));
+/** Counts navigations (changing the fleet filters replaces the hash and is not one). */
+export const navigations = signal(0);
 
 window.addEventListener('hashchange', () => {
-  currentHash.value = location.hash;
   route.value = parseHash(location.hash);
+  navigations.value++;
   window.scrollTo(0, 0);
 });
 
@@ -48,6 +48,5 @@ export function adoptPathRoute(): void {
   if (!legacy && !(location.pathname === '/' && location.search && !location.hash)) return;
   const hash = legacy ? `#${location.pathname}` : `#/${location.search}`;
   history.replaceState(null, '', `/${hash}`);
-  currentHash.value = location.hash;
   route.value = parseHash(location.hash);
 }

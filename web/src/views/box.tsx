@@ -8,7 +8,7 @@ import { TimeAgo } from '../components/time-ago.js';
 import { Timeline } from '../components/timeline.js';
 import { t } from '../i18n/index.js';
 import { BoxStore } from '../state/box.js';
-import { reconnects } from '../state/live.js';
+import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
 import type { ComponentChildren } from 'preact';
 
@@ -39,10 +39,7 @@ export function BoxView({ devSno }: { devSno: string }) {
     void store.refresh().catch(handleError);
     return () => store.dispose();
   }, [store]);
-  const gaps = reconnects.value;
-  useEffect(() => {
-    if (gaps > 0) void store.refresh().catch(handleError);
-  }, [gaps]);
+  useRefetchOnReconnect(() => store.refresh());
   const data = store.data.value;
   useEffect(() => {
     if (data.kind === 'found') document.title = t('app.titleBox', { devSno: data.box.dev_sno });

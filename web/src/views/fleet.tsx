@@ -13,7 +13,7 @@ import { Timeline } from '../components/timeline.js';
 import { t } from '../i18n/index.js';
 import { boxHref } from '../router.js';
 import { FleetStore, PAGE_SIZE, type BoxRow, type StatusFilter } from '../state/fleet.js';
-import { reconnects } from '../state/live.js';
+import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
 
 function columns(): Column<BoxRow>[] {
@@ -46,11 +46,7 @@ export function FleetView({ params }: { params: URLSearchParams }) {
     void store.refresh().catch(handleError);
     return () => store.dispose();
   }, [store]);
-  // After a gap in the live stream, fetch what was missed.
-  const gaps = reconnects.value;
-  useEffect(() => {
-    if (gaps > 0) void store.refresh().catch(handleError);
-  }, [gaps]);
+  useRefetchOnReconnect(() => store.refresh());
 
   const summary = store.summary.value;
   useEffect(() => {
