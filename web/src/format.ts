@@ -16,23 +16,25 @@ export function relativeTime(iso: string, now = Date.now()): string {
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
-function format(kind: 'full' | 'clock'): Intl.DateTimeFormat {
+const OPTIONS: Record<'full' | 'dayClock' | 'clock', Intl.DateTimeFormatOptions> = {
+  full: {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  },
+  dayClock: { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' },
+  clock: { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' },
+};
+function format(kind: keyof typeof OPTIONS): Intl.DateTimeFormat {
   const key = `${lang.value}/${kind}`;
   let f = formats.get(key);
   if (!f) {
-    f =
-      kind === 'full'
-        ? new Intl.DateTimeFormat(lang.value, {
-            year: 'numeric',
-            month: '2-digit',
-            day: '2-digit',
-            hour: '2-digit',
-            minute: '2-digit',
-            second: '2-digit',
-            hourCycle: 'h23',
-            timeZoneName: 'short',
-          })
-        : new Intl.DateTimeFormat(lang.value, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat(lang.value, OPTIONS[kind]);
     formats.set(key, f);
   }
   return f;
@@ -44,10 +46,11 @@ export function absoluteTime(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : format('full').format(d);
 }
 
-/** Time of day only (the timeline; the full time is on hover). */
-export function clockTime(iso: string): string {
+/** Time of day, with the date when it is not today (the timeline; the full time is on hover). */
+export function clockTime(iso: string, now = Date.now()): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : format('clock').format(d);
+  if (Number.isNaN(d.getTime())) return iso;
+  return format(d.toDateString() === new Date(now).toDateString() ? 'clock' : 'dayClock').format(d);
 }
 
 /** Why a status changed, in words. */
