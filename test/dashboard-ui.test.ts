@@ -224,6 +224,19 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
     assert.equal(await page.locator('.segmented button[aria-pressed="true"]').innerText(), 'All');
   });
 
+  it('updates a row live and highlights it when its sub-device counts change', async () => {
+    const page = await openPage('en-US', DESKTOP);
+    assert.equal((await server.post(report('EDGE-FLASH', { '10.9.0.1': 'online', '10.9.0.2': 'online' }))).status, 200);
+    const row = page.locator('tr.box-row', { hasText: 'EDGE-FLASH' });
+    await row.waitFor(WAIT);
+    // A newly listed row is highlighted too: clear that, to see the next one.
+    await page.waitForTimeout(300);
+    await row.evaluate((tr) => tr.classList.remove('flash'));
+    assert.equal((await server.post(report('EDGE-FLASH', { '10.9.0.1': 'online', '10.9.0.2': 'offline' }))).status, 200);
+    await page.waitForFunction(() => /1 on\s*\/\s*1 off/.test(document.querySelector('tr.box-row[data-dev-sno="EDGE-FLASH"] .subs')?.textContent ?? ''), undefined, WAIT);
+    assert.match((await row.getAttribute('class')) ?? '', /\bflash\b/);
+  });
+
   it('raised no script error', () => {
     assert.deepEqual(pageErrors, []);
   });
