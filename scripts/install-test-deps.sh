@@ -29,6 +29,8 @@ gst_ok || missing+=(python3 python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plu
 command -v kamailio >/dev/null 2>&1 || missing+=(kamailio)
 # Headless Chromium for the dashboard tests (driven by playwright-core, never a downloaded browser).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# CJK glyphs, so the dashboard's Chinese screenshots show characters, not boxes.
+{ command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; } || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root; then

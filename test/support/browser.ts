@@ -12,7 +12,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Browser> {
+export interface LaunchOptions {
+  /** The browser's language (navigator.language); en-US unless told, so tests do not depend on the host's. */
+  locale?: string;
+  viewport?: { width: number; height: number };
+  timezoneId?: string;
+}
+
+export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/install-test-deps.sh as root (apt-get install chromium)`);
   }
@@ -30,7 +37,9 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1280, height: 800 },
+    viewport: opts.viewport ?? { width: 1280, height: 800 },
+    locale: opts.locale ?? 'en-US',
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
     timeout: 30_000,
   });
   return {

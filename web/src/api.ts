@@ -51,7 +51,7 @@ export const api = {
       body: JSON.stringify({ token }),
     });
     if (res.status === 401) return false;
-    if (!res.ok) throw new Error(`login failed: ${res.status} ${res.statusText}`);
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
     return true;
   },
   async logout(): Promise<void> {

@@ -1,0 +1,140 @@
+// The fleet page's data: summary, one page of boxes (filtered), the fleet timeline. Live reports
+// update the shown rows at once; new boxes, counts and ordering come with a throttled refetch.
+import { signal } from '@preact/signals';
+import { api, type Box, type HistoryEntry, type Summary } from '../api.js';
+import { replaceFleetParams } from '../router.js';
+import { listen, type LiveReport } from './live.js';
+import { handleError, loadError } from './session.js';
+import { throttled } from './throttle.js';
+import { TimelineStore } from './timeline.js';
+
+export const PAGE_SIZE = 50;
+/** Least time between two refetches caused by live messages. */
+const REFRESH_MS = 1000;
+
+export type StatusFilter = '' | 'online' | 'offline';
+
+export interface BoxRow {
+  box: Box;
+  /** Changed by a live report since the last render: the row flashes. */
+  flashSeq: number;
+}
+
+export class FleetStore {
+  readonly q = signal('');
+  readonly status = signal<StatusFilter>('');
+  readonly page = signal(0);
+  readonly summary = signal<Summary | null>(null);
+  readonly rows = signal<BoxRow[] | null>(null);
+  readonly total = signal(0);
+  readonly timeline = new TimelineStore();
+  private flashNewRows = false;
+  private flashCounter = 0;
+  private readonly liveRefresh = throttled(() => this.refreshData(), REFRESH_MS, handleError);
+  private readonly timelineRefresh = throttled(() => this.refreshTimeline(), REFRESH_MS, handleError);
+  private readonly unlisten: () => void;
+
+  constructor(params: URLSearchParams) {
+    this.q.value = params.get('q') ?? '';
+    const st = params.get('status');
+    this.status.value = st === 'online' || st === 'offline' ? st : '';
+    this.page.value = Math.max(0, Number(params.get('page') ?? '1') - 1) || 0;
+    this.unlisten = listen({
+      reports: (r) => this.onReports(r),
+      transitions: (t, dropped) => this.onTransitions(t, dropped),
+    });
+  }
+
+  setQuery(q: string): void {
+    this.q.value = q;
+    this.goPage(0);
+  }
+
+  setStatus(status: StatusFilter): void {
+    this.status.value = status;
+    this.goPage(0);
+  }
+
+  goPage(page: number): void {
+    this.page.value = Math.max(0, page);
+    this.syncUrl();
+    void this.refreshData().catch(handleError);
+  }
+
+  private syncUrl(): void {
+    const p = new URLSearchParams();
+    if (this.q.value) p.set('q', this.q.value);
+    if (this.status.value) p.set('status', this.status.value);
+    if (this.page.value > 0) p.set('page', String(this.page.value + 1));
+    replaceFleetParams(p);
+  }
+
+  /** Fetch everything again (first show, reconnect). */
+  async refresh(): Promise<void> {
+    await Promise.all([this.refreshData(), this.refreshTimeline()]);
+  }
+
+  private async refreshTimeline(): Promise<void> {
+    this.timeline.set((await api.fleetHistory(100)).entries);
+  }
+
+  private async refreshData(): Promise<void> {
+    const [summary, list] = await Promise.all([
+      api.summary(),
+      api.boxes({ q: this.q.value, status: this.status.value, limit: PAGE_SIZE, offset: this.page.value * PAGE_SIZE }),
+    ]);
+    if (list.boxes.length === 0 && list.total > 0 && this.page.value > 0) {
+      // The page we were on emptied (boxes went offline, filter changed): go to the last one.
+      this.page.value = Math.floor((list.total - 1) / PAGE_SIZE);
+      this.syncUrl();
+      return this.refreshData();
+    }
+    loadError.value = null;
+    this.summary.value = summary;
+    const before = this.rows.value;
+    const flashNew = this.flashNewRows && before !== null && before.length > 0;
+    this.flashNewRows = false;
+    const seen = new Map(before?.map((r) => [r.box.dev_sno, r]));
+    this.rows.value = list.boxes.map((box) => {
+      const old = seen.get(box.dev_sno);
+      if (old) return { box, flashSeq: old.flashSeq };
+      return { box, flashSeq: flashNew ? ++this.flashCounter : 0 };
+    });
+    this.total.value = list.total;
+  }
+
+  private onReports(reports: LiveReport[]): void {
+    const rows = this.rows.value;
+    if (rows) {
+      const latest = new Map(reports.map((r) => [r.dev_sno, r]));
+      let changed = false;
+      const next = rows.map((row) => {
+        const r = latest.get(row.box.dev_sno);
+        if (!r) return row;
+        changed = true;
+        const box = row.box;
+        // Highlight changes only: boxes report every few seconds, mostly with nothing new.
+        const countsChanged = box.sub_devices_online !== r.online || box.sub_devices_offline !== r.offline;
+        return {
+          box: { ...box, last_report_at: r.at, sub_devices_online: r.online, sub_devices_offline: r.offline },
+          flashSeq: countsChanged ? ++this.flashCounter : row.flashSeq,
+        };
+      });
+      if (changed) this.rows.value = next;
+    }
+    this.flashNewRows = true;
+    this.liveRefresh.run();
+  }
+
+  private onTransitions(transitions: HistoryEntry[], dropped: number): void {
+    if (dropped > 0) this.timelineRefresh.run();
+    else this.timeline.prepend(transitions);
+    this.liveRefresh.run();
+  }
+
+  dispose(): void {
+    this.unlisten();
+    this.liveRefresh.cancel();
+    this.timelineRefresh.cancel();
+  }
+}

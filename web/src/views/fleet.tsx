@@ -1,0 +1,88 @@
+// The fleet page: summary cards, the box list (search, status filter, pages) and the fleet's
+// recent status changes, all kept current by the live stream.
+import { useEffect, useState } from 'preact/hooks';
+import type { Box } from '../api.js';
+import { SubCounts } from '../components/counts.js';
+import { DataTable, type Column } from '../components/data-table.js';
+import { SearchBox, Segmented } from '../components/filters.js';
+import { Pager } from '../components/pager.js';
+import { StatusPill } from '../components/status-pill.js';
+import { SummaryCards } from '../components/summary-cards.js';
+import { TimeAgo } from '../components/time-ago.js';
+import { Timeline } from '../components/timeline.js';
+import { t } from '../i18n/index.js';
+import { boxHref } from '../router.js';
+import { FleetStore, PAGE_SIZE, type BoxRow, type StatusFilter } from '../state/fleet.js';
+import { useRefetchOnReconnect } from '../state/use-reconnect.js';
+import { handleError } from '../state/session.js';
+
+function columns(): Column<BoxRow>[] {
+  return [
+    { id: 'status', label: t('col.status'), class: 'status', cell: ({ box }) => <StatusPill status={box.status} /> },
+    {
+      id: 'dev_sno',
+      label: t('col.devSno'),
+      class: 'dev-sno',
+      cell: ({ box }) => (
+        <a class="box-link" href={boxHref(box.dev_sno)}>
+          {box.dev_sno}
+        </a>
+      ),
+    },
+    { id: 'subs', label: t('col.subDevices'), class: 'subs', cell: ({ box }) => <SubCounts online={box.sub_devices_online} offline={box.sub_devices_offline} /> },
+    { id: 'last', label: t('col.lastReport'), class: 'last-report', cell: ({ box }) => <TimeAgo at={box.last_report_at} /> },
+    { id: 'since', label: t('col.statusSince'), class: 'since', cell: ({ box }) => <TimeAgo at={box.status_changed_at} /> },
+    { id: 'reports', label: t('col.reports'), class: 'num', cell: ({ box }) => String(box.report_count) },
+  ];
+}
+
+function rowProps(box: Box) {
+  return { class: `box-row status-${box.status}`, 'data-dev-sno': box.dev_sno };
+}
+
+export function FleetView({ params }: { params: URLSearchParams }) {
+  const [store] = useState(() => new FleetStore(params));
+  useEffect(() => {
+    void store.refresh().catch(handleError);
+    return () => store.dispose();
+  }, [store]);
+  useRefetchOnReconnect(() => store.refresh());
+
+  const summary = store.summary.value;
+  useEffect(() => {
+    if (!summary) return;
+    document.title = summary.boxes.offline > 0 ? t('app.titleOffline', { n: summary.boxes.offline }) : t('app.title');
+  });
+
+  const rows = store.rows.value;
+  const filtered = store.q.value !== '' || store.status.value !== '';
+  const filters: { value: StatusFilter; label: string }[] = [
+    { value: '', label: t('filter.all') },
+    { value: 'online', label: t('filter.online') },
+    { value: 'offline', label: t('filter.offline') },
+  ];
+  return (
+    <main class="fleet">
+      <SummaryCards summary={summary} />
+      <div class="columns">
+        <section class="panel boxes">
+          <div class="toolbar">
+            <SearchBox value={store.q.value} placeholder={t('fleet.search')} label={t('fleet.searchLabel')} onSearch={(q) => store.setQuery(q)} />
+            <Segmented label={t('fleet.filterLabel')} choices={filters} value={store.status.value} onChange={(s) => store.setStatus(s)} />
+          </div>
+          <DataTable
+            class="box-table"
+            columns={columns()}
+            rows={rows ?? []}
+            rowKey={(r) => r.box.dev_sno}
+            rowProps={(r) => rowProps(r.box)}
+            rowFlash={(r) => r.flashSeq}
+            empty={rows === null ? null : filtered ? t('fleet.noMatch') : t('fleet.noBoxes')}
+          />
+          <Pager page={store.page.value} pageSize={PAGE_SIZE} shown={rows?.length ?? 0} total={store.total.value} onPage={(p) => store.goPage(p)} />
+        </section>
+        <Timeline title={t('timeline.fleet')} store={store.timeline} showBox={true} />
+      </div>
+    </main>
+  );
+}
