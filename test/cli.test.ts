@@ -134,7 +134,7 @@ describe('devstatus serve (real process)', () => {
       const prettyLines = pretty.proc.output().trim().split('\n');
       assert.ok(prettyLines.length >= 2);
       for (const line of prettyLines.filter((l) => l.startsWith('['))) {
-        assert.throws(() => JSON.parse(line), undefined, `not JSON: ${line}`);
+        assert.throws(() => JSON.parse(line), SyntaxError, `not JSON: ${line}`);
         // Local time, to the millisecond, at the start of each line.
         assert.match(line, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR)/);
       }

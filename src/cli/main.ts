@@ -77,7 +77,7 @@ const program = new Command('devstatus')
 
 program
   .command('serve')
-  .description('run the receiver (drop-in for the sample server: POST /DeviceStatus on port 9528)')
+  .description(`run the receiver (drop-in for the sample server: POST ${SERVER_DEFAULTS.path} on port ${SERVER_DEFAULTS.port})`)
   .addOption(new Option('--host <host>', 'address to listen on').env('DEVSTATUS_HOST').default(SERVER_DEFAULTS.host))
   .addOption(
     new Option('--port <port>', 'port to listen on').env('DEVSTATUS_PORT').default(SERVER_DEFAULTS.port).argParser(int('port', 0, 65535)),

@@ -39,8 +39,6 @@ export function sendError(reply: FastifyReply, error: ErrorCode, reason: string,
 export const tooLargeBody = (bodyLimit: number): ErrorBody =>
   errorBody('payload_too_large', `body is larger than ${bodyLimit} bytes`, '(body)');
 
-export const notFoundRoute = (method: string, url: string): ErrorBody => errorBody('not_found', `no route ${method} ${url.split('?')[0]}`);
-
 /** A query parameter that must be one of `allowed`: the reason, or undefined when it is. */
 export function notOneOf(value: string | undefined, allowed: readonly string[]): string | undefined {
   if (value === undefined || allowed.includes(value)) return undefined;

@@ -52,8 +52,8 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const session = sessionValue(token);
   const reportPath = opts.reportPath.toLowerCase();
 
-  // No cookie parsing hook on every request (boxes post reports without cookies, hundreds a
-  // second): the session cookie is parsed only where it matters, below.
+  // No cookie hooks on every request (boxes post reports without cookies, hundreds a second):
+  // the session cookie is parsed only where it matters, below, and set by login/logout themselves.
   await app.register(fastifyCookie, { hook: false });
 
   const isProtected = (req: FastifyRequest): boolean => {
@@ -89,20 +89,20 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
     if (typeof given !== 'string' || !tokensEqual(given, token)) {
       return sendError(reply, 'unauthorized', 'wrong token', undefined, 'wrong admin token');
     }
-    return reply
-      .setCookie(SESSION_COOKIE, session, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: req.protocol === 'https',
-        path: '/',
-        maxAge: SESSION_MAX_AGE_S,
-      })
-      .send({ ok: true });
+    const cookie = app.serializeCookie(SESSION_COOKIE, session, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: req.protocol === 'https',
+      path: '/',
+      maxAge: SESSION_MAX_AGE_S,
+    });
+    return reply.header('set-cookie', cookie).send({ ok: true });
   });
 
-  app.post('/api/logout', async (_req, reply) =>
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' }).send({ ok: true }),
-  );
+  app.post('/api/logout', async (_req, reply) => {
+    const expired = app.serializeCookie(SESSION_COOKIE, '', { path: '/', httpOnly: true, sameSite: 'strict', expires: new Date(0), maxAge: 0 });
+    return reply.header('set-cookie', expired).send({ ok: true });
+  });
 }
 
 export interface ResolvedAdminToken {

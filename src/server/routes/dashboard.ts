@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { notFoundRoute } from '../errors.js';
+import { sendError } from '../errors.js';
 
 /** web/dist seen from src/server/routes (tsx) and dist/server/routes (built): three levels down. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
@@ -67,6 +67,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     if (built && wantsPage && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0]!)) {
       return reply.sendFile('index.html');
     }
-    return reply.code(404).send(notFoundRoute(req.method, req.url));
+    return sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
   });
 }
