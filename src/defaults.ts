@@ -1,8 +1,48 @@
-// Defaults that more than one part of devstatus relies on, written once.
+// Every default of devstatus that more than one place needs (the code that applies it and the
+// CLI help that shows it): one value, one home.
 
-/**
- * Memory (bytes) for remembering each box's last report so that a byte-for-byte repeat costs
- * almost nothing: the receiver's RepeatCache (body and parsed report) and the SQLite store's
- * known-box memory (the body its rows already say) each default to this much.
- */
+/** The receiver: a drop-in for the vendor's sample server (POST /DeviceStatus on :9528). */
+export const SERVER_DEFAULTS = {
+  host: '0.0.0.0',
+  port: 9528,
+  path: '/DeviceStatus',
+  bodyLimit: 1024 * 1024,
+} as const;
+
+/** SQLite database file of `devstatus serve` when neither --db nor DATABASE_URL is given. */
+export const DEFAULT_DB_FILE = './data/devstatus.db';
+
+/** Box-offline detection: no report for reportIntervalMs x misses. */
+export const OFFLINE_DEFAULTS = { reportIntervalMs: 5000, misses: 3 } as const;
+
+/** Webhook alerts. */
+export const ALERT_DEFAULTS = {
+  dedupMs: 60_000,
+  maxAttempts: 10,
+  retryBaseMs: 1000,
+  retryMaxMs: 5 * 60_000,
+  timeoutMs: 5000,
+  pollMs: 1000,
+  /** Delivered and failed deliveries are kept this long for the API, then deleted. */
+  retentionMs: 30 * 24 * 3600_000,
+} as const;
+
+/** Memory for each box's last report body, so that a byte-for-byte repeat is not parsed again. */
 export const REPEAT_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** Config file of `devstatus agent` / `devstatus report`. */
+export const DEFAULT_AGENT_CONFIG = 'agent.yaml';
+
+/** `devstatus simulate`. */
+export const SIM_DEFAULTS = {
+  url: 'http://127.0.0.1:9528/DeviceStatus',
+  boxes: 10,
+  subDevices: 8,
+  intervalS: 5,
+  seed: 1,
+  flap: 0.02,
+  silence: 0.01,
+  silenceForS: 30,
+  concurrency: 64,
+  timeoutS: 10,
+} as const;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import type { AlertOptions } from '../src/server/alerts.js';
+import type { AlertOptions } from '../src/alerts/dispatcher.js';
 import { backends, report, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from './support/webhook.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
+import { describe, it } from 'node:test';
+import { backends, report, sqliteBackend, withFreshServer, withFreshServerForSuite, type RunningServer } from './support/server.js';
 import type { Store } from '../src/store/types.js';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -8,18 +8,9 @@ const TOKEN = 'test-admin-token-0123456789';
 describe('admin token over HTTP', () => {
   let server: RunningServer;
   let store: Store;
-  let cleanup: () => Promise<void>;
-
-  before(async () => {
-    const fresh = await sqliteBackend.fresh();
-    store = fresh.store;
-    cleanup = fresh.cleanup;
-    server = await startServer(store, { adminToken: TOKEN });
-  });
-  after(async () => {
-    await server.close();
-    await store.close();
-    await cleanup();
+  withFreshServerForSuite(sqliteBackend, { adminToken: TOKEN }, (s) => {
+    server = s;
+    store = s.store;
   });
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { headers });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { PostgresStore } from '../src/store/index.js';
 import type { Leadership, Store } from '../src/store/types.js';
 import { createTestDatabase, terminateSessions, type TestDatabase } from './support/pg.js';
-import { backends } from './support/server.js';
+import { backends, withFreshStoreForSuite } from './support/server.js';
 
 /** Resolves when `leadership` reports becoming `leader`, or fails after `ms`. */
 function becomes(leadership: Leadership, leader: boolean, ms = 5000): Promise<void> {
@@ -57,15 +57,8 @@ const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 for (const backend of backends()) {
   describe(`leadership and messages on one store (${backend.name})`, () => {
     let store: Store;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const fresh = await backend.fresh();
+    withFreshStoreForSuite(backend, (fresh) => {
       store = fresh.store;
-      cleanup = fresh.cleanup;
-    });
-    after(async () => {
-      await store.close();
-      await cleanup();
     });
 
     it('gives a leadership to exactly one contender and hands it over on release', async () => {

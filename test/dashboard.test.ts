@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { DEFAULT_DASHBOARD_DIR } from '../src/server/dashboard.js';
+import { DEFAULT_DASHBOARD_DIR } from '../src/server/routes/dashboard.js';
 import type { Store } from '../src/store/types.js';
 import { CHROMIUM, launchChromium, type Browser } from './support/browser.js';
 import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';

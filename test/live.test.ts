@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { FleetEvents } from '../src/server/app.js';
+import { FleetEvents } from '../src/server/events.js';
 import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
 import { openSse } from './support/sse.js';
 import type { Store } from '../src/store/types.js';

@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
+import { backends, report, sqliteBackend, withFreshServer, withFreshServerForSuite, type RunningServer } from './support/server.js';
 import type { Store } from '../src/store/types.js';
 
 for (const backend of backends()) {
   describe(`receiver over HTTP (${backend.name})`, () => {
     let server: RunningServer;
     let store: Store;
-    let cleanup: () => Promise<void>;
-
-    before(async () => {
-      const fresh = await backend.fresh();
-      store = fresh.store;
-      cleanup = fresh.cleanup;
-      server = await startServer(store);
-    });
-    after(async () => {
-      await server.close();
-      await store.close();
-      await cleanup();
+    withFreshServerForSuite(backend, {}, (s) => {
+      server = s;
+      store = s.store;
     });
 
     it('stores a valid report and echoes it normalized', async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseReport, EP_TYPES } from '../src/protocol/index.js';
 import { buildFleet, reportFor } from '../src/sim/fleet.js';
 import { Simulation, type SimulationOptions, type SimulationSummary } from '../src/sim/simulation.js';
 import type { Store } from '../src/store/types.js';
 import { runCli } from './support/cli.js';
-import { backends, startServer, withFreshServer, type RunningServer } from './support/server.js';
+import { backends, withFreshServer, withFreshServerForSuite, type RunningServer } from './support/server.js';
 
 const base = (url: string): SimulationOptions => ({
   url,
@@ -66,17 +66,9 @@ for (const backend of backends()) {
   describe(`simulate against the real receiver (${backend.name})`, () => {
     let server: RunningServer;
     let store: Store;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const fresh = await backend.fresh();
-      store = fresh.store;
-      cleanup = fresh.cleanup;
-      server = await startServer(store);
-    });
-    after(async () => {
-      await server.close();
-      await store.close();
-      await cleanup();
+    withFreshServerForSuite(backend, {}, (s) => {
+      server = s;
+      store = s.store;
     });
 
     it('every report is accepted and stored; flaps become history; silent boxes stop and come back', async () => {

@@ -1,19 +1,15 @@
-import { pino } from 'pino';
 import { Agent, buildReport, postReport, probeAll } from '../agent/agent.js';
 import { loadConfig } from '../agent/config.js';
+import { createCliLogger, type CliLogOptions } from './logger.js';
 
-export const DEFAULT_AGENT_CONFIG = 'agent.yaml';
-
-export interface AgentCliOptions {
+export interface AgentCliOptions extends CliLogOptions {
   config: string;
-  logLevel: string;
 }
 
 /** `devstatus agent`: probe and report every interval until SIGTERM/SIGINT. */
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const config = loadConfig(opts.config);
-  // Synchronous logging: nothing is lost when the process exits right after a line.
-  const logger = pino({ level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  const logger = await createCliLogger(opts);
   const agent = new Agent({ config, logger });
   agent.start();
   let stopping = false;

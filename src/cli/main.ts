@@ -1,10 +1,17 @@
 #!/usr/bin/env node
+// The `devstatus` command. Each command's code is imported when that command runs, so that
+// `devstatus agent` on a box does not load the receiver (Fastify, SQLite, PostgreSQL).
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_DB_FILE } from '../store/index.js';
-import { DEFAULT_AGENT_CONFIG, reportOnce, runAgent } from './agent.js';
-import { SIM_DEFAULTS } from '../sim/simulation.js';
-import { DEFAULTS, serve } from './serve.js';
-import { runSimulate } from './simulate.js';
+import {
+  ALERT_DEFAULTS,
+  DEFAULT_AGENT_CONFIG,
+  DEFAULT_DB_FILE,
+  OFFLINE_DEFAULTS,
+  SERVER_DEFAULTS,
+  SIM_DEFAULTS,
+} from '../defaults.js';
+import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -53,16 +60,29 @@ function webhookUrls(value: string, previous: string[] = []): string[] {
   return [...previous, ...urls];
 }
 
+/** package.json seen from src/cli (tsx) and dist/cli (built): both two levels down. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const logLevelOption = (description = 'log level') =>
+  new Option('--log-level <level>', description).env('LOG_LEVEL').choices(LOG_LEVELS).default('info');
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'json: one JSON object a line; pretty: readable lines, local time (default: pretty at a terminal, else json)')
+    .env('DEVSTATUS_LOG_FORMAT')
+    .choices(LOG_FORMATS);
+
 const program = new Command('devstatus')
   .description('Fleet status for edge AI boxes: receiver, edge agent and simulator')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version')
+  .showSuggestionAfterError();
 
 program
   .command('serve')
-  .description('run the receiver (drop-in for the sample server: POST /DeviceStatus on port 9528)')
-  .addOption(new Option('--host <host>', 'address to listen on').env('DEVSTATUS_HOST').default(DEFAULTS.host))
-  .addOption(new Option('--port <port>', 'port to listen on').env('DEVSTATUS_PORT').default(DEFAULTS.port).argParser(int('port', 0, 65535)))
-  .addOption(new Option('--path <path>', 'path boxes POST their report to').env('DEVSTATUS_PATH').default(DEFAULTS.path))
+  .description(`run the receiver (drop-in for the sample server: POST ${SERVER_DEFAULTS.path} on port ${SERVER_DEFAULTS.port})`)
+  .addOption(new Option('--host <host>', 'address to listen on').env('DEVSTATUS_HOST').default(SERVER_DEFAULTS.host))
+  .addOption(
+    new Option('--port <port>', 'port to listen on').env('DEVSTATUS_PORT').default(SERVER_DEFAULTS.port).argParser(int('port', 0, 65535)),
+  )
+  .addOption(new Option('--path <path>', 'path boxes POST their report to').env('DEVSTATUS_PATH').default(SERVER_DEFAULTS.path))
   .addOption(new Option('--db <file>', 'SQLite database file').env('DEVSTATUS_DB').default(DEFAULT_DB_FILE))
   .addOption(
     new Option(
@@ -73,7 +93,7 @@ program
   .addOption(
     new Option('--body-limit <bytes>', 'largest accepted report body')
       .env('DEVSTATUS_BODY_LIMIT')
-      .default(DEFAULTS.bodyLimit)
+      .default(SERVER_DEFAULTS.bodyLimit)
       .argParser(int('body limit', 1, 1024 * 1024 * 1024)),
   )
   .addOption(
@@ -86,22 +106,18 @@ program
       'DEVSTATUS_ADMIN_TOKEN_FILE',
     ),
   )
-  .addOption(
-    new Option('--log-level <level>', 'log level')
-      .env('LOG_LEVEL')
-      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-      .default('info'),
-  )
+  .addOption(logLevelOption())
+  .addOption(logFormatOption())
   .addOption(
     new Option('--report-interval <seconds>', 'how often boxes report')
       .env('DEVSTATUS_REPORT_INTERVAL')
-      .default(5)
+      .default(OFFLINE_DEFAULTS.reportIntervalMs / 1000)
       .argParser(seconds('report interval', 0.01)),
   )
   .addOption(
     new Option('--offline-misses <n>', 'reports missed in a row before a box is offline')
       .env('DEVSTATUS_OFFLINE_MISSES')
-      .default(3)
+      .default(OFFLINE_DEFAULTS.misses)
       .argParser(int('offline misses', 1, 1000)),
   )
   .addOption(
@@ -124,16 +140,20 @@ program
   .addOption(
     new Option('--alert-dedup-s <seconds>', 'per box / sub-device, at most one alert per this many seconds (0: no de-duplication)')
       .env('DEVSTATUS_ALERT_DEDUP_S')
-      .default(60)
+      .default(ALERT_DEFAULTS.dedupMs / 1000)
       .argParser(seconds('alert dedup window', 0)),
   )
   .addOption(
-    new Option('--webhook-max-attempts <n>', 'delivery attempts (exponential backoff from 1 s, at most 5 min apart) before an alert is marked failed')
+    new Option(
+      '--webhook-max-attempts <n>',
+      `delivery attempts (exponential backoff from ${ALERT_DEFAULTS.retryBaseMs / 1000} s, at most ${ALERT_DEFAULTS.retryMaxMs / 60_000} min apart) before an alert is marked failed`,
+    )
       .env('DEVSTATUS_WEBHOOK_MAX_ATTEMPTS')
-      .default(10)
+      .default(ALERT_DEFAULTS.maxAttempts)
       .argParser(int('webhook max attempts', 1, 100)),
   )
   .action(async (opts) => {
+    const { serve } = await import('./serve.js');
     await serve(opts);
   });
 
@@ -146,13 +166,10 @@ program
   .command('agent')
   .description('run the edge agent: probe the sub-devices and POST a status report every interval')
   .addOption(configOption())
-  .addOption(
-    new Option('--log-level <level>', 'log level (debug logs every report sent or queued)')
-      .env('LOG_LEVEL')
-      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-      .default('info'),
-  )
+  .addOption(logLevelOption('log level (debug logs every report sent or queued)'))
+  .addOption(logFormatOption())
   .action(async (opts) => {
+    const { runAgent } = await import('./agent.js');
     await runAgent(opts);
   });
 
@@ -163,6 +180,7 @@ program
   .option('--once', 'one probe round and one POST (the only mode; the periodic loop is `devstatus agent`)', true)
   .option('--json', 'print the report, the probe results and the answer as JSON')
   .action(async (opts) => {
+    const { reportOnce } = await import('./agent.js');
     process.exitCode = await reportOnce(opts);
   });
 
@@ -209,6 +227,7 @@ program
   .option('--json', 'print the summary as JSON', false)
   .option('--quiet', 'no progress display, only the summary', false)
   .action(async (opts) => {
+    const { runSimulate } = await import('./simulate.js');
     process.exitCode = await runSimulate({
       url: opts.url,
       boxes: opts.boxes,
@@ -227,6 +246,16 @@ program
       progressEvery: opts.progressEvery,
     });
   });
+
+// A usage error is its one line and where to read more, not the whole help.
+const hintAtHelp = (cmd: Command) =>
+  cmd.configureOutput({
+    outputError: (str, write) => {
+      const name = cmd === program ? 'devstatus' : `devstatus ${cmd.name()}`;
+      write(`${str.trimEnd()}\nRun '${name} --help' for the options.\n`);
+    },
+  });
+for (const cmd of [program, ...program.commands]) hintAtHelp(cmd);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`devstatus: ${err instanceof Error ? err.message : String(err)}`);

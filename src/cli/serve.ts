@@ -1,8 +1,9 @@
 import { dirname, join, relative, isAbsolute } from 'node:path';
-import { resolveAdminToken } from '../server/auth.js';
-import pino from 'pino';
-import { buildServer, DEFAULTS } from '../server/app.js';
+import { buildServer } from '../server/app.js';
+import { resolveAdminToken } from '../server/routes/auth.js';
 import { describeDatabaseUrl, openStore } from '../store/index.js';
+import { dbOpenError } from './db-path.js';
+import { createCliLogger, type LogFormat } from './logger.js';
 
 /** The leadership for fleet-wide jobs (offline detection…): one receiver among those sharing a database. */
 export const SERVE_LEADERSHIP = 'devstatus-serve';
@@ -16,6 +17,7 @@ export interface ServeOptions {
   databaseUrl?: string;
   bodyLimit: number;
   logLevel: string;
+  logFormat?: LogFormat;
   reportInterval: number;
   offlineMisses: number;
   registryMode: 'open' | 'strict';
@@ -40,13 +42,20 @@ function dashboardUrl(address: string, host: string): string {
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
-  const tokenFile = opts.adminTokenFile ?? defaultAdminTokenFile(opts.db);
-  const admin = resolveAdminToken(opts.adminToken, tokenFile);
+  const log = await createCliLogger(opts);
   const databaseUrl = opts.databaseUrl || undefined;
   // Where the data goes, for logs: never the password.
   const database = databaseUrl ? describeDatabaseUrl(databaseUrl).display : opts.db;
-  const storeLog = pino({ level: opts.logLevel }).child({ component: 'store' });
-  const store = await openStore({ databaseUrl, dbFile: opts.db, log: storeLog });
+  const store = await openStore({ databaseUrl, dbFile: opts.db, log: log.child({ component: 'store' }) }).catch((err: unknown) => {
+    throw databaseUrl ? err : dbOpenError(opts.db, err);
+  });
+  let admin: ReturnType<typeof resolveAdminToken>;
+  try {
+    admin = resolveAdminToken(opts.adminToken, opts.adminTokenFile ?? defaultAdminTokenFile(opts.db));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // Fleet-wide jobs (offline detection) run in one receiver at a time among those sharing the database.
   const leadership = await store.acquireLeadership(SERVE_LEADERSHIP);
   const app = await buildServer({
@@ -54,7 +63,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     leadership,
     path: opts.path,
     bodyLimit: opts.bodyLimit,
-    logger: { level: opts.logLevel },
+    logger: log,
     registryMode: opts.registryMode,
     offline: { reportIntervalMs: opts.reportInterval * 1000, misses: opts.offlineMisses },
     alerts: {
@@ -107,11 +116,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     const shown = isAbsolute(admin.file!) ? admin.file! : relative(process.cwd(), admin.file!) || admin.file!;
     app.log.info({ dashboard, admin_token_file: shown }, `dashboard at ${dashboard} (admin token in ${shown}: cat ${shown})`);
     if (admin.generated) {
-      // Once, on the first start only: a link that logs straight in.
-      app.log.info(`new admin token generated; first login: ${dashboard}?token=${encodeURIComponent(admin.token)}`);
+      // The token itself never goes to the log (logs are collected and shared): only where it is.
+      app.log.info({ admin_token_file: shown }, `new admin token generated and kept in ${shown} (readable by this user only)`);
     }
   }
   announce(leadership.isLeader());
 }
-
-export { DEFAULTS };

@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store, Transition } from '../store/types.js';
 import { MAX_MESSAGE_BYTES } from '../store/types.js';
-import type { FleetEvents } from './app.js';
+import type { FleetEvents } from './events.js';
 import { feedFromFleetEvents, type LiveFeed, type LiveMessage, type LiveReport } from './live.js';
 
 export const LIVE_CHANNEL = 'devstatus_live';

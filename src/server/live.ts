@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Transition } from '../store/types.js';
-import type { FleetEvents } from './app.js';
+import type { FleetEvents } from './events.js';
 
 /** What the dashboard needs to know about one received report. */
 export interface LiveReport {

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/types.js';
-import type { FleetEvents } from './app.js';
+import type { FleetEvents } from './events.js';
 import type { RepeatCache } from './repeat-cache.js';
 
 export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error'] as const;

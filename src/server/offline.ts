@@ -2,9 +2,8 @@
 // then read `unknown` (see store/present.ts); the box's next report brings it back online.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Leadership, Store, Transition } from '../store/types.js';
-import type { FleetEvents } from './app.js';
-
-export const OFFLINE_DEFAULTS = { reportIntervalMs: 5000, misses: 3 } as const;
+import { OFFLINE_DEFAULTS } from '../defaults.js';
+import type { FleetEvents } from './events.js';
 
 export interface OfflineDetectorOptions {
   store: Store;

@@ -3,10 +3,11 @@
 // cost more per report than parsing and storing it does; every other route stays on Fastify.
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
-import type { FleetEvents } from './app.js';
+import { ERROR_STATUS, errorBody, sendError, tooLargeBody, type ErrorBody } from './errors.js';
+import type { FleetEvents } from './events.js';
 import type { RepeatCache } from './repeat-cache.js';
 
 export interface ReportEndpointOptions {
@@ -20,23 +21,16 @@ export interface ReportEndpointOptions {
   repeats: RepeatCache;
 }
 
-export interface ErrorBody {
-  error: string;
-  field?: string;
-  reason: string;
-  message: string;
-}
-
-export function errorBody(error: string, reason: string, field?: string): ErrorBody {
-  return { error, ...(field ? { field } : {}), reason, message: field ? `${field}: ${reason}` : reason };
-}
-
 interface Answer {
   status: number;
   body: string | Buffer;
 }
 
-const json = (status: number, value: unknown): Answer => ({ status, body: JSON.stringify(value) });
+/** An error answer; `extra` adds fields a box's client may look for (the refused dev_sno…). */
+const json = (body: ErrorBody, extra?: Record<string, unknown>): Answer => ({
+  status: ERROR_STATUS[body.error],
+  body: JSON.stringify(extra ? { ...body, ...extra } : body),
+});
 
 export function createReportEndpoint(o: ReportEndpointOptions) {
   const { store, events, registryMode, bodyLimit, reportPath, repeats } = o;
@@ -87,17 +81,17 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
     } catch (err) {
       if (err instanceof ReportValidationError) {
         o.log().info({ field: err.field, reason: err.reason }, 'report rejected');
-        return reject(err.field === '(body)' ? 'bad_body' : 'invalid_field', json(400, errorBody('invalid_report', err.reason, err.field)));
+        return reject(err.field === '(body)' ? 'bad_body' : 'invalid_field', json(errorBody('invalid_report', err.reason, err.field)));
       }
       if (err instanceof RegistryRejectedError) {
         o.log().info({ dev_sno: err.devSno, reason: err.reason }, 'report refused by the registry');
         return reject(
           'forbidden',
-          json(403, { ...errorBody('forbidden', err.message, 'dev_sno'), dev_sno: err.devSno, code: err.reason }),
+          json(errorBody('forbidden', err.message, 'dev_sno'), { dev_sno: err.devSno, code: err.reason }),
         );
       }
       o.log().error({ err }, 'report could not be stored');
-      return reject('store_error', json(500, errorBody('internal_error', 'the report could not be stored; retry later')));
+      return reject('store_error', json(errorBody('internal_error', 'the report could not be stored; retry later')));
     }
   }
 
@@ -113,7 +107,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
   }
 
   const tooLarge = (): Answer =>
-    reject('too_large', json(413, errorBody('payload_too_large', `body is larger than ${bodyLimit} bytes`, '(body)')));
+    reject('too_large', json(tooLargeBody(bodyLimit)));
 
   return {
     /** Serves the request if it is a report; returns false to leave it to Fastify. */
@@ -151,4 +145,11 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       return true;
     },
   };
+}
+
+/** A GET of the report path: say how to use it rather than 404. */
+export function registerReportPathHint(app: FastifyInstance, reportPath: string): void {
+  app.get(reportPath, async (_req, reply) =>
+    sendError(reply.header('allow', 'POST'), 'method_not_allowed', `POST the report to ${reportPath}`),
+  );
 }

@@ -7,19 +7,6 @@ import * as hdr from 'hdr-histogram-js';
 import { toWire, type EpStatus } from '../protocol/index.js';
 import { buildFleet, createRng, reportFor, type Rng, type SimBox } from './fleet.js';
 
-export const SIM_DEFAULTS = {
-  url: 'http://127.0.0.1:9528/DeviceStatus',
-  boxes: 10,
-  subDevices: 8,
-  intervalS: 5,
-  seed: 1,
-  flap: 0.02,
-  silence: 0.01,
-  silenceForS: 30,
-  concurrency: 64,
-  timeoutS: 10,
-} as const;
-
 export interface SimulationOptions {
   url: string;
   boxes: number;

@@ -1,3 +1,4 @@
+import { DEFAULT_DB_FILE } from '../defaults.js';
 import { PostgresStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { StoreLogger } from './coordination.js';
@@ -14,8 +15,8 @@ export {
   type PostgresStoreOptions,
 } from './postgres/store.js';
 export type { StoreLogger } from './coordination.js';
+export { DEFAULT_DB_FILE };
 
-export const DEFAULT_DB_FILE = './data/devstatus.db';
 
 export interface OpenStoreOptions {
   /** postgres://… — when set, PostgreSQL is used and dbFile is ignored. */

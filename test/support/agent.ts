@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import type { Report } from '../../src/protocol/index.js';
-import { buildServer, FleetEvents } from '../../src/server/app.js';
+import { buildServer } from '../../src/server/app.js';
+import { FleetEvents } from '../../src/server/events.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { runCli, type CliProcess } from './cli.js';
 

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
 import { PostgresStore, SqliteStore } from '../../src/store/index.js';
@@ -46,21 +47,72 @@ export function backends(): Backend[] {
 
 export type FreshStore = Awaited<ReturnType<Backend['fresh']>>;
 
+/** Runs `fn` against a fresh store of `backend`, then closes and removes it whatever happens. */
+export async function withFreshStore(backend: Backend, fn: (fresh: FreshStore) => Promise<void>): Promise<void> {
+  const fresh = await backend.fresh();
+  try {
+    await fn(fresh);
+  } finally {
+    await fresh.store.close();
+    await fresh.cleanup();
+  }
+}
+
 /** Runs `fn` against a receiver on a fresh store of `backend`, then tears both down whatever happens. */
 export async function withFreshServer(
   backend: Backend,
   opts: Omit<ServerOptions, 'store'>,
   fn: (server: RunningServer, fresh: FreshStore) => Promise<void>,
 ): Promise<void> {
-  const fresh = await backend.fresh();
-  const server = await startServer(fresh.store, opts);
-  try {
-    await fn(server, fresh);
-  } finally {
-    await server.close();
-    await fresh.store.close();
-    await fresh.cleanup();
-  }
+  await withFreshStore(backend, async (fresh) => {
+    const server = await startServer(fresh.store, opts);
+    try {
+      await fn(server, fresh);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+/**
+ * Holds a `with…` helper open for a whole describe block: set up in `before` (handing its
+ * values to `ready`), torn down by the helper itself in `after`.
+ */
+function forSuite<T extends unknown[]>(run: (fn: (...values: T) => Promise<void>) => Promise<void>, ready: (...values: T) => void): void {
+  let release: () => void = () => {};
+  let running: Promise<void> = Promise.resolve();
+  before(
+    () =>
+      new Promise<void>((started, failed) => {
+        running = run(
+          (...values) =>
+            new Promise<void>((done) => {
+              release = done;
+              ready(...values);
+              started();
+            }),
+        );
+        running.catch(failed);
+      }),
+  );
+  after(async () => {
+    release();
+    await running;
+  });
+}
+
+/** withFreshServer for a whole describe block: one receiver on one fresh store for all its tests. */
+export function withFreshServerForSuite(
+  backend: Backend,
+  opts: Omit<ServerOptions, 'store'>,
+  ready: (server: RunningServer, fresh: FreshStore) => void,
+): void {
+  forSuite<[RunningServer, FreshStore]>((fn) => withFreshServer(backend, opts, fn), ready);
+}
+
+/** withFreshStore for a whole describe block. */
+export function withFreshStoreForSuite(backend: Backend, ready: (fresh: FreshStore) => void): void {
+  forSuite<[FreshStore]>((fn) => withFreshStore(backend, fn), ready);
 }
 
 export interface RunningServer {

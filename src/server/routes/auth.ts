@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { dirname } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendError } from '../errors.js';
 
 export const SESSION_COOKIE = 'devstatus_session';
 const SESSION_MAX_AGE_S = 30 * 24 * 3600;
@@ -51,8 +52,8 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const session = sessionValue(token);
   const reportPath = opts.reportPath.toLowerCase();
 
-  // No cookie parsing hook on every request (boxes post reports without cookies, hundreds a
-  // second): the session cookie is parsed only where it matters, below.
+  // No cookie hooks on every request (boxes post reports without cookies, hundreds a second):
+  // the session cookie is parsed only where it matters, below, and set by login/logout themselves.
   await app.register(fastifyCookie, { hook: false });
 
   const isProtected = (req: FastifyRequest): boolean => {
@@ -74,35 +75,34 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
 
   app.addHook('onRequest', (req, reply, done) => {
     if (!isProtected(req) || authorized(req)) return done();
-    reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="devstatus"')
-      .send({
-        error: 'unauthorized',
-        reason: 'admin token required',
-        message: 'admin token required: send "Authorization: Bearer <token>" or log in on the dashboard',
-      });
+    sendError(
+      reply.header('www-authenticate', 'Bearer realm="devstatus"'),
+      'unauthorized',
+      'admin token required',
+      undefined,
+      'admin token required: send "Authorization: Bearer <token>" or log in on the dashboard',
+    );
   });
 
   app.post<{ Body: { token?: unknown } | undefined }>('/api/login', async (req, reply) => {
     const given = req.body && typeof req.body === 'object' ? req.body.token : undefined;
     if (typeof given !== 'string' || !tokensEqual(given, token)) {
-      return reply.code(401).send({ error: 'unauthorized', reason: 'wrong token', message: 'wrong admin token' });
+      return sendError(reply, 'unauthorized', 'wrong token', undefined, 'wrong admin token');
     }
-    return reply
-      .setCookie(SESSION_COOKIE, session, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: req.protocol === 'https',
-        path: '/',
-        maxAge: SESSION_MAX_AGE_S,
-      })
-      .send({ ok: true });
+    const cookie = app.serializeCookie(SESSION_COOKIE, session, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: req.protocol === 'https',
+      path: '/',
+      maxAge: SESSION_MAX_AGE_S,
+    });
+    return reply.header('set-cookie', cookie).send({ ok: true });
   });
 
-  app.post('/api/logout', async (_req, reply) =>
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' }).send({ ok: true }),
-  );
+  app.post('/api/logout', async (_req, reply) => {
+    const expired = app.serializeCookie(SESSION_COOKIE, '', { path: '/', httpOnly: true, sameSite: 'strict', expires: new Date(0), maxAge: 0 });
+    return reply.header('set-cookie', expired).send({ ok: true });
+  });
 }
 
 export interface ResolvedAdminToken {

@@ -2,23 +2,12 @@
 // store (de-duplicated per box / sub-device, see store/alert-plan.ts); a pump posts each
 // pending delivery, signs it, and retries with exponential backoff until it is delivered or
 // has used all its attempts. Anything not yet delivered survives a restart.
-import { createHmac } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { ALERT_DEFAULTS } from '../defaults.js';
+import type { FleetEvents } from '../server/events.js';
 import type { AlertDelivery, Store, Transition } from '../store/types.js';
-import type { FleetEvents } from './app.js';
+import { postWebhook } from './channels/webhook.js';
 
-export const ALERT_DEFAULTS = {
-  dedupMs: 60_000,
-  maxAttempts: 10,
-  retryBaseMs: 1000,
-  retryMaxMs: 5 * 60_000,
-  timeoutMs: 5000,
-  pollMs: 1000,
-  /** Delivered and failed deliveries are kept this long for the API, then deleted. */
-  retentionMs: 30 * 24 * 3600_000,
-} as const;
-
-export const SIGNATURE_HEADER = 'x-devstatus-signature';
 
 export interface AlertOptions {
   urls: string[];
@@ -38,20 +27,9 @@ export interface AlertOptions {
   retentionMs?: number;
 }
 
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /** Delay before the next attempt after `attempts` failed ones. */
 export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
-}
-
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  if (err.name === 'TimeoutError') return 'timed out';
-  const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? err.message;
 }
 
 export class AlertDispatcher {
@@ -152,28 +130,11 @@ export class AlertDispatcher {
   }
 
   private async deliver(d: AlertDelivery): Promise<void> {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'devstatus-alerts',
-      'x-devstatus-delivery': String(d.id),
-    };
-    if (this.o.secret) headers[SIGNATURE_HEADER] = signBody(this.o.secret, d.body);
-    let httpStatus: number | null = null;
-    let error: string | null = null;
-    try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers,
-        body: d.body,
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-        redirect: 'manual',
-      });
-      httpStatus = res.status;
-      await res.body?.cancel().catch(() => {});
-      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = describeError(err);
-    }
+    const { httpStatus, error } = await postWebhook(d.url, d.body, {
+      deliveryId: d.id,
+      secret: this.o.secret,
+      timeoutMs: this.o.timeoutMs,
+    });
     const now = Date.now();
     const attempts = d.attempts + 1;
     const ok = error === null;

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { sendError } from '../errors.js';
 
-/** web/dist seen from src/server (tsx) and dist/server (built): both are two levels down. */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+/** web/dist seen from src/server/routes (tsx) and dist/server/routes (built): three levels down. */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
 // The page renders every box-supplied string as text; the policy is a second line of defence.
 const CSP = [
@@ -66,10 +67,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     if (built && wantsPage && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0]!)) {
       return reply.sendFile('index.html');
     }
-    return reply.code(404).send({
-      error: 'not_found',
-      reason: `no route ${req.method} ${req.url.split('?')[0]}`,
-      message: `no route ${req.method} ${req.url.split('?')[0]}`,
-    });
+    return sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
   });
 }

@@ -1,10 +1,11 @@
 // Admin API of the device registry (dev_sno = authorization code issued by the platform),
 // and the alert delivery log. Everything lives under /api/, so the auth hook protects it.
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { LIMITS } from '../protocol/index.js';
-import { generateCode } from '../store/registry.js';
-import type { DeliveryStatus, Store } from '../store/types.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { LIMITS } from '../../protocol/index.js';
+import { generateCode } from '../../store/registry.js';
+import type { CodeStatus, DeliveryStatus, Store } from '../../store/types.js';
+import { notOneOf, sendError } from '../errors.js';
 
 // Null first: the validator coerces types, and would turn null into "" for a string branch.
 const Text = Type.Union([Type.Null(), Type.String({ maxLength: 200 })]);
@@ -21,12 +22,7 @@ const DeviceFields = Type.Object({ name: Type.Optional(Text), location: Type.Opt
 type NewCodeBody = Static<typeof NewCodeBody>;
 type DeviceFields = Static<typeof DeviceFields>;
 
-const notFound = (devSno: string) => ({
-  error: 'not_found',
-  field: 'dev_sno',
-  reason: `no code ${devSno} in the registry`,
-  message: `dev_sno: no code ${devSno} in the registry`,
-});
+const notFound = (reply: FastifyReply, devSno: string) => sendError(reply, 'not_found', `no code ${devSno} in the registry`, 'dev_sno');
 
 export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
   // A POST with no body and no content type never reaches the body parser.
@@ -35,16 +31,15 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
   };
   app.get<{ Querystring: { status?: string } }>('/api/admin/codes', async (req, reply) => {
     const { status } = req.query;
-    if (status !== undefined && status !== 'active' && status !== 'revoked') {
-      return reply.code(400).send({ error: 'bad_request', field: 'status', reason: 'must be active or revoked', message: 'status: must be active or revoked' });
-    }
-    const codes = await store.listCodes({ status });
+    const wrongStatus = notOneOf(status, ['active', 'revoked']);
+    if (wrongStatus) return sendError(reply, 'bad_request', wrongStatus, 'status');
+    const codes = await store.listCodes({ status: status as CodeStatus | undefined });
     return { total: codes.length, codes };
   });
 
   app.get<{ Params: { dev_sno: string } }>('/api/admin/codes/:dev_sno', async (req, reply) => {
     const code = await store.getCode(req.params.dev_sno);
-    return code ?? reply.code(404).send(notFound(req.params.dev_sno));
+    return code ?? notFound(reply, req.params.dev_sno);
   });
 
   app.post<{ Body: NewCodeBody }>('/api/admin/codes', { schema: { body: NewCodeBody }, preValidation: emptyBodyIsObject }, async (req, reply) => {
@@ -53,14 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     const now = Date.now();
     if (given) {
       const entry = await store.addCode({ dev_sno: given, source: 'registered', name: body.name, location: body.location }, now);
-      if (!entry) {
-        return reply.code(409).send({
-          error: 'conflict',
-          field: 'dev_sno',
-          reason: `${given} is already in the registry`,
-          message: `dev_sno: ${given} is already in the registry`,
-        });
-      }
+      if (!entry) return sendError(reply, 'conflict', `${given} is already in the registry`, 'dev_sno');
       return reply.code(201).send(entry);
     }
     // 36^24 codes: a clash is practically impossible, but never hand out one twice.
@@ -77,7 +65,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
   ] as const) {
     app.post<{ Params: { dev_sno: string } }>(`/api/admin/codes/:dev_sno/${action}`, async (req, reply) => {
       const entry = await store.setCodeStatus(req.params.dev_sno, status, Date.now());
-      return entry ?? reply.code(404).send(notFound(req.params.dev_sno));
+      return entry ?? notFound(reply, req.params.dev_sno);
     });
   }
 
@@ -86,7 +74,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     { schema: { body: DeviceFields }, preValidation: emptyBodyIsObject },
     async (req, reply) => {
       const entry = await store.updateCode(req.params.dev_sno, req.body, Date.now());
-      return entry ?? reply.code(404).send(notFound(req.params.dev_sno));
+      return entry ?? notFound(reply, req.params.dev_sno);
     },
   );
 
@@ -94,12 +82,9 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     '/api/alerts/deliveries',
     async (req, reply) => {
       const { status, before, limit } = req.query;
-      if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status)) {
-        return reply.code(400).send({ error: 'bad_request', field: 'status', reason: 'must be pending, delivered or failed', message: 'status: must be pending, delivered or failed' });
-      }
-      if (before !== undefined && !/^\d+$/.test(before)) {
-        return reply.code(400).send({ error: 'bad_request', field: 'before', reason: 'must be a delivery id', message: 'before: must be a delivery id' });
-      }
+      const wrongStatus = notOneOf(status, ['pending', 'delivered', 'failed']);
+      if (wrongStatus) return sendError(reply, 'bad_request', wrongStatus, 'status');
+      if (before !== undefined && !/^\d+$/.test(before)) return sendError(reply, 'bad_request', 'must be a delivery id', 'before');
       const [deliveries, counts] = await Promise.all([
         store.listDeliveries({
           status: status as DeliveryStatus | undefined,

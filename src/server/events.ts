@@ -1,0 +1,19 @@
+// The receiver's in-process event bus: what it announces to the rest of the process (alerts,
+// live views, metrics). Its own module so that those listeners need not import the composition root.
+import { EventEmitter } from 'node:events';
+import type { Report } from '../protocol/index.js';
+import type { Transition } from '../store/types.js';
+
+export interface FleetEventMap {
+  report: [report: Report, receivedAt: number];
+  transitions: [transitions: Transition[]];
+  rejected: [reason: string];
+  /** A report was stored and answered, `seconds` after it arrived. */
+  ingested: [seconds: number];
+  /** Alerts queued for delivery and transitions held back by de-duplication. */
+  alerts: [queued: number, held: number];
+  /** Outcome of one webhook delivery attempt. */
+  delivery: [outcome: 'delivered' | 'retrying' | 'failed'];
+}
+
+export class FleetEvents extends EventEmitter<FleetEventMap> {}
