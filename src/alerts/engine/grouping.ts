@@ -1,0 +1,252 @@
+// Grouping in the spirit of Alertmanager's group_by / group_wait / group_interval, driven by
+// an explicit clock (no timers: the caller asks nextDueAt() and calls flush(now) then).
+// Per (channel, rule, group key): the first item opens the group and waits group_wait, then
+// the group sends at most once per group_interval. Items are one line per subject; a box in
+// trouble takes its cameras' lines into its own. A channel without budget gets the overflow
+// folded into one digest, or waits until it has budget again.
+import type { ChannelBudget } from './budget.js';
+import { ENGINE_DEFAULTS } from './defaults.js';
+import { isProblemStatus, severityOf, timingOf, type RouteTarget } from './routing.js';
+import type { ItemChange, Notification, NotificationCounts, NotificationItem, NotificationKind, Severity, SubjectKey } from './types.js';
+
+export interface GroupState {
+  id: string;
+  channel: string;
+  rule_id: string;
+  key: string;
+  label: string;
+  group_interval_ms: number;
+  group_wait_ms: number;
+  last_sent_at: number | null;
+  next_flush_at: number | null;
+  /** One pending line per subject, in arrival order. */
+  pending: Record<SubjectKey, NotificationItem>;
+}
+
+export interface GrouperState {
+  groups: Record<string, GroupState>;
+  /** Per channel, for deterministic notification ids. */
+  seq: Record<string, number>;
+}
+
+const PROBLEMISH: ReadonlySet<ItemChange> = new Set(['problem', 'reminder', 'escalation']);
+const FLAPPISH: ReadonlySet<ItemChange> = new Set(['flapping', 'settled']);
+const NOTICE_ONLY: ReadonlySet<ItemChange> = new Set(['reminder', 'escalation']);
+
+export class AlertGrouper {
+  constructor(readonly state: GrouperState = { groups: {}, seq: {} }) {}
+
+  /** Adds a line (or merges it into the subject's pending line) to its group. */
+  add(target: RouteTarget, group: { key: string; label: string }, item: NotificationItem, now: number): void {
+    const id = `${target.channel}|${target.rule.id}|${group.key}`;
+    let g = this.state.groups[id];
+    if (!g) {
+      const t = timingOf(target.rule);
+      g = {
+        id,
+        channel: target.channel,
+        rule_id: target.rule.id,
+        key: group.key,
+        label: group.label,
+        group_interval_ms: t.groupIntervalMs,
+        group_wait_ms: t.groupWaitMs,
+        last_sent_at: null,
+        next_flush_at: null,
+        pending: {},
+      };
+      this.state.groups[id] = g;
+    }
+    if (g.next_flush_at === null) {
+      const intervalEnds = g.last_sent_at === null ? null : g.last_sent_at + g.group_interval_ms;
+      // Inside the interval after a send: wait for its end. Otherwise a fresh group_wait.
+      g.next_flush_at = intervalEnds !== null && now < intervalEnds ? intervalEnds : now + g.group_wait_ms;
+    }
+    g.pending[item.subject] = mergeItem(g.pending[item.subject], item);
+  }
+
+  /** Removes pending lines the predicate picks (e.g. silenced after they were queued). */
+  removeWhere(pick: (item: NotificationItem, g: GroupState) => boolean): { group: GroupState; item: NotificationItem }[] {
+    const out: { group: GroupState; item: NotificationItem }[] = [];
+    for (const g of Object.values(this.state.groups)) {
+      for (const [subject, item] of Object.entries(g.pending)) {
+        if (!pick(item, g)) continue;
+        out.push({ group: g, item });
+        delete g.pending[subject];
+      }
+      if (Object.keys(g.pending).length === 0) g.next_flush_at = null;
+    }
+    return out;
+  }
+
+  nextDueAt(): number | null {
+    let at: number | null = null;
+    for (const g of Object.values(this.state.groups)) {
+      if (g.next_flush_at !== null && (at === null || g.next_flush_at < at)) at = g.next_flush_at;
+    }
+    return at;
+  }
+
+  /** Sends every due group within the channels' budgets. */
+  flush(now: number, budget: ChannelBudget): Notification[] {
+    const due = Object.values(this.state.groups)
+      .filter((g) => g.next_flush_at !== null && g.next_flush_at <= now && Object.keys(g.pending).length > 0)
+      // When budget is short, the most urgent groups go out on their own first.
+      .sort((a, b) => rank(groupSeverity(b)) - rank(groupSeverity(a)) || a.next_flush_at! - b.next_flush_at! || (a.id < b.id ? -1 : 1));
+    const byChannel = new Map<string, GroupState[]>();
+    for (const g of due) byChannel.set(g.channel, [...(byChannel.get(g.channel) ?? []), g]);
+    const out: Notification[] = [];
+    for (const [channel, groups] of byChannel) {
+      const avail = budget.available(channel, now);
+      if (avail <= 0) {
+        const retry = Math.min(budget.nextAvailableAt(channel, now), now + ENGINE_DEFAULTS.rateLimitRetryMs);
+        for (const g of groups) g.next_flush_at = Math.max(retry, now + 1);
+        continue;
+      }
+      const alone = avail >= groups.length ? groups : groups.slice(0, avail - 1);
+      for (const g of alone) out.push(this.send(channel, [g], now, budget));
+      const folded = groups.slice(alone.length);
+      if (folded.length > 0) out.push(this.send(channel, folded, now, budget));
+    }
+    this.collect(now);
+    return out;
+  }
+
+  private send(channel: string, groups: GroupState[], now: number, budget: ChannelBudget): Notification {
+    const seq = (this.state.seq[channel] ?? 0) + 1;
+    this.state.seq[channel] = seq;
+    const items = foldCameras(groups.flatMap((g) => Object.values(g.pending)));
+    for (const g of groups) {
+      g.pending = {};
+      g.last_sent_at = now;
+      g.next_flush_at = null;
+    }
+    budget.take(channel, now);
+    const first = groups[0]!;
+    const digest = groups.length > 1;
+    return {
+      id: `${channel}#${seq}`,
+      channel,
+      rule_id: first.rule_id,
+      group_key: digest ? 'digest' : first.key,
+      group_label: digest ? `${groups.length} groups` : first.label,
+      ...(digest ? { folded_groups: groups.map((g) => g.key) } : {}),
+      kind: kindOf(items),
+      severity: severityOfItems(items),
+      created_at: now,
+      items,
+      covered_event_ids: items.flatMap((i) => [...i.covered_event_ids, ...(i.cameras ?? []).flatMap((c) => c.covered_event_ids)]),
+      counts: countItems(items),
+    };
+  }
+
+  /** Forgets groups with nothing pending whose interval has ended. */
+  private collect(now: number): void {
+    for (const [id, g] of Object.entries(this.state.groups)) {
+      if (Object.keys(g.pending).length > 0) continue;
+      if (g.last_sent_at === null || now >= g.last_sent_at + g.group_interval_ms) delete this.state.groups[id];
+    }
+  }
+}
+
+/** What a line says when `from` → `to` over all its transitions. */
+export function classify(from: string | null, to: string): ItemChange {
+  if (from !== null && from === to) return 'blip';
+  if (isProblemStatus(to)) return 'problem';
+  if (to === 'online') return 'recovery';
+  return 'change';
+}
+
+function mergeItem(prior: NotificationItem | undefined, next: NotificationItem): NotificationItem {
+  if (!prior) return next;
+  // A real change says more than a reminder; a reminder adds nothing to a pending change.
+  if (NOTICE_ONLY.has(prior.change) && !NOTICE_ONLY.has(next.change)) return next;
+  if (NOTICE_ONLY.has(next.change)) return prior;
+  const covered = [...prior.covered_event_ids, ...next.covered_event_ids];
+  const change: ItemChange = FLAPPISH.has(next.change)
+    ? next.change
+    : FLAPPISH.has(prior.change)
+      ? prior.change
+      : classify(prior.from, next.to);
+  return { ...next, from: prior.from, covered_event_ids: covered, change, since: change === 'blip' ? prior.since : next.since };
+}
+
+/** Camera lines of a box whose own line is in the same notification, going the same way, move under it. */
+function foldCameras(items: NotificationItem[]): NotificationItem[] {
+  const boxes = new Map<string, NotificationItem>();
+  for (const i of items) {
+    if (i.kind === 'box' && (i.change === 'problem' || i.change === 'recovery')) boxes.set(i.event.dev_sno, { ...i, cameras: [] });
+  }
+  const out: NotificationItem[] = [];
+  for (const i of items) {
+    if (i.kind === 'box') {
+      out.push(boxes.get(i.event.dev_sno) ?? i);
+      continue;
+    }
+    const box = boxes.get(i.event.dev_sno);
+    const sameWay = box && (i.change === box.change || (box.change === 'problem' && i.event.to === 'unknown'));
+    if (box && sameWay) box.cameras!.push(i);
+    else out.push(i);
+  }
+  for (const b of boxes.values()) if (b.cameras!.length === 0) delete b.cameras;
+  return out;
+}
+
+function countItems(items: NotificationItem[]): NotificationCounts {
+  const c: NotificationCounts = {
+    boxes_problem: 0,
+    cameras_problem: 0,
+    cameras_problem_boxes: 0,
+    cameras_folded: 0,
+    boxes_recovered: 0,
+    cameras_recovered: 0,
+    flapping: 0,
+    other: 0,
+    transitions: 0,
+  };
+  const camBoxes = new Set<string>();
+  for (const i of items) {
+    c.transitions += i.covered_event_ids.length;
+    for (const cam of i.cameras ?? []) c.transitions += cam.covered_event_ids.length;
+    c.cameras_folded += i.cameras?.length ?? 0;
+    if (FLAPPISH.has(i.change)) c.flapping++;
+    else if (PROBLEMISH.has(i.change)) {
+      if (i.kind === 'box') c.boxes_problem++;
+      else {
+        c.cameras_problem++;
+        camBoxes.add(i.event.dev_sno);
+      }
+    } else if (i.change === 'recovery') {
+      if (i.kind === 'box') c.boxes_recovered++;
+      else c.cameras_recovered++;
+    } else c.other++;
+  }
+  c.cameras_problem_boxes = camBoxes.size;
+  return c;
+}
+
+function kindOf(items: NotificationItem[]): NotificationKind {
+  const changes = new Set(items.map((i) => i.change));
+  const only = (...cs: ItemChange[]) => [...changes].every((c) => cs.includes(c));
+  if (only('flapping', 'settled')) return 'flapping';
+  if (only('reminder')) return 'reminder';
+  if (only('escalation')) return 'escalation';
+  if (only('problem', 'reminder', 'escalation')) return 'problems';
+  if (only('recovery')) return 'recoveries';
+  return 'mixed';
+}
+
+const rank = (s: Severity) => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
+
+function severityOfItems(items: NotificationItem[]): Severity {
+  let best: Severity = 'info';
+  for (const i of items) {
+    if (!PROBLEMISH.has(i.change) && i.change !== 'flapping') continue;
+    const s = severityOf(i);
+    if (rank(s) > rank(best)) best = s;
+  }
+  return best;
+}
+
+function groupSeverity(g: GroupState): Severity {
+  return severityOfItems(Object.values(g.pending));
+}
