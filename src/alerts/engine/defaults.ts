@@ -17,8 +17,10 @@ export const ENGINE_DEFAULTS = {
   flapWindowMs: 10 * 60_000,
   /** ...and it counts as settled after this long without a change. */
   flapSettleMs: 10 * 60_000,
-  /** When a channel has no budget left, look again at most this much later. */
-  rateLimitRetryMs: 5_000,
+  /** With this few messages left in a channel's budget, due groups are gathered into digests... */
+  digestReserve: 2,
+  /** ...held this long to gather more before the digest goes out. */
+  digestHoldMs: 5_000,
   /** Chat bots' documented limits, by channel type (the part of the channel id before ':'). */
   rateLimits: {
     dingtalk: [{ max: 20, per_ms: 60_000 }],

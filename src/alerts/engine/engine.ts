@@ -7,7 +7,7 @@ import { SlidingWindowBudget, type ChannelBudget } from './budget.js';
 import { ENGINE_DEFAULTS } from './defaults.js';
 import { isStale, observeChange, settlesAt, type FlapThresholds } from './flapping.js';
 import { AlertGrouper, classify } from './grouping.js';
-import { dueNotices, ensureNotices, markNotified, nextNoticeAt } from './reminders.js';
+import { dueNotices, ensureNotices, markNotified, nextNoticeAt, syncNotices } from './reminders.js';
 import { boxSubject, groupKeyOf, isNews, isProblemStatus, route, subjectOf, timingOf, type RouteTarget } from './routing.js';
 import { findSilence, silenceEndsAt } from './silences.js';
 import { emptyState, type AlertEngineState } from './state.js';
@@ -29,6 +29,14 @@ export class AlertEngine {
   private readonly grouper: AlertGrouper;
   private readonly budget: ChannelBudget;
   private readonly ownBudget: SlidingWindowBudget | null;
+  /**
+   * Earliest reminder/escalation time, or undefined when it must be recomputed. Ingest only
+   * lowers it and sends only push reminders later (a too-early wake costs one idle flush).
+   */
+  private noticeHint: number | null | undefined = undefined;
+  /** Subjects flapping now (derived from state.flaps, so not in the snapshot). */
+  private readonly flapping = new Set<string>();
+  private lastFlapPrune = Number.NEGATIVE_INFINITY;
 
   constructor(config: AlertEngineConfig, state: AlertEngineState = emptyState()) {
     this.rules = config.rules;
@@ -38,14 +46,18 @@ export class AlertEngine {
     this.grouper = new AlertGrouper(this.state.grouper);
     this.ownBudget = config.budget ? null : new SlidingWindowBudget(undefined, this.state.budget);
     this.budget = config.budget ?? this.ownBudget!;
+    for (const [subject, f] of Object.entries(this.state.flaps)) if (f.flapping) this.flapping.add(subject);
   }
 
   setRules(rules: Rule[]): void {
     this.rules = rules;
+    for (const p of Object.values(this.state.problems)) syncNotices(p, rules);
+    this.noticeHint = undefined;
   }
 
   setSilences(silences: Silence[]): void {
     this.silences = silences;
+    this.noticeHint = undefined;
   }
 
   /** Open problems (offline / unknown subjects), oldest first. */
@@ -83,6 +95,7 @@ export class AlertEngine {
     }
     const flap = observeChange(this.state.flaps[subject], e, this.flap);
     this.state.flaps[subject] = flap.state;
+    if (flap.state.flapping) this.flapping.add(subject);
     if (flap.verdict === 'held') return; // goes out with the "settled" line
     const change: ItemChange = flap.verdict === 'started' ? 'flapping' : classify(e.from, e.to);
     const targets = route(this.rules, e);
@@ -112,6 +125,7 @@ export class AlertEngine {
         : { subject, kind: e.kind, status: e.to, since: e.at, event: e, acknowledged: null, notices: {} };
       this.state.problems[subject] = p;
       ensureNotices(p, this.rules);
+      this.lowerWake(nextNoticeAt([p]));
       return null;
     }
     if (!prior) return null;
@@ -155,7 +169,7 @@ export class AlertEngine {
         return !p || p.acknowledged !== null;
       }
       return findSilence(this.silences, i.event, now) !== null;
-    });
+    }, now);
     for (const { group, item } of removed) {
       const s = findSilence(this.silences, item.event, now);
       for (const id of item.covered_event_ids) {
@@ -175,14 +189,16 @@ export class AlertEngine {
   }
 
   private settleFlapping(now: number, suppressed: SuppressedEvent[]): void {
-    for (const [subject, f] of Object.entries(this.state.flaps)) {
+    if (now - this.lastFlapPrune >= this.flap.flapWindowMs / 10) {
+      this.lastFlapPrune = now;
+      for (const [subject, f] of Object.entries(this.state.flaps)) if (isStale(f, now, this.flap)) delete this.state.flaps[subject];
+    }
+    for (const subject of [...this.flapping]) {
+      const f = this.state.flaps[subject]!;
       const at = settlesAt(f, this.flap);
-      if (at === null) {
-        if (isStale(f, now, this.flap)) delete this.state.flaps[subject];
-        continue;
-      }
-      if (at > now) continue;
+      if (at !== null && at > now) continue;
       delete this.state.flaps[subject];
+      this.flapping.delete(subject);
       const e = f.last_event;
       const silence = findSilence(this.silences, e, now);
       if (silence) {
@@ -202,6 +218,9 @@ export class AlertEngine {
   }
 
   private queueNotices(now: number): void {
+    const hint = this.noticeAt();
+    if (hint === null || hint > now) return;
+    this.noticeHint = undefined;
     const due = dueNotices(Object.values(this.state.problems), {
       now,
       rules: this.rules,
@@ -209,7 +228,7 @@ export class AlertEngine {
         const s = findSilence(this.silences, p.event, now);
         return s ? (silenceEndsAt(s, now) ?? now + 60_000) : null;
       },
-      flapping: (p) => this.state.flaps[p.subject]?.flapping === true,
+      flapping: (p) => this.flapping.has(p.subject),
       isOpen: (subject) => this.state.problems[subject] !== undefined,
     });
     for (const d of due) {
@@ -222,10 +241,18 @@ export class AlertEngine {
 
   /** When flush() should next be called (null: nothing is waiting). */
   nextWakeAt(): number | null {
-    const times = [this.grouper.nextDueAt(), nextNoticeAt(Object.values(this.state.problems))];
-    for (const f of Object.values(this.state.flaps)) times.push(settlesAt(f, this.flap));
-    const known = times.filter((t): t is number => t !== null);
-    return known.length ? Math.min(...known) : null;
+    let at = minTime(this.noticeAt(), this.grouper.nextDueAt());
+    for (const subject of this.flapping) at = minTime(at, settlesAt(this.state.flaps[subject]!, this.flap));
+    return at;
+  }
+
+  private noticeAt(): number | null {
+    if (this.noticeHint === undefined) this.noticeHint = nextNoticeAt(Object.values(this.state.problems));
+    return this.noticeHint;
+  }
+
+  private lowerWake(at: number | null): void {
+    if (this.noticeHint !== undefined) this.noticeHint = minTime(this.noticeHint, at);
   }
 
   /** A copy of everything needed to continue after a restart (see state.ts). */
@@ -233,6 +260,10 @@ export class AlertEngine {
     if (this.ownBudget) this.state.budget = this.ownBudget.snapshot();
     return structuredClone(this.state);
   }
+}
+
+function minTime(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 function pickFlap(d: FlapThresholds): FlapThresholds {

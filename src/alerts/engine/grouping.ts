@@ -27,6 +27,8 @@ export interface GrouperState {
   groups: Record<string, GroupState>;
   /** Per channel, for deterministic notification ids. */
   seq: Record<string, number>;
+  /** Per channel short of budget: when its held digest goes out. */
+  holds: Record<string, number>;
 }
 
 const PROBLEMISH: ReadonlySet<ItemChange> = new Set(['problem', 'reminder', 'escalation']);
@@ -34,7 +36,7 @@ const FLAPPISH: ReadonlySet<ItemChange> = new Set(['flapping', 'settled']);
 const NOTICE_ONLY: ReadonlySet<ItemChange> = new Set(['reminder', 'escalation']);
 
 export class AlertGrouper {
-  constructor(readonly state: GrouperState = { groups: {}, seq: {} }) {}
+  constructor(readonly state: GrouperState = { groups: {}, seq: {}, holds: {} }) {}
 
   /** Adds a line (or merges it into the subject's pending line) to its group. */
   add(target: RouteTarget, group: { key: string; label: string }, item: NotificationItem, now: number): void {
@@ -64,10 +66,11 @@ export class AlertGrouper {
     g.pending[item.subject] = mergeItem(g.pending[item.subject], item);
   }
 
-  /** Removes pending lines the predicate picks (e.g. silenced after they were queued). */
-  removeWhere(pick: (item: NotificationItem, g: GroupState) => boolean): { group: GroupState; item: NotificationItem }[] {
+  /** Removes pending lines the predicate picks (e.g. silenced after they were queued), of groups due by dueBy if given. */
+  removeWhere(pick: (item: NotificationItem, g: GroupState) => boolean, dueBy?: number): { group: GroupState; item: NotificationItem }[] {
     const out: { group: GroupState; item: NotificationItem }[] = [];
     for (const g of Object.values(this.state.groups)) {
+      if (dueBy !== undefined && (g.next_flush_at === null || g.next_flush_at > dueBy)) continue;
       for (const [subject, item] of Object.entries(g.pending)) {
         if (!pick(item, g)) continue;
         out.push({ group: g, item });
@@ -95,19 +98,39 @@ export class AlertGrouper {
     const byChannel = new Map<string, GroupState[]>();
     for (const g of due) byChannel.set(g.channel, [...(byChannel.get(g.channel) ?? []), g]);
     const out: Notification[] = [];
-    for (const [channel, groups] of byChannel) {
-      const avail = budget.available(channel, now);
-      if (avail <= 0) {
-        const retry = Math.min(budget.nextAvailableAt(channel, now), now + ENGINE_DEFAULTS.rateLimitRetryMs);
-        for (const g of groups) g.next_flush_at = Math.max(retry, now + 1);
-        continue;
-      }
-      const alone = avail >= groups.length ? groups : groups.slice(0, avail - 1);
-      for (const g of alone) out.push(this.send(channel, [g], now, budget));
-      const folded = groups.slice(alone.length);
-      if (folded.length > 0) out.push(this.send(channel, folded, now, budget));
-    }
+    for (const [channel, groups] of byChannel) out.push(...this.flushChannel(channel, groups, now, budget));
     this.collect(now);
+    return out;
+  }
+
+  /**
+   * With budget to spare each group goes alone (the overflow in one digest). When the budget
+   * is down to its last few messages, due groups are held a moment and go out as one digest;
+   * with none left they wait for the budget.
+   */
+  private flushChannel(channel: string, groups: GroupState[], now: number, budget: ChannelBudget): Notification[] {
+    const avail = budget.available(channel, now);
+    const { digestReserve, digestHoldMs } = ENGINE_DEFAULTS;
+    const postpone = (until: number) => {
+      for (const g of groups) g.next_flush_at = Math.max(until, now + 1);
+      return [];
+    };
+    if (avail <= 0) return postpone(budget.nextAvailableAt(channel, now));
+    if (avail <= digestReserve) {
+      const hold = this.state.holds[channel];
+      if (hold === undefined) {
+        this.state.holds[channel] = now + digestHoldMs;
+        return postpone(now + digestHoldMs);
+      }
+      if (now < hold) return postpone(hold);
+      delete this.state.holds[channel];
+      return [this.send(channel, groups, now, budget)];
+    }
+    delete this.state.holds[channel];
+    const alone = groups.slice(0, avail - digestReserve);
+    const out = alone.map((g) => this.send(channel, [g], now, budget));
+    const rest = groups.slice(alone.length);
+    if (rest.length > 0) out.push(this.send(channel, rest, now, budget));
     return out;
   }
 

@@ -24,6 +24,13 @@ export function ensureNotices(p: Problem, rules: readonly Rule[]): Rule[] {
   return matched;
 }
 
+/** ensureNotices, and rules that no longer route the problem stop reminding it. */
+export function syncNotices(p: Problem, rules: readonly Rule[]): Rule[] {
+  const matched = ensureNotices(p, rules);
+  for (const id of Object.keys(p.notices)) if (!matched.some((r) => r.id === id)) delete p.notices[id];
+  return matched;
+}
+
 function uniqueRules(rules: readonly Rule[], p: Problem): Rule[] {
   return [...new Set(route(rules, p.event).map((t) => t.rule))];
 }
@@ -58,10 +65,8 @@ export function dueNotices(problems: Iterable<Problem>, ctx: ReminderContext): D
   const out: DueNotice[] = [];
   const { now } = ctx;
   for (const p of problems) {
-    if (p.acknowledged) continue;
-    const matched = ensureNotices(p, ctx.rules);
-    // Rules that no longer route this problem stop reminding it.
-    for (const id of Object.keys(p.notices)) if (!matched.some((r) => r.id === id)) delete p.notices[id];
+    if (p.acknowledged || !anyDue(p, now)) continue;
+    const matched = syncNotices(p, ctx.rules);
     // A camera of a box that is itself down is covered by the box's reminders.
     const covered = p.kind === 'sub_device' && ctx.isOpen(boxSubject(p.event.dev_sno));
     for (const rule of matched) {
@@ -90,6 +95,16 @@ export function dueNotices(problems: Iterable<Problem>, ctx: ReminderContext): D
   return out;
 }
 
+function anyDue(p: Problem, now: number): boolean {
+  for (const id in p.notices) {
+    const n = p.notices[id]!;
+    if ((n.next_reminder_at !== null && n.next_reminder_at <= now) || (n.escalated_at === null && n.escalation_due_at !== null && n.escalation_due_at <= now)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Earliest time a reminder or escalation may fall due (null: none). */
 export function nextNoticeAt(problems: Iterable<Problem>): number | null {
   let at: number | null = null;
@@ -98,7 +113,8 @@ export function nextNoticeAt(problems: Iterable<Problem>): number | null {
   };
   for (const p of problems) {
     if (p.acknowledged) continue;
-    for (const n of Object.values(p.notices) as ProblemNotice[]) {
+    for (const id in p.notices) {
+      const n: ProblemNotice = p.notices[id]!;
       take(n.next_reminder_at);
       if (n.escalated_at === null) take(n.escalation_due_at);
     }

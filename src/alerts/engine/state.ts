@@ -16,7 +16,7 @@ export interface AlertEngineState {
 }
 
 export function emptyState(): AlertEngineState {
-  return { version: ENGINE_STATE_VERSION, problems: {}, flaps: {}, grouper: { groups: {}, seq: {} }, budget: {} };
+  return { version: ENGINE_STATE_VERSION, problems: {}, flaps: {}, grouper: { groups: {}, seq: {}, holds: {} }, budget: {} };
 }
 
 export function serializeState(s: AlertEngineState): string {
