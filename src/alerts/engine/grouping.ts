@@ -61,7 +61,9 @@ export class AlertGrouper {
     if (g.next_flush_at === null) {
       const intervalEnds = g.last_sent_at === null ? null : g.last_sent_at + g.group_interval_ms;
       // Inside the interval after a send: wait for its end. Otherwise a fresh group_wait.
-      g.next_flush_at = intervalEnds !== null && now < intervalEnds ? intervalEnds : now + g.group_wait_ms;
+      // Reminders are gathered already (all due ones are queued at once): no group_wait for them.
+      const wait = NOTICE_ONLY.has(item.change) ? 0 : g.group_wait_ms;
+      g.next_flush_at = intervalEnds !== null && now < intervalEnds ? intervalEnds : now + wait;
     }
     g.pending[item.subject] = mergeItem(g.pending[item.subject], item);
   }

@@ -2,7 +2,8 @@
 // is re-notified every reminder_every_min, and once escalate_after_min after it began it is
 // sent once to escalate_channels. Acknowledging or recovering stops both. While a problem is
 // silenced or flapping its reminders are pushed back, not saved up: when a silence ends
-// nothing old fires at once, only the next reminder of a still-open problem (per the rule).
+// nothing fires at once; a still-open problem gets the rule's next reminder one reminder
+// interval (and its escalation one escalation delay) after the silence ended.
 import { boxSubject, route, timingOf } from './routing.js';
 import type { Problem, ProblemNotice, Rule } from './types.js';
 
@@ -75,10 +76,16 @@ export function dueNotices(problems: Iterable<Problem>, ctx: ReminderContext): D
       const remind = t.reminderEveryMs !== null && n.next_reminder_at !== null && n.next_reminder_at <= now;
       const escalate = n.escalated_at === null && n.escalation_due_at !== null && n.escalation_due_at <= now;
       if (!remind && !escalate) continue;
-      const quietUntil = ctx.silencedUntil(p) ?? (covered || ctx.flapping(p) ? now + (t.reminderEveryMs ?? 60_000) : null);
-      if (quietUntil !== null) {
-        if (remind) n.next_reminder_at = Math.max(quietUntil, now + t.reminderEveryMs!);
-        if (escalate) n.escalation_due_at = Math.max(quietUntil, now + 1);
+      const silencedUntil = ctx.silencedUntil(p);
+      if (silencedUntil !== null) {
+        // The cadence restarts when the silence ends: nothing fires at the moment of expiry.
+        if (remind) n.next_reminder_at = silencedUntil + t.reminderEveryMs!;
+        if (escalate) n.escalation_due_at = silencedUntil + t.escalateAfterMs!;
+        continue;
+      }
+      if (covered || ctx.flapping(p)) {
+        if (remind) n.next_reminder_at = now + t.reminderEveryMs!;
+        if (escalate) n.escalation_due_at = now + (t.reminderEveryMs ?? t.escalateAfterMs!);
         continue;
       }
       if (remind) {
