@@ -223,6 +223,27 @@ describe('alert engine: routing', () => {
     assertAccounted(d);
   });
 
+  it('a box covers its cameras only on channels that got the box line', () => {
+    const split: Rule[] = [
+      { id: 'boxes', match: { kinds: ['box'] }, channels: ['wecom:oncall'] },
+      { id: 'all-cameras', match: { kinds: ['sub_device'] }, channels: ['wecom:oncall', 'dingtalk:cams'] },
+    ];
+    const d = new Driver({ rules: split });
+    d.ingest([boxEvent('B1', 'online', 'offline', T0)]);
+    d.advance(T0 + MIN);
+    d.ingest([camEvent('B1', 1, 'online', 'unknown', T0 + 2 * MIN)]);
+    d.advance(T0 + 5 * MIN);
+    assert.deepEqual(
+      d.notifications.map((n) => [n.channel, n.items.map((i) => i.subject).join()]),
+      [
+        ['wecom:oncall', 'box:B1'],
+        ['dingtalk:cams', 'sub:B1__10.0.0.1'],
+      ],
+    );
+    assert.deepEqual(d.suppressed.map((s) => [s.reason, s.channel]), [['covered_by_box', 'wecom:oncall']]);
+    assertAccounted(d);
+  });
+
   it('names what is wrong in a rule set', () => {
     assert.deepEqual(validateRules([{ id: 'a', channels: [] }, { id: 'a', channels: ['x'], escalate_after_min: 5 }]), [
       'rule a: names no channel',

@@ -88,16 +88,6 @@ export class AlertEngine {
     if (!isNews(e)) return void skip('not_news');
     const silence = findSilence(this.silences, e, e.at);
     if (silence) return void skip('silenced', { silence_id: silence.id });
-    const box = boxSubject(e.dev_sno);
-    if (e.kind === 'sub_device' && isProblemStatus(e.to) && this.state.problems[box] && !this.pendingAnywhere(box)) {
-      // The box's own line already said it is down; its cameras add nothing new.
-      return void skip('covered_by_box', { covered_by: box });
-    }
-    const flap = observeChange(this.state.flaps[subject], e, this.flap);
-    this.state.flaps[subject] = flap.state;
-    if (flap.state.flapping) this.flapping.add(subject);
-    if (flap.verdict === 'held') return; // goes out with the "settled" line
-    const change: ItemChange = flap.verdict === 'started' ? 'flapping' : classify(e.from, e.to);
     const targets = route(this.rules, e);
     // Recoveries also reach the channels a problem was escalated to.
     for (const rule of closed?.escalatedRules ?? []) {
@@ -106,8 +96,23 @@ export class AlertEngine {
       }
     }
     if (targets.length === 0) return void skip('no_route');
+    const box = boxSubject(e.dev_sno);
+    const coveredOn = this.coveredByBox(e, box);
+    if (targets.every((t) => coveredOn.has(t.channel))) {
+      for (const t of targets) skip('covered_by_box', { covered_by: box, channel: t.channel });
+      return;
+    }
+    const flap = observeChange(this.state.flaps[subject], e, this.flap);
+    this.state.flaps[subject] = flap.state;
+    if (flap.state.flapping) this.flapping.add(subject);
+    if (flap.verdict === 'held') return; // goes out with the "settled" line
+    const change: ItemChange = flap.verdict === 'started' ? 'flapping' : classify(e.from, e.to);
     const since = this.state.problems[subject]?.since ?? e.at;
     for (const target of targets) {
+      if (coveredOn.has(target.channel)) {
+        skip('covered_by_box', { covered_by: box, channel: target.channel });
+        continue;
+      }
       if (change === 'recovery' && target.rule.send_recoveries === false) {
         skip('recoveries_off', { channel: target.channel });
         continue;
@@ -134,8 +139,16 @@ export class AlertEngine {
     return { escalatedRules: this.rules.filter((r) => escalated.includes(r.id)) };
   }
 
-  private pendingAnywhere(subject: string): boolean {
-    return Object.values(this.state.grouper.groups).some((g) => g.pending[subject] !== undefined);
+  /**
+   * Channels on which a camera's trouble adds nothing: its box is down and the box's line
+   * already went out there (a box line still waiting in the group takes the camera in).
+   */
+  private coveredByBox(e: AlertEvent, box: string): Set<string> {
+    const boxProblem = this.state.problems[box];
+    if (e.kind !== 'sub_device' || !isProblemStatus(e.to) || !boxProblem) return new Set();
+    const channels = new Set(route(this.rules, boxProblem.event).map((t) => t.channel));
+    for (const g of Object.values(this.state.grouper.groups)) if (g.pending[box] !== undefined) channels.delete(g.channel);
+    return channels;
   }
 
   private addItem(
