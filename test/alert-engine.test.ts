@@ -1,6 +1,8 @@
 // The alert decision engine with a fake clock: grouping, storms, box-covers-cameras, prompt
 // recoveries, flapping, routing, rate-limit digests and restoring from a snapshot.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import {
   SlidingWindowBudget,
@@ -288,5 +290,18 @@ describe('alert engine: rate limits and restarts', () => {
     assert.deepEqual([...first.notifications, ...second.notifications], straight.notifications);
     assert.deepEqual([...first.suppressed, ...second.suppressed], straight.suppressed);
     assert.throws(() => parseState('{"version":99}'), /version 99/);
+  });
+});
+
+describe('alert engine benchmark', () => {
+  it('the storm benchmark runs, keeps the chat limit, covers every transition and prints its ratios', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/alert-engine.ts', '--rounds', '1', '--json'], { cwd: root, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const r = JSON.parse(run.stdout) as Record<string, number>;
+    assert.equal(r.transitions, 2000);
+    assert.equal(r.webhook_messages, 250);
+    assert.ok(r.dingtalk_messages! <= 20);
+    assert.ok(r.ingest_ratio_to_validation! > 0 && r.ingest_and_flush_ratio_to_validation! > 0);
   });
 });

@@ -143,9 +143,9 @@ export class AlertEngine {
    * Channels on which a camera's trouble adds nothing: its box is down and the box's line
    * already went out there (a box line still waiting in the group takes the camera in).
    */
-  private coveredByBox(e: AlertEvent, box: string): Set<string> {
+  private coveredByBox(e: AlertEvent, box: string): ReadonlySet<string> {
     const boxProblem = this.state.problems[box];
-    if (e.kind !== 'sub_device' || !isProblemStatus(e.to) || !boxProblem) return new Set();
+    if (e.kind !== 'sub_device' || !isProblemStatus(e.to) || !boxProblem) return NO_CHANNELS;
     const channels = new Set(route(this.rules, boxProblem.event).map((t) => t.channel));
     for (const g of Object.values(this.state.grouper.groups)) if (g.pending[box] !== undefined) channels.delete(g.channel);
     return channels;
@@ -274,6 +274,8 @@ export class AlertEngine {
     return structuredClone(this.state);
   }
 }
+
+const NO_CHANNELS: ReadonlySet<string> = new Set();
 
 function minTime(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);

@@ -23,6 +23,7 @@ export interface GroupState {
   pending: Record<SubjectKey, NotificationItem>;
 }
 
+/** Invariant: a group has pending lines exactly when next_flush_at is set. */
 export interface GrouperState {
   groups: Record<string, GroupState>;
   /** Per channel, for deterministic notification ids. */
@@ -71,21 +72,23 @@ export class AlertGrouper {
   /** Removes pending lines the predicate picks (e.g. silenced after they were queued), of groups due by dueBy if given. */
   removeWhere(pick: (item: NotificationItem, g: GroupState) => boolean, dueBy?: number): { group: GroupState; item: NotificationItem }[] {
     const out: { group: GroupState; item: NotificationItem }[] = [];
-    for (const g of Object.values(this.state.groups)) {
-      if (dueBy !== undefined && (g.next_flush_at === null || g.next_flush_at > dueBy)) continue;
+    for (const id in this.state.groups) {
+      const g = this.state.groups[id]!;
+      if (g.next_flush_at === null || (dueBy !== undefined && g.next_flush_at > dueBy)) continue;
       for (const [subject, item] of Object.entries(g.pending)) {
         if (!pick(item, g)) continue;
         out.push({ group: g, item });
         delete g.pending[subject];
       }
-      if (Object.keys(g.pending).length === 0) g.next_flush_at = null;
+      if (isEmpty(g.pending)) g.next_flush_at = null;
     }
     return out;
   }
 
   nextDueAt(): number | null {
     let at: number | null = null;
-    for (const g of Object.values(this.state.groups)) {
+    for (const id in this.state.groups) {
+      const g = this.state.groups[id]!;
       if (g.next_flush_at !== null && (at === null || g.next_flush_at < at)) at = g.next_flush_at;
     }
     return at;
@@ -93,12 +96,20 @@ export class AlertGrouper {
 
   /** Sends every due group within the channels' budgets. */
   flush(now: number, budget: ChannelBudget): Notification[] {
-    const due = Object.values(this.state.groups)
-      .filter((g) => g.next_flush_at !== null && g.next_flush_at <= now && Object.keys(g.pending).length > 0)
-      // When budget is short, the most urgent groups go out on their own first.
-      .sort((a, b) => rank(groupSeverity(b)) - rank(groupSeverity(a)) || a.next_flush_at! - b.next_flush_at! || (a.id < b.id ? -1 : 1));
+    const due: GroupState[] = [];
+    for (const id in this.state.groups) {
+      const g = this.state.groups[id]!;
+      if (g.next_flush_at !== null && g.next_flush_at <= now) due.push(g);
+    }
+    // When budget is short, the most urgent groups go out on their own first.
+    const urgency = new Map(due.map((g) => [g, rank(groupSeverity(g))]));
+    due.sort((a, b) => urgency.get(b)! - urgency.get(a)! || a.next_flush_at! - b.next_flush_at! || (a.id < b.id ? -1 : 1));
     const byChannel = new Map<string, GroupState[]>();
-    for (const g of due) byChannel.set(g.channel, [...(byChannel.get(g.channel) ?? []), g]);
+    for (const g of due) {
+      const list = byChannel.get(g.channel);
+      if (list) list.push(g);
+      else byChannel.set(g.channel, [g]);
+    }
     const out: Notification[] = [];
     for (const [channel, groups] of byChannel) out.push(...this.flushChannel(channel, groups, now, budget));
     this.collect(now);
@@ -166,11 +177,17 @@ export class AlertGrouper {
 
   /** Forgets groups with nothing pending whose interval has ended. */
   private collect(now: number): void {
-    for (const [id, g] of Object.entries(this.state.groups)) {
-      if (Object.keys(g.pending).length > 0) continue;
+    for (const id in this.state.groups) {
+      const g = this.state.groups[id]!;
+      if (g.next_flush_at !== null) continue;
       if (g.last_sent_at === null || now >= g.last_sent_at + g.group_interval_ms) delete this.state.groups[id];
     }
   }
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** What a line says when `from` → `to` over all its transitions. */

@@ -33,7 +33,9 @@ export function syncNotices(p: Problem, rules: readonly Rule[]): Rule[] {
 }
 
 function uniqueRules(rules: readonly Rule[], p: Problem): Rule[] {
-  return [...new Set(route(rules, p.event).map((t) => t.rule))];
+  const out: Rule[] = [];
+  for (const t of route(rules, p.event)) if (!out.includes(t.rule)) out.push(t.rule);
+  return out;
 }
 
 /** A notification went out that named the problem under this rule. */

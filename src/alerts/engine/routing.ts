@@ -85,7 +85,16 @@ export interface RuleTiming {
   escalateAfterMs: number | null;
 }
 
+const timings = new WeakMap<Rule, RuleTiming>();
+
+/** A rule's timing with the defaults filled in (rules are treated as immutable). */
 export function timingOf(rule: Rule): RuleTiming {
+  let t = timings.get(rule);
+  if (!t) timings.set(rule, (t = computeTiming(rule)));
+  return t;
+}
+
+function computeTiming(rule: Rule): RuleTiming {
   const min = (v: number | undefined) => (v && v > 0 ? v * 60_000 : null);
   return {
     groupBy: rule.group_by ?? ENGINE_DEFAULTS.groupBy,
