@@ -1,19 +1,10 @@
 // The alert decision engine with a fake clock: grouping, storms, box-covers-cameras, prompt
-// recoveries, flapping, routing, rate-limit digests and restoring from a snapshot.
+// recoveries, flapping, rate-limit digests and restoring from a snapshot.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import {
-  SlidingWindowBudget,
-  parseState,
-  route,
-  serializeState,
-  severityOf,
-  validateRules,
-  type AlertEvent,
-  type Rule,
-} from '../src/alerts/engine/index.js';
+import { SlidingWindowBudget, parseState, serializeState, type AlertEvent, type Rule } from '../src/alerts/engine/index.js';
 import { MIN, S, T0, assertAccounted, assertIntervals, assertRateLimit, boxEvent, camEvent, Driver } from './support/alert-engine.js';
 
 const box = (b: number) => `B${String(b).padStart(3, '0')}`;
@@ -177,81 +168,6 @@ describe('alert engine: grouping', () => {
     assert.equal(settled.covered_event_ids.length, 16);
     assert.equal(settled.kind, 'flapping');
     assertAccounted(d);
-  });
-});
-
-describe('alert engine: routing', () => {
-  const rules: Rule[] = [
-    { id: 'boxes', match: { kinds: ['box'] }, channels: ['wecom:oncall'], group_by: 'location' },
-    { id: 'sh-cameras', match: { severities: ['warning'], locations: ['sh-01'] }, channels: ['dingtalk:sh'] },
-    { id: 'vip', match: { groups: ['vip'] }, channels: ['wecom:oncall', 'email:vip'] },
-  ];
-
-  it('by kind, severity, location and group; each channel once per event', () => {
-    const sh = { location_id: 'sh-01' };
-    assert.equal(severityOf(boxEvent('B1', 'online', 'offline', T0)), 'critical');
-    assert.equal(severityOf(camEvent('B1', 1, 'online', 'offline', T0)), 'warning');
-    const chans = (e: AlertEvent) => route(rules, e).map((t) => `${t.rule.id}>${t.channel}`);
-    assert.deepEqual(chans(boxEvent('B1', 'online', 'offline', T0, sh)), ['boxes>wecom:oncall']);
-    assert.deepEqual(chans(camEvent('B1', 1, 'online', 'offline', T0, sh)), ['sh-cameras>dingtalk:sh']);
-    assert.deepEqual(chans(camEvent('B2', 1, 'online', 'offline', T0, { location_id: 'bj-01' })), []);
-    assert.deepEqual(chans(boxEvent('B3', 'online', 'offline', T0, { group: 'vip' })), ['boxes>wecom:oncall', 'vip>email:vip']);
-  });
-
-  it('the engine sends along the routes and accounts for events nobody routes', () => {
-    const d = new Driver({ rules });
-    d.ingest([
-      boxEvent('B1', 'online', 'offline', T0, { location_id: 'sh-01', location_name: 'Shanghai 01' }),
-      boxEvent('B2', 'online', 'offline', T0, { location_id: 'sh-01', location_name: 'Shanghai 01' }),
-      camEvent('B3', 1, 'online', 'offline', T0, { location_id: 'sh-01' }),
-      camEvent('B4', 1, 'online', 'offline', T0, { location_id: 'bj-01' }),
-      camEvent('B5', 1, null, 'online', T0, { location_id: 'sh-01' }),
-    ]);
-    d.advance(T0 + MIN);
-    assert.deepEqual(
-      d.notifications.map((n) => [n.channel, n.group_label, n.severity, n.counts.boxes_problem, n.counts.cameras_problem]),
-      [
-        ['wecom:oncall', 'Shanghai 01', 'critical', 2, 0],
-        ['dingtalk:sh', 'Box B3', 'warning', 0, 1],
-      ],
-    );
-    assert.deepEqual(
-      d.suppressed.map((s) => [s.subject, s.reason]),
-      [
-        ['sub:B4__10.0.0.1', 'no_route'],
-        ['sub:B5__10.0.0.1', 'not_news'],
-      ],
-    );
-    assertAccounted(d);
-  });
-
-  it('a box covers its cameras only on channels that got the box line', () => {
-    const split: Rule[] = [
-      { id: 'boxes', match: { kinds: ['box'] }, channels: ['wecom:oncall'] },
-      { id: 'all-cameras', match: { kinds: ['sub_device'] }, channels: ['wecom:oncall', 'dingtalk:cams'] },
-    ];
-    const d = new Driver({ rules: split });
-    d.ingest([boxEvent('B1', 'online', 'offline', T0)]);
-    d.advance(T0 + MIN);
-    d.ingest([camEvent('B1', 1, 'online', 'unknown', T0 + 2 * MIN)]);
-    d.advance(T0 + 5 * MIN);
-    assert.deepEqual(
-      d.notifications.map((n) => [n.channel, n.items.map((i) => i.subject).join()]),
-      [
-        ['wecom:oncall', 'box:B1'],
-        ['dingtalk:cams', 'sub:B1__10.0.0.1'],
-      ],
-    );
-    assert.deepEqual(d.suppressed.map((s) => [s.reason, s.channel]), [['covered_by_box', 'wecom:oncall']]);
-    assertAccounted(d);
-  });
-
-  it('names what is wrong in a rule set', () => {
-    assert.deepEqual(validateRules([{ id: 'a', channels: [] }, { id: 'a', channels: ['x'], escalate_after_min: 5 }]), [
-      'rule a: names no channel',
-      'rule a: id is used twice',
-      'rule a: escalate_after_min needs escalate_channels',
-    ]);
   });
 });
 

@@ -10,8 +10,9 @@ import { AlertGrouper, classify } from './grouping.js';
 import { dueNotices, ensureNotices, markNotified, nextNoticeAt, syncNotices } from './reminders.js';
 import { boxSubject, groupKeyOf, isNews, isProblemStatus, route, subjectOf, timingOf, type RouteTarget } from './routing.js';
 import { findSilence, silenceEndsAt } from './silences.js';
+import { testNotification } from './notification.js';
 import { emptyState, type AlertEngineState } from './state.js';
-import type { Acknowledgement, AlertEvent, EngineOutput, ItemChange, NotificationItem, Problem, Rule, Silence, SuppressedEvent } from './types.js';
+import type { Acknowledgement, AlertEvent, EngineOutput, ItemChange, Notification, NotificationItem, Problem, Rule, Silence, SuppressedEvent } from './types.js';
 
 export interface AlertEngineConfig {
   rules: Rule[];
@@ -250,6 +251,14 @@ export class AlertEngine {
         this.addItem({ channel, rule: d.rule }, p.event, { change: d.kind, from: p.status, to: p.status, since: p.since, covered: [] }, now);
       }
     }
+  }
+
+  /** A "test" notification for a channel, within its budget (else when to try again). */
+  testNotification(channel: string, now: number): { notification: Notification } | { retry_at: number } {
+    if (this.budget.available(channel, now) <= 0) return { retry_at: this.budget.nextAvailableAt(channel, now) };
+    this.budget.take(channel, now);
+    if (this.ownBudget) this.state.budget = this.ownBudget.snapshot();
+    return { notification: testNotification(this.grouper.nextId(channel), channel, now) };
   }
 
   /** When flush() should next be called (null: nothing is waiting). */

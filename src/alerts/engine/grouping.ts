@@ -6,8 +6,9 @@
 // folded into one digest, or waits until it has budget again.
 import type { ChannelBudget } from './budget.js';
 import { ENGINE_DEFAULTS } from './defaults.js';
-import { isProblemStatus, severityOf, timingOf, type RouteTarget } from './routing.js';
-import type { ItemChange, Notification, NotificationCounts, NotificationItem, NotificationKind, Severity, SubjectKey } from './types.js';
+import { buildNotification, FLAPPISH, NOTICE_ONLY, rank, severityOfItems } from './notification.js';
+import { isProblemStatus, timingOf, type RouteTarget } from './routing.js';
+import type { ItemChange, Notification, NotificationItem, Severity, SubjectKey } from './types.js';
 
 export interface GroupState {
   id: string;
@@ -32,9 +33,6 @@ export interface GrouperState {
   holds: Record<string, number>;
 }
 
-const PROBLEMISH: ReadonlySet<ItemChange> = new Set(['problem', 'reminder', 'escalation']);
-const FLAPPISH: ReadonlySet<ItemChange> = new Set(['flapping', 'settled']);
-const NOTICE_ONLY: ReadonlySet<ItemChange> = new Set(['reminder', 'escalation']);
 
 export class AlertGrouper {
   constructor(readonly state: GrouperState = { groups: {}, seq: {}, holds: {} }) {}
@@ -147,10 +145,15 @@ export class AlertGrouper {
     return out;
   }
 
-  private send(channel: string, groups: GroupState[], now: number, budget: ChannelBudget): Notification {
+  /** Deterministic notification ids: `<channel>#<n>`, continued across restarts. */
+  nextId(channel: string): string {
     const seq = (this.state.seq[channel] ?? 0) + 1;
     this.state.seq[channel] = seq;
-    const items = foldCameras(groups.flatMap((g) => Object.values(g.pending)));
+    return `${channel}#${seq}`;
+  }
+
+  private send(channel: string, groups: GroupState[], now: number, budget: ChannelBudget): Notification {
+    const lines = groups.flatMap((g) => Object.values(g.pending));
     for (const g of groups) {
       g.pending = {};
       g.last_sent_at = now;
@@ -159,21 +162,17 @@ export class AlertGrouper {
     budget.take(channel, now);
     const first = groups[0]!;
     const digest = groups.length > 1;
-    return {
-      id: `${channel}#${seq}`,
+    const head = {
+      id: this.nextId(channel),
       channel,
       rule_id: first.rule_id,
       group_key: digest ? 'digest' : first.key,
       group_label: digest ? `${groups.length} groups` : first.label,
-      ...(digest ? { folded_groups: groups.map((g) => g.key) } : {}),
-      kind: kindOf(items),
-      severity: severityOfItems(items),
       created_at: now,
-      items,
-      covered_event_ids: items.flatMap((i) => [...i.covered_event_ids, ...(i.cameras ?? []).flatMap((c) => c.covered_event_ids)]),
-      counts: countItems(items),
     };
+    return buildNotification(digest ? { ...head, folded_groups: groups.map((g) => g.key) } : head, lines);
   }
+
 
   /** Forgets groups with nothing pending whose interval has ended. */
   private collect(now: number): void {
@@ -210,83 +209,6 @@ function mergeItem(prior: NotificationItem | undefined, next: NotificationItem):
       ? prior.change
       : classify(prior.from, next.to);
   return { ...next, from: prior.from, covered_event_ids: covered, change, since: change === 'blip' ? prior.since : next.since };
-}
-
-/** Camera lines of a box whose own line is in the same notification, going the same way, move under it. */
-function foldCameras(items: NotificationItem[]): NotificationItem[] {
-  const boxes = new Map<string, NotificationItem>();
-  for (const i of items) {
-    if (i.kind === 'box' && (i.change === 'problem' || i.change === 'recovery')) boxes.set(i.event.dev_sno, { ...i, cameras: [] });
-  }
-  const out: NotificationItem[] = [];
-  for (const i of items) {
-    if (i.kind === 'box') {
-      out.push(boxes.get(i.event.dev_sno) ?? i);
-      continue;
-    }
-    const box = boxes.get(i.event.dev_sno);
-    const sameWay = box && (i.change === box.change || (box.change === 'problem' && i.event.to === 'unknown'));
-    if (box && sameWay) box.cameras!.push(i);
-    else out.push(i);
-  }
-  for (const b of boxes.values()) if (b.cameras!.length === 0) delete b.cameras;
-  return out;
-}
-
-function countItems(items: NotificationItem[]): NotificationCounts {
-  const c: NotificationCounts = {
-    boxes_problem: 0,
-    cameras_problem: 0,
-    cameras_problem_boxes: 0,
-    cameras_folded: 0,
-    boxes_recovered: 0,
-    cameras_recovered: 0,
-    flapping: 0,
-    other: 0,
-    transitions: 0,
-  };
-  const camBoxes = new Set<string>();
-  for (const i of items) {
-    c.transitions += i.covered_event_ids.length;
-    for (const cam of i.cameras ?? []) c.transitions += cam.covered_event_ids.length;
-    c.cameras_folded += i.cameras?.length ?? 0;
-    if (FLAPPISH.has(i.change)) c.flapping++;
-    else if (PROBLEMISH.has(i.change)) {
-      if (i.kind === 'box') c.boxes_problem++;
-      else {
-        c.cameras_problem++;
-        camBoxes.add(i.event.dev_sno);
-      }
-    } else if (i.change === 'recovery') {
-      if (i.kind === 'box') c.boxes_recovered++;
-      else c.cameras_recovered++;
-    } else c.other++;
-  }
-  c.cameras_problem_boxes = camBoxes.size;
-  return c;
-}
-
-function kindOf(items: NotificationItem[]): NotificationKind {
-  const changes = new Set(items.map((i) => i.change));
-  const only = (...cs: ItemChange[]) => [...changes].every((c) => cs.includes(c));
-  if (only('flapping', 'settled')) return 'flapping';
-  if (only('reminder')) return 'reminder';
-  if (only('escalation')) return 'escalation';
-  if (only('problem', 'reminder', 'escalation')) return 'problems';
-  if (only('recovery')) return 'recoveries';
-  return 'mixed';
-}
-
-const rank = (s: Severity) => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
-
-function severityOfItems(items: NotificationItem[]): Severity {
-  let best: Severity = 'info';
-  for (const i of items) {
-    if (!PROBLEMISH.has(i.change) && i.change !== 'flapping') continue;
-    const s = severityOf(i);
-    if (rank(s) > rank(best)) best = s;
-  }
-  return best;
 }
 
 function groupSeverity(g: GroupState): Severity {
