@@ -19,7 +19,12 @@ describe('alert engine: silences', () => {
     d.ingest([camEvent('B1', 1, 'online', 'offline', T0 + MIN), camEvent('B2', 1, 'online', 'offline', T0 + MIN)]);
     d.ingest([camEvent('B1', 2, 'online', 'offline', T0 + 5 * MIN), boxEvent('B1', 'online', 'offline', T0 + 6 * MIN)]);
     d.ingest([camEvent('B1', 2, 'offline', 'online', T0 + 9 * MIN)]);
+    assert.deepEqual(d.engine.silencedProblems(T0 + 10 * MIN), [
+      { subject: 'sub:B1__10.0.0.1', silence_id: 'sil1', until: T0 + 30 * MIN },
+      { subject: 'box:B1', silence_id: 'sil1', until: T0 + 30 * MIN },
+    ]);
     d.advance(T0 + 3 * HOUR);
+    assert.deepEqual(d.engine.silencedProblems(T0 + 3 * HOUR), []);
     assert.deepEqual(
       d.notifications.map((n) => n.group_key),
       ['box:B2'],

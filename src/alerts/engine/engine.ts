@@ -61,9 +61,19 @@ export class AlertEngine {
     this.noticeHint = undefined;
   }
 
-  /** Open problems (offline / unknown subjects), oldest first. */
+  /** Open problems (offline / unknown subjects), oldest first (copies). */
   problems(): Problem[] {
-    return Object.values(this.state.problems).sort((a, b) => a.since - b.since);
+    return structuredClone(Object.values(this.state.problems).sort((a, b) => a.since - b.since));
+  }
+
+  /** Open problems an active silence covers now, with the silence: what the API shows as silenced. */
+  silencedProblems(now: number): { subject: string; silence_id: string; until: number | null }[] {
+    const out: { subject: string; silence_id: string; until: number | null }[] = [];
+    for (const p of this.problems()) {
+      const s = findSilence(this.silences, p.event, now);
+      if (s) out.push({ subject: p.subject, silence_id: s.id, until: silenceEndsAt(s, now) });
+    }
+    return out;
   }
 
   /** Acknowledges an open problem: its reminders and escalation stop. False when not open. */
