@@ -18,7 +18,7 @@ function storm(): AlertEvent[][] {
 
 describe('alert engine: grouping', () => {
   it('a storm of 2,000 cameras at 250 boxes: one notification per box and channel, chat limits kept, every transition covered once', () => {
-    const rules: Rule[] = [{ id: 'all', channels: ['dingtalk:ops', 'webhook:main'] }];
+    const rules: Rule[] = [{ id: 'all', channels: ['dingtalk:ops', 'feishu:ops', 'webhook:main'] }];
     const d = new Driver({ rules });
     for (const report of storm()) d.ingest(report);
     d.advance(T0 + 10 * MIN);
@@ -44,6 +44,12 @@ describe('alert engine: grouping', () => {
     assert.equal(new Set(ding.flatMap((n) => n.folded_groups ?? [n.group_key])).size, 250);
     // The digest is held a few seconds, not until the budget's minute has passed.
     assert.ok(ding.at(-1)!.created_at <= T0 + 30 * S, `last DingTalk message at +${(ding.at(-1)!.created_at - T0) / S} s`);
+
+    const feishu = d.on('feishu:ops');
+    assertRateLimit(d.notifications, 'feishu:ops', 5, S);
+    assertRateLimit(d.notifications, 'feishu:ops', 100, MIN);
+    assert.equal(feishu.reduce((sum, n) => sum + n.counts.cameras_problem, 0), 2000);
+    assert.ok(feishu.at(-1)!.created_at <= T0 + 30 * S);
 
     assertIntervals(d.notifications, 60 * S);
     assertAccounted(d);
@@ -176,10 +182,11 @@ describe('alert engine: rate limits and restarts', () => {
     const b = new SlidingWindowBudget();
     for (let i = 0; i < 5; i++) b.take('feishu:ops', T0);
     assert.equal(b.available('feishu:ops', T0), 0);
-    assert.equal(b.nextAvailableAt('feishu:ops', T0), T0 + 1000);
+    assert.equal(b.availableAt('feishu:ops', T0), T0 + 1000);
     for (let s = 1; s < 20; s++) for (let i = 0; i < 5; i++) b.take('feishu:ops', T0 + s * 1000);
     assert.equal(b.available('feishu:ops', T0 + 20 * S), 0, '100 within the minute');
-    assert.equal(b.nextAvailableAt('feishu:ops', T0 + 20 * S), T0 + MIN);
+    assert.equal(b.availableAt('feishu:ops', T0 + 20 * S), T0 + MIN);
+    assert.equal(b.availableAt('feishu:ops', T0 + 20 * S, 6), T0 + MIN + 1000, 'six slots: the first two seconds must leave the minute');
     assert.equal(b.available('webhook:x', T0), Number.POSITIVE_INFINITY);
   });
 

@@ -6,8 +6,8 @@ export interface ChannelBudget {
   /** How many notifications the channel may take at `now`. */
   available(channel: string, now: number): number;
   take(channel: string, now: number): void;
-  /** Earliest time at which available() may be > 0 again. */
-  nextAvailableAt(channel: string, now: number): number;
+  /** Earliest time at which available() may be ≥ n again (n = 1: any budget at all). */
+  availableAt(channel: string, now: number, n?: number): number;
 }
 
 /** Limits by channel type: the part of the channel id before ':' (dingtalk:ops → dingtalk). */
@@ -46,15 +46,16 @@ export class SlidingWindowBudget implements ChannelBudget {
     this.recent(channel, now).push(now);
   }
 
-  nextAvailableAt(channel: string, now: number): number {
+  availableAt(channel: string, now: number, n = 1): number {
     let at = now;
     const list = this.recent(channel, now);
     for (const l of this.limitsFor(channel)) {
       const inWindow = list.filter((t) => t > now - l.per_ms);
-      if (inWindow.length < l.max) continue;
-      // The window frees a slot when its (count - max + 1)-th oldest send leaves it.
-      const freeing = inWindow[inWindow.length - l.max];
-      if (freeing !== undefined) at = Math.max(at, freeing + l.per_ms);
+      // n slots are free once this many of the oldest sends have left the window.
+      const leaving = inWindow.length - (l.max - n);
+      if (leaving <= 0) continue;
+      const last = inWindow[Math.min(leaving, inWindow.length) - 1];
+      if (last !== undefined) at = Math.max(at, last + l.per_ms);
     }
     return at;
   }

@@ -265,7 +265,7 @@ export class AlertEngine {
 
   /** A "test" notification for a channel, within its budget (else when to try again). */
   testNotification(channel: string, now: number): { notification: Notification } | { retry_at: number } {
-    if (this.budget.available(channel, now) <= 0) return { retry_at: this.budget.nextAvailableAt(channel, now) };
+    if (this.budget.available(channel, now) <= 0) return { retry_at: this.budget.availableAt(channel, now) };
     this.budget.take(channel, now);
     if (this.ownBudget) this.state.budget = this.ownBudget.snapshot();
     return { notification: testNotification(this.grouper.nextId(channel), channel, now) };

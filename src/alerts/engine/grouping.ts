@@ -20,6 +20,8 @@ export interface GroupState {
   group_wait_ms: number;
   last_sent_at: number | null;
   next_flush_at: number | null;
+  /** Set while the group is due but waits for its channel's budget: it goes out as soon as there is some. */
+  due_since?: number | null;
   /** One pending line per subject, in arrival order. */
   pending: Record<SubjectKey, NotificationItem>;
 }
@@ -72,13 +74,16 @@ export class AlertGrouper {
     const out: { group: GroupState; item: NotificationItem }[] = [];
     for (const id in this.state.groups) {
       const g = this.state.groups[id]!;
-      if (g.next_flush_at === null || (dueBy !== undefined && g.next_flush_at > dueBy)) continue;
+      if (g.next_flush_at === null || (dueBy !== undefined && !isDue(g, dueBy))) continue;
       for (const [subject, item] of Object.entries(g.pending)) {
         if (!pick(item, g)) continue;
         out.push({ group: g, item });
         delete g.pending[subject];
       }
-      if (isEmpty(g.pending)) g.next_flush_at = null;
+      if (isEmpty(g.pending)) {
+        g.next_flush_at = null;
+        g.due_since = null;
+      }
     }
     return out;
   }
@@ -97,11 +102,12 @@ export class AlertGrouper {
     const due: GroupState[] = [];
     for (const id in this.state.groups) {
       const g = this.state.groups[id]!;
-      if (g.next_flush_at !== null && g.next_flush_at <= now) due.push(g);
+      if (isDue(g, now)) due.push(g);
     }
     // When budget is short, the most urgent groups go out on their own first.
     const urgency = new Map(due.map((g) => [g, rank(groupSeverity(g))]));
-    due.sort((a, b) => urgency.get(b)! - urgency.get(a)! || a.next_flush_at! - b.next_flush_at! || (a.id < b.id ? -1 : 1));
+    const dueAt = (g: GroupState) => g.due_since ?? g.next_flush_at!;
+    due.sort((a, b) => urgency.get(b)! - urgency.get(a)! || dueAt(a) - dueAt(b) || (a.id < b.id ? -1 : 1));
     const byChannel = new Map<string, GroupState[]>();
     for (const g of due) {
       const list = byChannel.get(g.channel);
@@ -123,17 +129,22 @@ export class AlertGrouper {
     const avail = budget.available(channel, now);
     const { digestReserve, digestHoldMs } = ENGINE_DEFAULTS;
     const postpone = (until: number) => {
-      for (const g of groups) g.next_flush_at = Math.max(until, now + 1);
+      for (const g of groups) {
+        g.due_since ??= g.next_flush_at;
+        g.next_flush_at = Math.max(until, now + 1);
+      }
       return [];
     };
-    if (avail <= 0) return postpone(budget.nextAvailableAt(channel, now));
+    if (avail <= 0) return postpone(budget.availableAt(channel, now));
     if (avail <= digestReserve) {
       const hold = this.state.holds[channel];
+      // Gather until the hold ends, or until the budget has room to spare again, if sooner.
+      const roomAt = budget.availableAt(channel, now, digestReserve + 1);
       if (hold === undefined) {
         this.state.holds[channel] = now + digestHoldMs;
-        return postpone(now + digestHoldMs);
+        return postpone(Math.min(now + digestHoldMs, roomAt));
       }
-      if (now < hold) return postpone(hold);
+      if (now < hold) return postpone(Math.min(hold, roomAt));
       delete this.state.holds[channel];
       return [this.send(channel, groups, now, budget)];
     }
@@ -158,6 +169,7 @@ export class AlertGrouper {
       g.pending = {};
       g.last_sent_at = now;
       g.next_flush_at = null;
+      g.due_since = null;
     }
     budget.take(channel, now);
     const first = groups[0]!;
@@ -182,6 +194,10 @@ export class AlertGrouper {
       if (g.last_sent_at === null || now >= g.last_sent_at + g.group_interval_ms) delete this.state.groups[id];
     }
   }
+}
+
+function isDue(g: GroupState, now: number): boolean {
+  return g.next_flush_at !== null && (g.next_flush_at <= now || (g.due_since ?? null) !== null);
 }
 
 function isEmpty(o: object): boolean {
