@@ -35,7 +35,6 @@ export interface GrouperState {
   holds: Record<string, number>;
 }
 
-
 export class AlertGrouper {
   constructor(readonly state: GrouperState = { groups: {}, seq: {}, holds: {} }) {}
 
