@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { silenceActiveAt, silenceEndsAt, validateSilence, type Rule, type Silence } from '../src/alerts/engine/index.js';
-import { MIN, S, T0, assertAccounted, boxEvent, camEvent, Driver } from './support/alert-engine.js';
+import { MIN, S, T0, assertAccounted, assertIntervals, boxEvent, camEvent, Driver } from './support/alert-engine.js';
 
 function silence(fields: Partial<Silence> & Pick<Silence, 'matchers'>): Silence {
   return { id: 'sil1', created_by: 'zhang.wei', comment: 'maintenance', created_at: T0 - MIN, ...fields };
@@ -103,6 +103,15 @@ describe('alert engine: silences', () => {
     assertAccounted(d);
   });
 
+  it('a recurring window follows daylight saving time in its zone (Europe/Berlin)', () => {
+    const morning = silence({ matchers: { boxes: ['B1'] }, recurring: { cron: '0 6 * * *', duration_min: 60, tz: 'Europe/Berlin' } });
+    // 06:00 Berlin is 04:00 UTC in summer (CEST) and 05:00 UTC in winter (CET).
+    assert.equal(silenceActiveAt(morning, Date.parse('2026-07-01T04:30:00Z')), true);
+    assert.equal(silenceActiveAt(morning, Date.parse('2026-07-01T05:30:00Z')), false);
+    assert.equal(silenceActiveAt(morning, Date.parse('2026-12-01T04:30:00Z')), false);
+    assert.equal(silenceActiveAt(morning, Date.parse('2026-12-01T05:30:00Z')), true);
+  });
+
   it('names what is wrong in a silence', () => {
     const errors = validateSilence(silence({ matchers: {}, recurring: { cron: '0 25 * * *', duration_min: 0, tz: 'Asia/Shanghia' } }));
     assert.equal(errors.length, 4, errors.join('\n'));
@@ -135,6 +144,7 @@ describe('alert engine: acknowledgement, reminders, escalation', () => {
     assert.equal(d.engine.acknowledge('box:NOPE', { by: 'li.na', at: T0, note: null }), false);
     d.advance(T0 + 2 * HOUR);
     assert.equal(d.on('dingtalk:ops').length, 3, 'no reminder after the acknowledgement');
+    assertIntervals(d.notifications, 60 * S);
     assert.equal(d.on('wecom:boss').length, 0, 'no escalation after the acknowledgement');
     assert.deepEqual(d.engine.problems()[0]!.acknowledged, { by: 'li.na', at: T0 + 12 * MIN, note: 'power cut, on site' });
     assert.equal(d.engine.problems()[0]!.notices.boxes!.reminders_sent, 2);
