@@ -203,7 +203,9 @@ describe('alert engine: rate limits and restarts', () => {
 
     const first = new Driver({ rules });
     feed(first, [...reports, ...flapping.slice(0, 5).map((e) => [e])]);
+    first.engine.ingest([], first.now, flapping[4]!.id);
     const saved = serializeState(first.engine.snapshot());
+    assert.equal(parseState(saved).cursor, flapping[4]!.id, 'where to feed transitions again from');
     const second = new Driver({ rules }, parseState(saved));
     second.now = first.now;
     feed(second, [...flapping.slice(5).map((e) => [e]), ...later.map((e) => [e])]);

@@ -85,9 +85,11 @@ export class AlertEngine {
     return true;
   }
 
-  ingest(events: readonly AlertEvent[], now: number): EngineOutput {
+  /** Records transitions; `cursor` (e.g. the last history id) is kept in the snapshot. */
+  ingest(events: readonly AlertEvent[], now: number, cursor?: string): EngineOutput {
     const suppressed: SuppressedEvent[] = [];
     for (const e of events) this.ingestOne(e, now, suppressed);
+    if (cursor !== undefined) this.state.cursor = cursor;
     return { notifications: [], suppressed };
   }
 

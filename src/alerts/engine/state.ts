@@ -13,6 +13,11 @@ export interface AlertEngineState {
   grouper: GrouperState;
   /** Send times per channel of the built-in rate-limit budget. */
   budget: Record<string, number[]>;
+  /**
+   * What the caller passed with the last ingest (e.g. the last history id): after a restart,
+   * feed the transitions after it again, so the snapshot need not be saved on every report.
+   */
+  cursor?: string | null;
 }
 
 export function emptyState(): AlertEngineState {
