@@ -203,8 +203,9 @@ for (const backend of backends()) {
       assert.equal(code, 0, proc.output());
       const out = proc.output();
       assert.match(out, /stopped by signal/);
-      const sent = Number(out.match(/ {2}sent +(\d+)/)![1]);
-      const ok = Number(out.match(/ {2}ok +(\d+)/)![1]);
+      // The summary's lines ("  sent      N" at the start of a line), not a progress line.
+      const sent = Number(out.match(/^ {2}sent +(\d+)$/m)![1]);
+      const ok = Number(out.match(/^ {2}ok +(\d+)$/m)![1]);
       assert.ok(sent > 0);
       assert.equal(ok, sent);
       assert.match(out, /latency +p50 [\d.]+ ms {2}p95 [\d.]+ ms {2}p99 [\d.]+ ms {2}max [\d.]+ ms/);
