@@ -38,8 +38,19 @@ export class BenchFleet {
   constructor(count: number, seed = 2024) {
     const sims = buildFleet({ boxes: count, subDevices: SUB_DEVICES, seed });
     this.boxes = sims.map((box) => {
-      const online: EpStatus[] = box.subDevices.map(() => 'online');
-      const body = JSON.stringify(toWire(reportFor(box, online, true)));
+      // Written out in the wire's field order rather than through the protocol module (that takes
+      // seconds for 100,000 boxes); samples are compared with the protocol module's output below.
+      const body = JSON.stringify({
+        dev_sno: box.dev_sno,
+        sub_devices: box.subDevices.map((d) => ({
+          ep_id: d.ep_id,
+          ep_ip: d.ep_ip,
+          ep_status: 'online',
+          ep_location: d.ep_location,
+          ep_type: d.ep_type,
+          ep_name: d.ep_name,
+        })),
+      });
       const parts = body.split(ONLINE_SLOT);
       if (parts.length !== SUB_DEVICES + 1) throw new Error(`cannot template the body of ${box.dev_sno}`);
       return { dev_sno: box.dev_sno, ep_ids: box.subDevices.map((s) => s.ep_id), parts, onlineBytes: Buffer.byteLength(body) };

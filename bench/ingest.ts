@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BenchFleet, type Scenario } from './fleet-bodies.js';
 import { runLoad, type LoadResult } from './load.js';
+import { repeatStats } from './receiver-metrics.js';
 import { describeActivity, readTableStats, tableActivity, type TableStats } from './pg-tables.js';
 import { checkTargets, fillRatios, printRows, printTargets, type FillRow, type Row } from './report.js';
 import { bare, pgOne, pgTwo, sqlite, Unavailable, type Running, type Target } from './servers.js';
@@ -77,6 +78,7 @@ function assertAllAnswered(r: LoadResult, what: string): void {
 }
 
 async function load(running: Running, fleet: BenchFleet, scenario: Scenario, seconds: number, fillOnly = false): Promise<LoadResult> {
+  let nextProgress = 10;
   return runLoad({
     fleet,
     urls: running.urls,
@@ -87,7 +89,11 @@ async function load(running: Running, fleet: BenchFleet, scenario: Scenario, sec
     seconds,
     fillOnly,
     onProgress: (answered, elapsed) => {
-      if (fillOnly && Math.round(elapsed) % 10 === 0) log(`  ... ${answered} of ${fleet.size} first reports after ${elapsed.toFixed(0)} s`);
+      // Once every 10 s while the first reports go (they take minutes on a slow store).
+      if (fillOnly && elapsed >= nextProgress) {
+        log(`  ... ${answered} of ${fleet.size} first reports after ${elapsed.toFixed(0)} s`);
+        nextProgress += 10;
+      }
     },
   });
 }
@@ -98,18 +104,31 @@ async function measure(
   scenario: Scenario,
   seconds: number,
   fillOnly: boolean,
-): Promise<{ r: LoadResult; cpuUs?: number; pgCpuUs?: number; tables?: ReturnType<typeof tableActivity> }> {
+): Promise<{
+  r: LoadResult;
+  cpuUs?: number;
+  pgCpuUs?: number;
+  pgSharedUs?: number;
+  tables?: ReturnType<typeof tableActivity>;
+  repeatShare?: number;
+  repeatCacheMib?: number;
+}> {
+  const repeatsBefore = running.store === 'bare' ? undefined : await repeatStats(running.urls);
   const tablesBefore: TableStats | undefined = running.pgUrl ? await readTableStats(running.pgUrl) : undefined;
   const cpuBefore = running.cpu.snapshot();
   const r = await load(running, fleet, scenario, seconds, fillOnly);
   const cpu = running.cpu.since(cpuBefore);
   const tables = tablesBefore && running.pgUrl ? tableActivity(tablesBefore, await readTableStats(running.pgUrl)) : undefined;
+  const repeatsAfter = repeatsBefore && (await repeatStats(running.urls));
   assertAllAnswered(r, `${scenario}${fillOnly ? ' first reports' : ''}`);
   if (!r.ok) return { r, tables };
   return {
     r,
+    repeatShare: repeatsBefore && repeatsAfter ? (repeatsAfter.repeated - repeatsBefore.repeated) / r.ok : undefined,
+    repeatCacheMib: repeatsAfter ? mib(repeatsAfter.cacheBytes) : undefined,
     cpuUs: ((cpu.receivers + cpu.pg) * 1e6) / r.ok,
     pgCpuUs: running.pgUrl ? (cpu.pg * 1e6) / r.ok : undefined,
+    pgSharedUs: running.pgUrl ? (cpu.pgShared * 1e6) / r.ok : undefined,
     tables,
   };
 }
@@ -169,20 +188,27 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         p99_ms: Math.round(m.r.p99Ms * 100) / 100,
         cpu_us: m.cpuUs === undefined ? undefined : Math.round(m.cpuUs),
         pg_cpu_us: m.pgCpuUs === undefined ? undefined : Math.round(m.pgCpuUs),
+        pg_shared_cpu_us: m.pgSharedUs === undefined ? undefined : Math.round(m.pgSharedUs),
         peak_rss_mib: mib(running.cpu.peakRss()),
         generator_busy: Math.round(m.r.generatorBusy * 100) / 100,
+        repeats_recognized: m.repeatShare === undefined ? undefined : Math.round(m.repeatShare * 1000) / 1000,
+        repeat_cache_mib: m.repeatCacheMib,
         pg_tables: m.tables,
       };
       log(
         `${tag} ${scenario}: ${row.reports_per_s} reports/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ` +
-          `CPU ${row.cpu_us ?? '?'} us/report${row.pg_cpu_us !== undefined ? ` (PostgreSQL ${row.pg_cpu_us})` : ''}, ` +
-          `peak RSS ${row.peak_rss_mib ?? '?'} MiB, generator ${Math.round(m.r.generatorBusy * 100)}% of a core`,
+          `CPU ${row.cpu_us ?? '?'} us/report` +
+          (row.pg_cpu_us !== undefined ? ` (PostgreSQL ${row.pg_cpu_us}, of which its shared WAL/checkpoint writers ${row.pg_shared_cpu_us})` : '') +
+          `, ` +
+          `peak RSS ${row.peak_rss_mib ?? '?'} MiB, generator ${Math.round(m.r.generatorBusy * 100)}% of a core` +
+          (m.repeatShare === undefined ? '' : `; receiver recognized ${(m.repeatShare * 100).toFixed(1)}% as repeats (cache ${m.repeatCacheMib} MiB)`),
       );
       if (m.tables) log(`${tag} ${scenario}: PostgreSQL during the round:\n    ${describeActivity(m.tables, m.r.ok)}`);
       if (running.check) {
         log(`${tag} ${scenario}: checking that every acknowledged report is stored...`);
+        const checkStart = performance.now();
         row.note = await running.check(fleet, n === SCENARIOS.length - 1);
-        log(`${tag} ${scenario}: ${row.note}`);
+        log(`${tag} ${scenario}: ${row.note} (checked in ${((performance.now() - checkStart) / 1000).toFixed(1)} s)`);
       }
       rows.push(row);
     }

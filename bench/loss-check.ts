@@ -22,8 +22,12 @@ class Mismatches {
   }
 }
 
+const boxIndexes = new WeakMap<BenchFleet, Map<string, number>>();
+
 function indexOfBoxes(fleet: BenchFleet): Map<string, number> {
-  return new Map(fleet.boxes.map((b, i) => [b.dev_sno, i]));
+  let index = boxIndexes.get(fleet);
+  if (!index) boxIndexes.set(fleet, (index = new Map(fleet.boxes.map((b, i) => [b.dev_sno, i]))));
+  return index;
 }
 
 /** Every box through GET /api/devices: its report count and how many of its sub-devices are offline. */
@@ -77,17 +81,15 @@ export function checkRows(
     if (i === undefined) bad.add(`unexpected box ${b.dev_sno}`);
     else if (n !== fleet.ackedCount[i]) bad.add(`${b.dev_sno}: ${fleet.ackedCount[i]} acknowledged, ${n} stored`);
   }
-  const subIndex = new Map<string, number>();
-  fleet.boxes.forEach((b, i) => b.ep_ids.forEach((ep, j) => subIndex.set(`${b.dev_sno}\n${ep}`, i * SUB_DEVICES + j)));
   let checked = 0;
   for (const s of subs) {
-    const k = subIndex.get(`${s.dev_sno}\n${s.ep_id}`);
-    if (k === undefined) {
+    const i = index.get(s.dev_sno);
+    const j = i === undefined ? -1 : fleet.boxes[i]!.ep_ids.indexOf(s.ep_id);
+    if (i === undefined || j < 0) {
       bad.add(`unexpected sub-device ${s.dev_sno}/${s.ep_id}`);
       continue;
     }
-    const i = Math.floor(k / SUB_DEVICES);
-    const want = fleet.ackedMask[i]! & (1 << k % SUB_DEVICES) ? 'offline' : 'online';
+    const want = fleet.ackedMask[i]! & (1 << j) ? 'offline' : 'online';
     if (s.ep_status !== want) bad.add(`${s.dev_sno}/${s.ep_id}: last acknowledged ${want}, stored ${s.ep_status}`);
     checked++;
   }

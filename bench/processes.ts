@@ -41,29 +41,32 @@ const SHARED_PG = /^postgres: (?:[\w./-]+: )?(checkpointer|background writer|wal
 
 /**
  * CPU seconds of the PostgreSQL processes that work for `database`: its backends (their process
- * title names the database; autovacuum workers on it included) and the shared writers. Backends
- * of other databases (other users of the same server) are left out.
+ * title names the database; autovacuum workers on it included) and, apart, the shared writers.
+ * Backends of other databases (other users of the same server) are left out.
  */
-export function postgresCpu(database: string): Map<number, number> {
-  const found = new Map<number, number>();
+export function postgresCpu(database: string): { own: Map<number, number>; shared: Map<number, number> } {
+  const own = new Map<number, number>();
+  const shared = new Map<number, number>();
   const ownTitle = new RegExp(`^postgres: (?:[\\w./-]+: )?(?:\\S+ ${database} |autovacuum worker ${database}\\b)`);
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = cmdline(pid);
     if (!cmd.startsWith('postgres:')) continue;
-    if (!ownTitle.test(cmd) && !SHARED_PG.test(cmd)) continue;
-    const cpu = cpuSeconds(Number(pid));
-    if (cpu !== null) found.set(Number(pid), cpu);
+    const into = ownTitle.test(cmd) ? own : SHARED_PG.test(cmd) ? shared : null;
+    const cpu = into && cpuSeconds(Number(pid));
+    if (into && cpu !== null) into.set(Number(pid), cpu);
   }
-  return found;
+  return { own, shared };
 }
 
-/** CPU used between two postgresCpu snapshots; a process new in `after` counts from its start. */
+/** CPU used between two snapshots of the same processes; a process new in `after` counts from its start. */
 export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;
   for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
+
+const NO_PG = { own: new Map<number, number>(), shared: new Map<number, number>() };
 
 /** The CPU of the system under test: receivers and, when given, PostgreSQL's processes for one database. */
 export class CpuMeter {
@@ -72,16 +75,17 @@ export class CpuMeter {
     private readonly pgDatabase?: string,
   ) {}
 
-  snapshot(): { receivers: number; pg: Map<number, number> } {
+  snapshot(): { receivers: number; pg: ReturnType<typeof postgresCpu> } {
     let receivers = 0;
     for (const pid of this.receiverPids) receivers += cpuSeconds(pid) ?? 0;
-    return { receivers, pg: this.pgDatabase ? postgresCpu(this.pgDatabase) : new Map() };
+    return { receivers, pg: this.pgDatabase ? postgresCpu(this.pgDatabase) : NO_PG };
   }
 
-  /** Seconds of CPU since `before`: receivers and PostgreSQL apart. */
-  since(before: ReturnType<CpuMeter['snapshot']>): { receivers: number; pg: number } {
+  /** Seconds of CPU since `before`: receivers, PostgreSQL in all, and of that the shared writers. */
+  since(before: ReturnType<CpuMeter['snapshot']>): { receivers: number; pg: number; pgShared: number } {
     const now = this.snapshot();
-    return { receivers: now.receivers - before.receivers, pg: cpuDelta(before.pg, now.pg) };
+    const pgShared = cpuDelta(before.pg.shared, now.pg.shared);
+    return { receivers: now.receivers - before.receivers, pg: cpuDelta(before.pg.own, now.pg.own) + pgShared, pgShared };
   }
 
   peakRss(): number | null {

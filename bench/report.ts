@@ -18,12 +18,17 @@ export interface Row {
   cpu_us?: number;
   /** The part of cpu_us spent in PostgreSQL's processes. */
   pg_cpu_us?: number;
+  /** The part of pg_cpu_us spent in the server's shared writers (WAL writer, checkpointer, background writer). */
+  pg_shared_cpu_us?: number;
   /** bare's CPU per report over this one's: the share of the bare server's efficiency. */
   cpu_ratio?: number;
   /** Peak resident memory of the (largest) receiver process since it started, MiB. */
   peak_rss_mib?: number;
   /** The generator's CPU as a share of one core: near 1 it may be what limits the rate. */
   generator_busy?: number;
+  /** Share of the round's reports the receiver(s) recognized as byte-for-byte repeats (from /metrics). */
+  repeats_recognized?: number;
+  repeat_cache_mib?: number;
   pg_tables?: TableActivity[];
   note?: string;
 }
@@ -58,11 +63,16 @@ export function fillRatios(rows: Row[]): void {
   }
 }
 
-/** Left-aligns the first `left` columns, right-aligns the figures after them. */
+/**
+ * Left-aligns the first `left` columns, right-aligns the figures after them. A row shorter than
+ * the header (a server with a note instead of figures) prints its note as is, after the name.
+ */
 function printTable(table: string[][], left = 1): void {
-  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => (row[c] ?? '').length)));
+  const full = table.filter((row) => row.length === table[0]!.length);
+  const widths = table[0]!.map((_, c) => Math.max(...(c === 0 ? table : full).map((row) => (row[c] ?? '').length)));
   for (const row of table) {
-    console.log(row.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+    if (row.length < table[0]!.length) console.log(`${row[0]!.padEnd(widths[0]!)}  ${row.slice(1).join('  ')}`);
+    else console.log(row.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
   }
 }
 

@@ -27,6 +27,7 @@ export interface ServerSettings {
 }
 
 export interface Running {
+  store: Target['store'];
   urls: string[];
   cpu: CpuMeter;
   /** Checks every acknowledged report; kills the receiver when `final` (then reads what is on disk). */
@@ -87,7 +88,7 @@ export const bare: Target = {
   receivers: 1,
   async start(s) {
     const server = await spawnServer(['--import', 'tsx', BARE], {}, s.adminToken);
-    return { urls: [server.url], cpu: new CpuMeter([server.child.pid!]), stop: () => stopChild(server.child) };
+    return { store: 'bare', urls: [server.url], cpu: new CpuMeter([server.child.pid!]), stop: () => stopChild(server.child) };
   },
 };
 
@@ -117,6 +118,7 @@ export const sqlite: Target = {
       }
     };
     return {
+      store: 'sqlite',
       urls: [url],
       cpu: new CpuMeter([child.pid!]),
       async check(fleet, final) {
@@ -173,6 +175,7 @@ function postgres(receivers: number): Target {
         throw e;
       }
       return {
+        store: 'postgres',
         urls,
         pgUrl: dbUrl.toString(),
         cpu: new CpuMeter(
