@@ -32,7 +32,8 @@ export class BenchFleet {
   readonly ackedCount: Uint32Array;
   /** Whether the box has a report on the wire: a box never has two, so its last state is certain. */
   readonly inFlight: Uint8Array;
-  private cursor = 0;
+  /** Rotation position per lane (a lane: the boxes that report to one receiver). */
+  private cursors: number[] = [];
   private rng = 12345;
 
   constructor(count: number, seed = 2024) {
@@ -79,7 +80,7 @@ export class BenchFleet {
     this.ackedMask.fill(0);
     this.ackedCount.fill(0);
     this.inFlight.fill(0);
-    this.cursor = 0;
+    this.cursors = [];
     this.rng = 12345;
   }
 
@@ -102,14 +103,17 @@ export class BenchFleet {
 
   /**
    * Picks the next box in rotation that has nothing on the wire and sets the status its report
-   * carries: `fillOnly` stops after every box has sent once (returns -1 then).
+   * carries: `fillOnly` stops after every box has sent once (returns -1 then). With several
+   * lanes (receivers), box i always goes to lane i % lanes, as a box keeps reporting to the
+   * receiver its keep-alive connection goes to.
    */
-  next(scenario: Scenario, flip: number, fillOnly: boolean): number {
-    const n = this.boxes.length;
-    for (let tries = 0; tries < n; tries++) {
-      if (fillOnly && this.cursor >= n) return -1;
-      const i = this.cursor % n;
-      this.cursor++;
+  next(scenario: Scenario, flip: number, fillOnly: boolean, lane = 0, lanes = 1): number {
+    const inLane = Math.ceil((this.boxes.length - lane) / lanes);
+    for (let tries = 0; tries < inLane; tries++) {
+      const c = this.cursors[lane] ?? 0;
+      if (fillOnly && c >= inLane) return -1;
+      this.cursors[lane] = c + 1;
+      const i = lane + lanes * (c % inLane);
       if (this.inFlight[i]) continue;
       if (this.ackedCount[i]! > 0) {
         if (scenario === 'storm') {

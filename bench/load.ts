@@ -10,7 +10,7 @@ import type { BenchFleet, Scenario } from './fleet-bodies.js';
 
 export interface LoadOptions {
   fleet: BenchFleet;
-  /** http://127.0.0.1:port of each receiver; connection i goes to ports[i % n]. */
+  /** http://127.0.0.1:port of each receiver; connection c and box i go to receiver c % n and i % n. */
   urls: string[];
   path: string;
   connections: number;
@@ -52,6 +52,8 @@ class Connection {
     private readonly run: Run,
     private readonly host: string,
     private readonly port: number,
+    /** Which receiver this connection goes to: its boxes are that receiver's. */
+    private readonly lane: number,
   ) {
     this.socket = connect({ host, port, noDelay: true });
     this.socket.on('connect', () => this.sendNext());
@@ -65,7 +67,7 @@ class Connection {
   }
 
   private sendNext(): void {
-    const i = this.run.nextBox();
+    const i = this.run.nextBox(this.lane);
     if (i < 0) {
       this.socket.end();
       return;
@@ -140,9 +142,9 @@ class Run {
     this.open = opts.connections;
   }
 
-  nextBox(): number {
+  nextBox(lane: number): number {
     if (this.stopping) return -1;
-    return this.opts.fleet.next(this.opts.scenario, this.opts.flip, this.opts.fillOnly ?? false);
+    return this.opts.fleet.next(this.opts.scenario, this.opts.flip, this.opts.fillOnly ?? false, lane, this.opts.urls.length);
   }
 
   answered(box: number, mask: number, ms: number): void {
@@ -201,7 +203,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const targets = opts.urls.map((u) => new URL(u));
   for (let c = 0; c < opts.connections; c++) {
     const t = targets[c % targets.length]!;
-    new Connection(run, t.hostname, Number(t.port));
+    new Connection(run, t.hostname, Number(t.port), c % targets.length);
   }
   const timers: NodeJS.Timeout[] = [];
   if (!opts.fillOnly || opts.seconds > 0) timers.push(setTimeout(() => run.stop(), opts.seconds * 1000));
