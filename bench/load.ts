@@ -133,6 +133,9 @@ class Run {
   firstFailure: string | undefined;
   private open: number;
   private stopping = false;
+  /** Answers that came before the round's time was up: the rate is these over the round's length. */
+  private inWindow = 0;
+  private stoppedAt = 0;
   private lastAnswerAt = 0;
   readonly startedAt = performance.now();
   private resolveDone!: () => void;
@@ -149,6 +152,7 @@ class Run {
 
   answered(box: number, mask: number, ms: number): void {
     this.opts.fleet.acknowledged(box, mask);
+    if (!this.stopping) this.inWindow++;
     if (this.count === this.latencies.length) {
       const grown = new Float64Array(this.latencies.length * 2);
       grown.set(this.latencies);
@@ -165,6 +169,7 @@ class Run {
 
   stop(): void {
     this.stopping = true;
+    this.stoppedAt = performance.now();
   }
 
   connectionDone(): void {
@@ -180,7 +185,13 @@ class Run {
       failed: this.failed,
       firstFailure: this.firstFailure,
       elapsedS,
-      reportsPerS: elapsedS > 0 ? this.count / elapsedS : 0,
+      // A timed round: answers within its time over its time (the drain after it would understate
+      // a slow server's rate). A fill: everything over the time it took.
+      reportsPerS: this.stoppedAt
+        ? this.inWindow / ((this.stoppedAt - this.startedAt) / 1000)
+        : elapsedS > 0
+          ? this.count / elapsedS
+          : 0,
       p50Ms: pct(50),
       p99Ms: pct(99),
       maxMs: this.count ? lat[this.count - 1]! : 0,
