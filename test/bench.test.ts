@@ -1,17 +1,37 @@
 // Smoke run of `npm run bench` with tiny settings, so the benchmark keeps working: every server
-// it can run answers, and the check that no acknowledged report was lost passes.
+// it can run answers, CPU and memory are measured, and the check that no acknowledged report was
+// lost passes; and that check does catch a lost or wrong report.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { BenchFleet } from '../bench/fleet-bodies.js';
+import { checkRows } from '../bench/loss-check.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+interface BenchRow {
+  boxes: number;
+  scenario: string;
+  server: string;
+  reports_per_s?: number;
+  ratio?: number;
+  cpu_us?: number;
+  pg_cpu_us?: number;
+  peak_rss_mib?: number;
+  note?: string;
+}
+
 describe('ingest benchmark', () => {
-  it('runs every server it can and finds no acknowledged report missing', { timeout: 120_000 }, async () => {
+  it('runs every server and scenario it can and finds no acknowledged report missing', { timeout: 180_000 }, async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bench/ingest.ts', '--duration', '1', '--warmup', '0.5', '--connections', '16', '--boxes', '50', '--json'],
+      [
+        '--import',
+        'tsx',
+        'bench/ingest.ts',
+        ...['--boxes', '200', '--duration', '1', '--warmup', '0.5', '--connections', '16', '--receivers', '1,2', '--json'],
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -21,17 +41,55 @@ describe('ingest benchmark', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 0, err);
     const result = JSON.parse(out) as {
-      rows: Array<{ server: string; reports_per_s?: number; p99_ms?: number; ratio?: number; note?: string }>;
+      rows: BenchRow[];
+      fills: Array<{ boxes: number; server: string; complete: boolean }>;
+      targets: Array<{ what: string; ok: boolean }>;
     };
+    const servers = ['bare node:http', 'devstatus sqlite', 'devstatus postgres', 'devstatus postgres x2'];
     assert.deepEqual(
-      result.rows.map((r) => r.server),
-      ['bare node:http', 'devstatus sqlite', 'devstatus postgres'],
+      result.rows.map((r) => `${r.scenario} ${r.server}`),
+      servers.flatMap((s) => [`rest ${s}`, `storm ${s}`]),
     );
-    const [bare, sqlite, postgres] = result.rows;
-    assert.ok(bare!.reports_per_s! > 0 && bare!.ratio === 1);
-    assert.ok(sqlite!.reports_per_s! > 0 && sqlite!.ratio! > 0, JSON.stringify(sqlite));
-    assert.match(sqlite!.note!, /via the API: (\d+) acknowledged, \d+ stored; after SIGKILL, from the file: \1 acknowledged/);
-    if (postgres!.reports_per_s === undefined) assert.equal(postgres!.note, 'PostgreSQL store not available');
-    else assert.match(postgres!.note!, /via the API: \d+ acknowledged, \d+ stored/);
+    assert.deepEqual(
+      result.fills.map((f) => [f.server, f.boxes, f.complete]),
+      servers.map((s) => [s, 200, true]),
+    );
+    for (const r of result.rows) {
+      const at = `${r.server} ${r.scenario}: ${JSON.stringify(r)}`;
+      assert.ok(r.reports_per_s! > 0 && r.ratio! > 0, at);
+      assert.ok(r.cpu_us! > 0 && r.peak_rss_mib! > 0, at);
+      if (r.server === 'bare node:http') assert.equal(r.ratio, 1, at);
+      if (r.server.startsWith('devstatus postgres')) {
+        // PostgreSQL's own processes are counted in the CPU per report.
+        assert.ok(r.pg_cpu_us! > 0 && r.pg_cpu_us! < r.cpu_us!, at);
+        assert.match(r.note!, /^via the API: (\d+) acknowledged, \1 stored; in the database: \1 reports, 1600 sub-device statuses as last acknowledged$/, at);
+      }
+    }
+    const sqlite = result.rows.filter((r) => r.server === 'devstatus sqlite');
+    assert.match(sqlite[0]!.note!, /^via the API: (\d+) acknowledged, \1 stored; in the file: \1 reports, 1600 sub-device statuses as last acknowledged$/);
+    // After the last scenario the receiver is SIGKILLed before its file is read.
+    assert.match(sqlite[1]!.note!, /^via the API: (\d+) acknowledged, \1 stored; after SIGKILL, in the file: \1 reports, 1600 sub-device/);
+    assert.ok(result.targets.some((t) => /^devstatus postgres x2 vs one receiver, rest, 200 boxes$/.test(t.what)));
+  });
+
+  it('the loss check names a box whose report or status is missing', () => {
+    const fleet = new BenchFleet(4);
+    for (let n = 0; n < 8; n++) {
+      const i = fleet.next('storm', 0, false);
+      fleet.acknowledged(i, fleet.nextMask[i]!);
+    }
+    const boxes = fleet.boxes.map((b) => ({ dev_sno: b.dev_sno, report_count: 2 }));
+    const subs = fleet.boxes.flatMap((b, i) =>
+      b.ep_ids.map((ep_id, j) => ({ dev_sno: b.dev_sno, ep_id, ep_status: fleet.ackedMask[i]! & (1 << j) ? 'offline' : 'online' })),
+    );
+    assert.match(checkRows(fleet, boxes, subs, 'here'), /^here: 8 reports, 32 sub-device statuses as last acknowledged$/);
+    const box1 = fleet.boxes[1]!.dev_sno;
+    assert.throws(
+      () => checkRows(fleet, boxes.map((b) => (b.dev_sno === box1 ? { ...b, report_count: 1 } : b)), subs, 'here'),
+      new RegExp(`LOST OR WRONG \\(here\\): 1 mismatches, e\\.g\\. ${box1}: 2 acknowledged, 1 stored`),
+    );
+    const flipped = subs.map((s, k) => (k === 9 ? { ...s, ep_status: s.ep_status === 'online' ? 'offline' : 'online' } : s));
+    assert.throws(() => checkRows(fleet, boxes, flipped, 'here'), new RegExp(`${box1}/${subs[9]!.ep_id}: last acknowledged`));
+    assert.throws(() => checkRows(fleet, boxes, subs.slice(1), 'here'), /32 sub-devices reported, 31 stored/);
   });
 });
