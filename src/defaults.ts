@@ -45,4 +45,10 @@ export const SIM_DEFAULTS = {
   silenceForS: 30,
   concurrency: 64,
   timeoutS: 10,
+  offlineShare: 0.05,
+  dialect: 'current',
+  queueMax: 1000,
 } as const;
+
+/** Report dialects the simulator sends (the older one is only ever received). */
+export const SIM_DIALECTS = ['current', 'rich'] as const;

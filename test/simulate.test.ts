@@ -164,13 +164,18 @@ for (const backend of backends()) {
       const summary = JSON.parse(jsonLine) as SimulationSummary;
       assert.deepEqual(Object.keys(summary).sort(), [
         'boxes',
+        'dialect',
+        'dropped',
         'elapsed_s',
         'errors',
         'flaps',
         'interval_s',
         'latency_ms',
+        'logins',
         'ok',
+        'pending',
         'reports_per_s',
+        'resent',
         'seed',
         'sent',
         'silences',
@@ -203,7 +208,7 @@ for (const backend of backends()) {
       assert.equal(code, 0, proc.output());
       const out = proc.output();
       assert.match(out, /stopped by signal/);
-      // The summary's lines ("  sent      N" at the start of a line), not a progress line.
+      // The summary's lines, not a progress line printed while requests were still in flight.
       const sent = Number(out.match(/^ {2}sent +(\d+)$/m)![1]);
       const ok = Number(out.match(/^ {2}ok +(\d+)$/m)![1]);
       assert.ok(sent > 0);

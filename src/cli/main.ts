@@ -10,6 +10,7 @@ import {
   OFFLINE_DEFAULTS,
   SERVER_DEFAULTS,
   SIM_DEFAULTS,
+  SIM_DIALECTS,
 } from '../defaults.js';
 import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
 
@@ -211,6 +212,25 @@ program
       .default(SIM_DEFAULTS.silenceForS)
       .argParser(num('silence-for', 0, 86_400 * 30)),
   )
+  .addOption(
+    new Option('--offline-share <p>', 'share of sub-devices offline in the long run (an offline one mostly comes back)')
+      .default(SIM_DEFAULTS.offlineShare)
+      .argParser(num('offline-share', 0, 1)),
+  )
+  .addOption(
+    new Option('--dialect <name>', 'report dialect: current, or rich (box health, stream addresses, offline reasons)')
+      .choices([...SIM_DIALECTS])
+      .default(SIM_DEFAULTS.dialect),
+  )
+  .addOption(
+    new Option('--login-url <url>', 'log each box in here first (GET ?dev_sno=&hex_mac=), then report where and as often as the answer says')
+      .env('DEVSTATUS_SIM_LOGIN_URL'),
+  )
+  .addOption(
+    new Option('--queue-max <n>', 'reports a box keeps for sending again while the receiver is away')
+      .default(SIM_DEFAULTS.queueMax)
+      .argParser(int('queue-max', 1, 1_000_000)),
+  )
   .addOption(new Option('--duration <seconds>', 'stop after this many seconds').argParser(num('duration', 0.01, 86_400 * 365)))
   .addOption(new Option('--reports <n>', 'stop after sending this many reports').argParser(int('reports', 1, Number.MAX_SAFE_INTEGER)))
   .addOption(
@@ -237,6 +257,10 @@ program
       flap: opts.flap,
       silence: opts.silence,
       silenceForS: opts.silenceFor,
+      offlineShare: opts.offlineShare,
+      dialect: opts.dialect,
+      loginUrl: opts.loginUrl,
+      queueMax: opts.queueMax,
       durationS: opts.duration,
       maxReports: opts.reports,
       concurrency: opts.concurrency,

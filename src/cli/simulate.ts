@@ -13,9 +13,15 @@ const fmtMs = (ms: number) => `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed
 function progressLine(p: Progress, rate: number): string {
   return (
     `${p.elapsed_s.toFixed(1)}s  sent ${p.sent}  ok ${p.ok}  errors ${p.errors}  in flight ${p.in_flight}  ` +
-    `silent ${p.silent_now}  ${rate.toFixed(1)}/s  p50 ${fmtMs(p.latency_ms.p50)}  p99 ${fmtMs(p.latency_ms.p99)}`
+    `silent ${p.silent_now}  ${rate.toFixed(1)}/s  p50 ${fmtMs(p.latency_ms.p50)}  p99 ${fmtMs(p.latency_ms.p99)}` +
+    (p.pending ? `  queued ${p.pending}` : '')
   );
 }
+
+const loginKinds = (s: SimulationSummary) =>
+  Object.entries(s.logins.errors.by_kind)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
 
 export function formatSummary(s: SimulationSummary): string {
   const kinds = Object.entries(s.errors.by_kind)
@@ -24,12 +30,14 @@ export function formatSummary(s: SimulationSummary): string {
     .join(', ');
   const l = s.latency_ms;
   return [
-    `devstatus simulate: ${s.boxes} boxes x ${s.sub_devices_per_box} sub-devices -> ${s.url}`,
+    `devstatus simulate: ${s.boxes} boxes x ${s.sub_devices_per_box} sub-devices -> ${s.url} (${s.dialect} dialect)`,
     `  stopped by ${s.stopped_by} after ${s.elapsed_s.toFixed(1)} s`,
     `  sent      ${s.sent}`,
     `  ok        ${s.ok}`,
     `  errors    ${s.errors.total}${kinds ? ` (${kinds})` : ''}`,
     `  skipped   ${s.skipped} (box still waiting on its previous report)`,
+    `  resent    ${s.resent}; still queued ${s.pending}; dropped ${s.dropped} (refused for good or queue full)`,
+    ...(s.logins.ok || s.logins.errors.total ? [`  logins    ${s.logins.ok} ok, ${s.logins.errors.total} failed${loginKinds(s) ? ` (${loginKinds(s)})` : ''}`] : []),
     `  flaps     ${s.flaps} sub-device status changes; silences ${s.silences}`,
     `  latency   p50 ${fmtMs(l.p50)}  p95 ${fmtMs(l.p95)}  p99 ${fmtMs(l.p99)}  max ${fmtMs(l.max)}`,
     `  rate      ${s.reports_per_s.toFixed(1)} reports/s`,
@@ -64,7 +72,8 @@ export async function runSimulate(opts: SimulateCliOptions): Promise<number> {
 
   if (!opts.quiet) {
     out.write(
-      `simulating ${opts.boxes} boxes x ${opts.subDevices} sub-devices, one report every ${opts.intervalS}s each, to ${opts.url}` +
+      `simulating ${opts.boxes} boxes x ${opts.subDevices} sub-devices, ` +
+        (opts.loginUrl ? `logging in at ${opts.loginUrl}` : `one report every ${opts.intervalS}s each, to ${opts.url}`) +
         `${opts.durationS !== undefined ? ` for ${opts.durationS}s` : ''}${opts.maxReports !== undefined ? `, at most ${opts.maxReports} reports` : ''}` +
         `${opts.durationS === undefined && opts.maxReports === undefined ? ' (Ctrl-C stops)' : ''}\n`,
     );
@@ -78,5 +87,5 @@ export async function runSimulate(opts: SimulateCliOptions): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-  return summary.errors.total === 0 ? 0 : 1;
+  return summary.errors.total === 0 && summary.logins.errors.total === 0 ? 0 : 1;
 }

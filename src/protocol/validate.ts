@@ -2,6 +2,8 @@
 // (as a readable path like `sub_devices[2].ep_status`) and the reason.
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { checkNestingDepth } from './depth.js';
+import { ReportValidationError } from './errors.js';
 import {
   EP_ID_SEPARATOR,
   EP_STATUSES,
@@ -12,16 +14,6 @@ import {
   type ReportWire,
   type SubDevice,
 } from './schema.js';
-
-export class ReportValidationError extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-    this.name = 'ReportValidationError';
-  }
-}
 
 const compiled = TypeCompiler.Compile(ReportSchema);
 
@@ -91,7 +83,7 @@ export function describeValueError(error: ValueError, words: ErrorWords = WIRE_W
 }
 
 /** Trim strings and lowercase the enum fields, leaving non-strings for the validator to reject. */
-function normalizeInPlace(body: Record<string, unknown>): void {
+export function normalizeInPlace(body: Record<string, unknown>): void {
   if (typeof body.dev_sno === 'string') body.dev_sno = body.dev_sno.trim();
   if (!Array.isArray(body.sub_devices)) return;
   for (const sub of body.sub_devices) {
@@ -122,20 +114,23 @@ function isNormalized(body: ReportWire): boolean {
   return true;
 }
 
-function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
+/** The fields of obj that are not in known, each checked for nesting depth. */
+export function pickExtra(obj: Record<string, unknown>, known: Set<string>, at = ''): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
     if (known.has(k)) continue;
+    const value = obj[k];
+    if (value !== null && typeof value === 'object') checkNestingDepth(value, at ? `${at}.${k}` : k);
     // A plain assignment to "__proto__" would set the prototype instead of keeping the field.
-    if (k === '__proto__') Object.defineProperty(extra, k, { value: obj[k], enumerable: true, writable: true, configurable: true });
-    else extra[k] = obj[k];
+    if (k === '__proto__') Object.defineProperty(extra, k, { value, enumerable: true, writable: true, configurable: true });
+    else extra[k] = value;
   }
   return extra;
 }
 
 /** The fields of a sub-device the protocol does not define; most reports have none. */
-function subExtra(sub: Record<string, unknown>): Record<string, unknown> {
-  for (const k in sub) if (!KNOWN_SUB_FIELDS.has(k)) return pickExtra(sub, KNOWN_SUB_FIELDS);
+function subExtra(sub: Record<string, unknown>, index: number): Record<string, unknown> {
+  for (const k in sub) if (!KNOWN_SUB_FIELDS.has(k)) return pickExtra(sub, KNOWN_SUB_FIELDS, `sub_devices[${index}]`);
   return {};
 }
 
@@ -146,7 +141,7 @@ function repeatsAnEarlierId(subDevices: SubDevice[], epId: string): boolean {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function shallowCopy(body: Record<string, unknown>): Record<string, unknown> {
+export function shallowCopy(body: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...body };
   if (Array.isArray(body.sub_devices)) copy.sub_devices = body.sub_devices.map((s: unknown) => (isObject(s) ? { ...s } : s));
   return copy;
@@ -170,6 +165,17 @@ export interface ParsedReport {
 }
 
 const TEXT_FIELDS = ['ep_id', 'ep_ip', 'ep_location', 'ep_name'] as const;
+
+/** The rules every dialect shares, in words (the dialect parser words its refusals the same). */
+export const REASONS = {
+  // No real device name or address holds U+0000, and PostgreSQL text cannot store it: one rule
+  // for every store.
+  nul: 'must not contain the NUL character (\\u0000)',
+  epIdPrefix: (devSno: string) => `must be "<dev_sno>${EP_ID_SEPARATOR}<ip or rtsp url>" with dev_sno "${devSno}"`,
+  epIdMissing: `is missing the ip or rtsp url after "${EP_ID_SEPARATOR}"`,
+  repeated: 'is repeated in this report',
+  ipEmpty: (type: string) => `must not be empty for ep_type ${type}`,
+} as const;
 
 export function parseReportDetailed(body: unknown): ParsedReport {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -198,10 +204,7 @@ export function parseReportDetailed(body: unknown): ParsedReport {
     normalized = true;
   }
 
-  // No real device name or address holds U+0000, and PostgreSQL text cannot store it: one rule
-  // for every store.
-  const NUL_REASON = 'must not contain the NUL character (\\u0000)';
-  if (wire.dev_sno.includes('\u0000')) throw new ReportValidationError('dev_sno', NUL_REASON);
+  if (wire.dev_sno.includes('\u0000')) throw new ReportValidationError('dev_sno', REASONS.nul);
   const prefix = wire.dev_sno + EP_ID_SEPARATOR;
   const subs = wire.sub_devices;
   // A handful of sub-devices (the usual 8) is checked for repeats by comparing, a long list by a set.
@@ -211,24 +214,21 @@ export function parseReportDetailed(body: unknown): ParsedReport {
     const sub = subs[i]!;
     const field = (name: string) => `sub_devices[${i}].${name}`;
     for (const f of TEXT_FIELDS) {
-      if (sub[f]?.includes('\u0000')) throw new ReportValidationError(field(f), NUL_REASON);
+      if (sub[f]?.includes('\u0000')) throw new ReportValidationError(field(f), REASONS.nul);
     }
     if (!sub.ep_id.startsWith(prefix)) {
-      throw new ReportValidationError(
-        field('ep_id'),
-        `must be "<dev_sno>${EP_ID_SEPARATOR}<ip or rtsp url>" with dev_sno "${wire.dev_sno}"`,
-      );
+      throw new ReportValidationError(field('ep_id'), REASONS.epIdPrefix(wire.dev_sno));
     }
     if (sub.ep_id.length === prefix.length) {
-      throw new ReportValidationError(field('ep_id'), `is missing the ip or rtsp url after "${EP_ID_SEPARATOR}"`);
+      throw new ReportValidationError(field('ep_id'), REASONS.epIdMissing);
     }
     if (seen ? seen.has(sub.ep_id) : repeatsAnEarlierId(subDevices, sub.ep_id)) {
-      throw new ReportValidationError(field('ep_id'), 'is repeated in this report');
+      throw new ReportValidationError(field('ep_id'), REASONS.repeated);
     }
     seen?.add(sub.ep_id);
     // A local file has no address of its own; every other kind of device has one.
     if (sub.ep_ip === '' && sub.ep_type !== 'file') {
-      throw new ReportValidationError(field('ep_ip'), `must not be empty for ep_type ${sub.ep_type}`);
+      throw new ReportValidationError(field('ep_ip'), REASONS.ipEmpty(sub.ep_type));
     }
     if (sub.ep_name === undefined) normalized = true;
     subDevices.push({
@@ -238,7 +238,7 @@ export function parseReportDetailed(body: unknown): ParsedReport {
       ep_location: sub.ep_location,
       ep_type: sub.ep_type,
       ep_name: sub.ep_name ?? '',
-      extra: subExtra(sub as Record<string, unknown>),
+      extra: subExtra(sub as Record<string, unknown>, i),
     });
   }
   return {
@@ -247,13 +247,34 @@ export function parseReportDetailed(body: unknown): ParsedReport {
   };
 }
 
-/** The report as it goes on the wire (extras flattened back in), used for the echo and by senders. */
-export function toWire(report: Report): ReportWire & Record<string, unknown> {
-  return {
-    dev_sno: report.dev_sno,
-    sub_devices: report.sub_devices.map(({ extra, ...known }) => ({ ...known, ...extra })),
-    ...report.extra,
+/** A sub-device as it goes on the wire: the protocol's fields in their order, then the extras. */
+export function subDeviceToWire(s: SubDevice): Record<string, unknown> {
+  const known: Record<string, unknown> = {
+    ep_id: s.ep_id,
+    ep_ip: s.ep_ip,
+    ep_status: s.ep_status,
+    ep_location: s.ep_location,
+    ep_type: s.ep_type_code ?? s.ep_type,
+    ep_name: s.ep_name,
   };
+  if (s.ep_url !== undefined) known.ep_url = s.ep_url;
+  if (s.ep_detail !== undefined) known.ep_detail = s.ep_detail;
+  if (s.ep_ext_data !== undefined) known.ep_ext_data = s.ep_ext_data;
+  // Spread (not assign) so an extra named "__proto__" stays a field.
+  return { ...known, ...s.extra };
 }
 
-export { EP_STATUSES, EP_TYPES, LIMITS };
+/**
+ * The report in the current dialect (extras flattened back in), used for the echo and by
+ * senders. toDialectWire renders a report in the dialect it came in.
+ */
+export function toWire(report: Report): ReportWire & Record<string, unknown> {
+  // Typed as today's wire: a report built or accepted in the current dialect carries its four names.
+  return {
+    dev_sno: report.dev_sno,
+    sub_devices: report.sub_devices.map(subDeviceToWire),
+    ...report.extra,
+  } as ReportWire & Record<string, unknown>;
+}
+
+export { EP_STATUSES, EP_TYPES, LIMITS, ReportValidationError };

@@ -1,6 +1,17 @@
 // A made-up but plausible fleet of boxes, deterministic from a seed: the same seed gives the
 // same dev_snos, sub-devices and addresses, so a run can be repeated against a platform.
-import { makeEpId, parseReport, type EpStatus, type EpType, type Report, type SubDevice } from '../protocol/index.js';
+import {
+  EP_ID_SEPARATOR,
+  makeEpId,
+  parseAnyReport,
+  parseReport,
+  toDialectWire,
+  type BoxHealth,
+  type EpStatus,
+  type EpType,
+  type Report,
+  type SubDevice,
+} from '../protocol/index.js';
 
 /** mulberry32: small, fast, good enough for test data (not for anything secret). */
 export function createRng(seed: number): () => number {
@@ -83,6 +94,13 @@ export interface SimBox {
   index: number;
   dev_sno: string;
   subDevices: SimSubDevice[];
+  /** What the richer dialect and the login say about the box itself. */
+  mac: string;
+  serial: string;
+  ip: string;
+  name: string;
+  /** The camera account the box's stream addresses carry (made up). */
+  streamCredentials: string;
 }
 
 function subDevicesFor(devSno: string, count: number, rng: Rng): SimSubDevice[] {
@@ -121,11 +139,29 @@ function subDevicesFor(devSno: string, count: number, rng: Rng): SimSubDevice[] 
   return subs;
 }
 
+const hex = (rng: Rng, digits: number) => Array.from({ length: digits }, () => Math.floor(rng() * 16).toString(16)).join('');
+
+/** The box itself: from its own random stream, so the sub-devices stay what they were before. */
+function identityFor(index: number, subDevices: SimSubDevice[], seed: number) {
+  const rng = createRng(seed * 104_729 + index + 1);
+  // Sophon boxes' MACs start with the vendor's prefix; the rest is the box's own.
+  const mac = `e0a509${hex(rng, 6)}`;
+  const lan = subDevices.find((s) => s.ep_ip)?.ep_ip.split('.').slice(0, 3).join('.') ?? '192.168.1';
+  return {
+    mac,
+    serial: `SE3A${pad(2100 + Math.floor(rng() * 400), 4)}${pad(index % 1_000_000, 6)}`,
+    ip: `${lan}.${2 + Math.floor(rng() * 50)}`,
+    name: `${pick(rng, PLACES)} AI 盒子 ${index + 1}`,
+    streamCredentials: `admin:${hex(rng, 8)}`,
+  };
+}
+
 export function buildFleet(opts: { boxes: number; subDevices: number; seed: number }): SimBox[] {
   const fleet: SimBox[] = [];
   for (let i = 0; i < opts.boxes; i++) {
     const dev_sno = devSnoFor(i, opts.seed);
-    fleet.push({ index: i, dev_sno, subDevices: subDevicesFor(dev_sno, opts.subDevices, createRng(opts.seed * 7919 + i)) });
+    const subDevices = subDevicesFor(dev_sno, opts.subDevices, createRng(opts.seed * 7919 + i));
+    fleet.push({ index: i, dev_sno, subDevices, ...identityFor(i, subDevices, opts.seed) });
   }
   return fleet;
 }
@@ -136,4 +172,43 @@ export function reportFor(box: SimBox, statuses: readonly EpStatus[], check = fa
   const report: Report = { dev_sno: box.dev_sno, sub_devices, extra: {} };
   // parseReport throws if the simulator ever builds something a strict receiver would refuse.
   return check ? parseReport({ dev_sno: report.dev_sno, sub_devices: sub_devices.map(({ extra: _e, ...s }) => s) }) : report;
+}
+
+/** The stream address a box would hold for an RTSP sub-device, camera account included. */
+export function streamUrlFor(box: SimBox, sub: SimSubDevice): string | undefined {
+  if (sub.ep_type !== 'rtsp') return undefined;
+  const address = sub.ep_id.slice(box.dev_sno.length + EP_ID_SEPARATOR.length);
+  return address.replace('rtsp://', `rtsp://${box.streamCredentials}@`);
+}
+
+/**
+ * The report in the richer dialect: the box's health and identity, stream addresses, and why
+ * each offline sub-device is offline (details[j], when known).
+ */
+export function richReportFor(
+  box: SimBox,
+  statuses: readonly EpStatus[],
+  health: BoxHealth,
+  details: ReadonlyArray<string | undefined> = [],
+  check = false,
+): Report {
+  const sub_devices: SubDevice[] = box.subDevices.map((s, j) => {
+    const status = statuses[j] ?? 'online';
+    const sub: SubDevice = { ...s, ep_status: status, extra: {} };
+    const url = streamUrlFor(box, s);
+    if (url) sub.ep_url = url;
+    const detail = details[j];
+    if (status === 'offline' && detail) sub.ep_detail = detail;
+    return sub;
+  });
+  const report: Report = {
+    dev_sno: box.dev_sno,
+    sub_devices,
+    extra: {},
+    dialect: 'rich',
+    gateway: { sn: box.serial, ip: box.ip, name: box.name, status: 'online' },
+    health,
+  };
+  // As for reportFor: what the simulator builds must be what a strict receiver accepts.
+  return check ? parseAnyReport(JSON.parse(JSON.stringify(toDialectWire(report)))).report : report;
 }
