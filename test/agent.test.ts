@@ -115,6 +115,31 @@ describe('devstatus report --once', () => {
     }
   });
 
+  it('finds all 48 channels of one small-backlog RTSP server online (no false offline)', async () => {
+    const { dir, cleanup } = tempDir();
+    // Like an NVR: many channels on one port and a listen queue of 5. Opening a connection per
+    // channel at once overflows the queue; the dropped SYNs are resent only after 1 s, 3 s...
+    const nvr = await startRtspServer('digest', { channels: 48, backlog: 5 });
+    const receiver = await startReceiverOn(0, dir);
+    try {
+      const port = Number(new URL(receiver.url).port);
+      const channels = Array.from({ length: 48 }, (_, i) => ({ type: 'rtsp', url: nvr.url(`/ch${i + 1}`), ep_location: 'L', ep_name: `channel ${i + 1}` }));
+      const config = writeConfig(dir, agentConfig(dir, port, { probe_timeout_s: 2, sub_devices: channels }));
+      for (let run = 0; run < 2; run++) {
+        const proc = runCli(['report', '--config', config, '--once']);
+        const [code] = await once(proc.child, 'exit');
+        assert.equal(code, 0, proc.output());
+        const got = receiver.reports.at(-1)!;
+        const offline = got.sub_devices.filter((s) => s.ep_status !== 'online');
+        assert.deepEqual(offline.map((s) => s.ep_name), [], proc.output());
+      }
+      assert.equal(receiver.reports.length, 2);
+    } finally {
+      await Promise.all([nvr.stop(), receiver.close()]);
+      cleanup();
+    }
+  });
+
   it('fails with the field named for a bad config', async () => {
     const { dir, cleanup } = tempDir();
     try {

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeAuthorizer, parseChallenges, parseRtspUrl, probe as probeRtsp, stripCredentials } from '../src/probe/rtsp.js';
+import { makeAuthorizer, parseChallenges, parseRtspUrl, probe as probeRtsp, probeServer, stripCredentials } from '../src/probe/rtsp.js';
 import { probe as probeSip } from '../src/probe/sip.js';
 import { probe as probeTcp } from '../src/probe/tcp.js';
 import { probe as probeFile } from '../src/probe/file.js';
@@ -62,6 +62,29 @@ describe('rtsp probe (GStreamer RTSP server)', () => {
       }
     });
   }
+
+  it('probes many URLs of one server over shared connections, each with its own credentials', async () => {
+    for (const server of [digest, basic]) {
+      const urls = [
+        server.url('/live'),
+        server.url('/secure', good),
+        server.url('/secure'),
+        server.url('/secure', bad),
+        server.url('/no-such-stream'),
+        server.url('/secure', good),
+        server.url('/live'),
+      ];
+      const rs = await probeServer(urls, { timeoutMs: 3000, deadline: Date.now() + 3000, connections: 2 });
+      assert.deepEqual(
+        rs.map((r) => r.online),
+        [true, true, false, false, false, true, true],
+        rs.map((r) => r.detail).join('\n'),
+      );
+      assert.match(rs[2]!.detail, /401 .*credentials needed/);
+      assert.match(rs[3]!.detail, /401 .*credentials rejected/);
+      assert.match(rs[4]!.detail, /DESCRIBE 404/);
+    }
+  });
 
   it('is offline, fast, when nothing listens on the port', async () => {
     const port = await freeTcpPort();

@@ -3,41 +3,9 @@
 // (down, timeout, 5xx) go to the durable queue and are resent in order with backoff.
 import type { Logger } from 'pino';
 import { parseReport, toWire, type EpStatus, type ReportWire } from '../protocol/index.js';
-import { probeFile, probeRtsp, probeSip, probeTcp, type ProbeResult } from '../probe/index.js';
 import type { AgentConfig, SubDeviceSpec } from './config.js';
+import { probeAll } from './probing.js';
 import { DurableQueue } from './queue.js';
-
-export function probeSubDevice(spec: SubDeviceSpec, timeoutMs: number): Promise<ProbeResult> {
-  const t = spec.target;
-  switch (t.type) {
-    case 'rtsp':
-      return probeRtsp({ url: t.url }, { timeoutMs });
-    case 'photo':
-      return probeTcp({ host: t.host, port: t.port }, { timeoutMs });
-    case 'gb28181':
-      return probeSip({ host: t.host, port: t.port, ...(t.sipId ? { sipId: t.sipId } : {}) }, { timeoutMs });
-    case 'file':
-      return probeFile({ path: t.path }, { timeoutMs });
-  }
-}
-
-export interface ProbedSubDevice {
-  spec: SubDeviceSpec;
-  result: ProbeResult;
-}
-
-/** Probes every sub-device at once; never throws (a probe that throws counts as offline). */
-export function probeAll(config: AgentConfig): Promise<ProbedSubDevice[]> {
-  return Promise.all(
-    config.subDevices.map(async (spec) => {
-      try {
-        return { spec, result: await probeSubDevice(spec, config.probeTimeoutMs) };
-      } catch (err) {
-        return { spec, result: { online: false, detail: `probe failed: ${(err as Error).message}` } };
-      }
-    }),
-  );
-}
 
 /**
  * Flapping guard: an online sub-device is reported offline only after `threshold` failed

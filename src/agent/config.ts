@@ -14,6 +14,7 @@ import { parseRtspUrl } from '../probe/rtsp.js';
 export const CONFIG_DEFAULTS = {
   interval_s: 5,
   probe_timeout_s: 3,
+  probe_connections_per_host: 4,
   post_timeout_s: 10,
   failures_before_offline: 3,
   photo_port: 80,
@@ -43,6 +44,7 @@ export const AgentConfigSchema = Type.Object(
     report_url: Type.String({ minLength: 1 }),
     interval_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86_400 })),
     probe_timeout_s: Type.Optional(Type.Number({ minimum: 0.05, maximum: 300 })),
+    probe_connections_per_host: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     post_timeout_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600 })),
     failures_before_offline: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     include_report_time: Type.Optional(Type.Boolean()),
@@ -95,7 +97,10 @@ export interface AgentConfig {
   devSno: string;
   reportUrl: string;
   intervalMs: number;
+  /** The round's time limit: every probe of a round has answered (or is offline) by then. */
   probeTimeoutMs: number;
+  /** Most probes (connections) to one host:port at a time. */
+  probeConnectionsPerHost: number;
   postTimeoutMs: number;
   failuresBeforeOffline: number;
   includeReportTime: boolean;
@@ -247,6 +252,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
     reportUrl: file.report_url,
     intervalMs: Math.round((file.interval_s ?? CONFIG_DEFAULTS.interval_s) * 1000),
     probeTimeoutMs: Math.round((file.probe_timeout_s ?? CONFIG_DEFAULTS.probe_timeout_s) * 1000),
+    probeConnectionsPerHost: file.probe_connections_per_host ?? CONFIG_DEFAULTS.probe_connections_per_host,
     postTimeoutMs: Math.round((file.post_timeout_s ?? CONFIG_DEFAULTS.post_timeout_s) * 1000),
     failuresBeforeOffline: file.failures_before_offline ?? CONFIG_DEFAULTS.failures_before_offline,
     includeReportTime: file.include_report_time ?? false,

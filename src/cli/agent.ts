@@ -1,5 +1,6 @@
 import { pino } from 'pino';
-import { Agent, buildReport, postReport, probeAll } from '../agent/agent.js';
+import { Agent, buildReport, postReport } from '../agent/agent.js';
+import { probeAll } from '../agent/probing.js';
 import { loadConfig } from '../agent/config.js';
 
 export const DEFAULT_AGENT_CONFIG = 'agent.yaml';
