@@ -2,11 +2,12 @@
 // peers, and the real receiver, which is down and comes back on the same loopback port.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DurableQueue } from '../src/agent/queue.js';
 import { runCli } from './support/cli.js';
 import { freeTcpPort, RTSP_PASSWORD, RTSP_USER, startRtspServer, startSipServer } from './support/peers.js';
 import { logLines, startAgent, startReceiverOn, stoppedStats, tempDir, waitUntil, writeConfig } from './support/agent.js';
@@ -27,10 +28,8 @@ function agentConfig(dir: string, port: number, extra: Record<string, unknown> =
   };
 }
 
-const queued = (dir: string) =>
-  readdirSync(join(dir, 'queue'))
-    .filter((f) => /^\d{16}\.json$/.test(f)) // not the .tmp- file of a write in progress
-    .sort();
+/** The reports waiting in the agent's queue (read while the agent runs), oldest first. */
+const queued = (dir: string) => DurableQueue.read(join(dir, 'queue'));
 
 const times = (reports: Array<{ extra: Record<string, unknown> }>) => reports.map((r) => String(r.extra.report_time));
 
@@ -217,7 +216,7 @@ describe('devstatus agent', () => {
       await waitUntil('4 queued reports', () => queued(dir).length >= 4);
       first.child.kill('SIGKILL');
       await once(first.child, 'exit');
-      const leftBehind = queued(dir).map((f) => JSON.parse(readFileSync(join(dir, 'queue', f), 'utf8')).report_time as string);
+      const leftBehind = queued(dir).map((r) => (r.body as { report_time: string }).report_time);
       assert.ok(leftBehind.length >= 4);
 
       second = await startAgent(config);

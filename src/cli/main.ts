@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DB_FILE } from '../store/index.js';
-import { DEFAULT_AGENT_CONFIG, reportOnce, runAgent } from './agent.js';
 import { SIM_DEFAULTS } from '../sim/simulation.js';
 import { DEFAULTS, serve } from './serve.js';
 import { runSimulate } from './simulate.js';
@@ -137,6 +136,9 @@ program
     await serve(opts);
   });
 
+// Agent commands load their code only when they run (src/cli/agent.ts): a box running the
+// agent must not carry the receiver's and simulator's code in memory.
+const DEFAULT_AGENT_CONFIG = 'agent.yaml';
 const configOption = () =>
   new Option('-c, --config <file>', 'agent config file, YAML or JSON (see examples/agent.yaml)')
     .env('DEVSTATUS_AGENT_CONFIG')
@@ -153,6 +155,7 @@ program
       .default('info'),
   )
   .action(async (opts) => {
+    const { runAgent } = await import('./agent.js');
     await runAgent(opts);
   });
 
@@ -163,6 +166,7 @@ program
   .option('--once', 'one probe round and one POST (the only mode; the periodic loop is `devstatus agent`)', true)
   .option('--json', 'print the report, the probe results and the answer as JSON')
   .action(async (opts) => {
+    const { reportOnce } = await import('./agent.js');
     process.exitCode = await reportOnce(opts);
   });
 
