@@ -204,6 +204,70 @@ describe('devstatus agent', () => {
     }
   });
 
+  it('starts draining within one interval of the platform coming back, not when the backoff ends', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freeTcpPort();
+    writeFileSync(join(dir, 'video.mp4'), 'data');
+    // A long backoff: only the fresh report of each round can find out the platform is back.
+    const config = agentConfig(dir, port, { interval_s: 0.5, backoff: { initial_s: 5, max_s: 60 } });
+    const agent = await startAgent(writeConfig(dir, config));
+    let receiver;
+    try {
+      let wait: Record<string, unknown> | undefined;
+      await waitUntil(
+        'the backoff to draw a wait of 6 s or more',
+        () => (wait = logLines(agent.output()).find((l) => Number(l.retry_in_ms) >= 6000)) !== undefined,
+        60_000,
+      );
+      const backoffEnds = Number(wait!.time) + Number(wait!.retry_in_ms);
+      receiver = await startReceiverOn(port, dir);
+      await waitUntil('the first queued report to arrive', () => receiver!.reports.length > 0, 20_000);
+      const firstAt = Date.now();
+      assert.ok(firstAt < backoffEnds, `first queued report arrived ${firstAt - backoffEnds} ms after the backoff wait ended`);
+      await waitUntil('the queue to drain', () => queued(dir).length === 0);
+      await waitUntil('a direct report after the drain', () => agent.output().includes('platform reachable again'));
+      assert.equal(await agent.stop('SIGTERM'), 0);
+      const stats = stoppedStats(agent.output());
+      assert.equal(receiver.reports.length, stats.rounds);
+      assertIncreasing(times(receiver.reports));
+    } finally {
+      await agent.stop('SIGKILL');
+      await receiver?.close();
+      cleanup();
+    }
+  });
+
+  it('stops at once on SIGINT while a POST hangs, keeping every unsent report queued', async () => {
+    const { dir, cleanup } = tempDir();
+    writeFileSync(join(dir, 'video.mp4'), 'data');
+    // A platform that accepts connections and never answers (a hung proxy, a black hole).
+    const sockets: Array<import('node:net').Socket> = [];
+    const hanging = createServer((s) => void sockets.push(s));
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    const port = (hanging.address() as { port: number }).port;
+    const config = agentConfig(dir, port, { post_timeout_s: 60, backoff: { initial_s: 60, max_s: 60 } });
+    const agent = await startAgent(writeConfig(dir, config));
+    try {
+      await waitUntil('a POST in flight and reports queued behind it', () => sockets.length >= 1 && queued(dir).length >= 2);
+      const started = Date.now();
+      assert.equal(await agent.stop('SIGINT'), 0);
+      const took = Date.now() - started;
+      // It aims at well under 1 s; the margin is for a loaded test machine (without the fix: 60 s).
+      assert.ok(took < 5000, `took ${took} ms to stop`);
+      const stats = stoppedStats(agent.output());
+      assert.equal(stats.delivered, 0);
+      assert.equal(stats.left_in_queue, stats.rounds, agent.output());
+      assert.equal(queued(dir).length, stats.rounds);
+      assertIncreasing(queued(dir).map((r) => String((r.body as { report_time: string }).report_time)));
+    } finally {
+      await agent.stop('SIGKILL');
+      for (const s of sockets) s.destroy();
+      hanging.close();
+      cleanup();
+    }
+  });
+
   it('keeps the queue across an agent restart (SIGKILL) and sends it first, in order', async () => {
     const { dir, cleanup } = tempDir();
     const port = await freeTcpPort();
