@@ -199,6 +199,12 @@ export class Agent {
     // A round cut short by stop() would report devices offline that were not really probed.
     if (this.stopping) return;
     this.stats.rounds++;
+    const roundMs = Date.now() - probedAt.getTime();
+    const online = probed.filter((p) => p.result.online).length;
+    this.log.debug(
+      { round_ms: roundMs, round_limit_ms: this.config.probeTimeoutMs, online, offline: probed.length - online },
+      `probe round: ${probed.length} sub-device(s) in ${roundMs} ms, ${online} online`,
+    );
     const statuses = probed.map(({ spec, result }) => {
       const { status, changed, failures } = this.guard.update(spec.epId, result.online);
       const fields = { ep_id: spec.epId, ep_type: spec.type, target: spec.label, detail: result.detail };

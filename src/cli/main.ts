@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DB_FILE } from '../store/index.js';
+import { loadAgentCommands } from './agent-loader.js';
 import { SIM_DEFAULTS } from '../sim/simulation.js';
 import { DEFAULTS, serve } from './serve.js';
 import { runSimulate } from './simulate.js';
@@ -136,8 +137,8 @@ program
     await serve(opts);
   });
 
-// Agent commands load their code only when they run (src/cli/agent.ts): a box running the
-// agent must not carry the receiver's and simulator's code in memory.
+// Agent commands load their code only when they run (src/cli/agent-loader.ts): a box running
+// the agent must not carry the receiver's and simulator's code in memory.
 const DEFAULT_AGENT_CONFIG = 'agent.yaml';
 const configOption = () =>
   new Option('-c, --config <file>', 'agent config file, YAML or JSON (see examples/agent.yaml)')
@@ -155,7 +156,7 @@ program
       .default('info'),
   )
   .action(async (opts) => {
-    const { runAgent } = await import('./agent.js');
+    const { runAgent } = await loadAgentCommands();
     await runAgent(opts);
   });
 
@@ -166,7 +167,7 @@ program
   .option('--once', 'one probe round and one POST (the only mode; the periodic loop is `devstatus agent`)', true)
   .option('--json', 'print the report, the probe results and the answer as JSON')
   .action(async (opts) => {
-    const { reportOnce } = await import('./agent.js');
+    const { reportOnce } = await loadAgentCommands();
     process.exitCode = await reportOnce(opts);
   });
 
