@@ -3,6 +3,7 @@
 // go to the durable queue and are resent in order, oldest first. Backoff paces the retries
 // only while nothing gets through: each round's fresh report is a free check of the platform,
 // so the queue starts draining within one interval of the platform coming back.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { parseReport, toWire, type EpStatus, type ReportWire } from '../protocol/index.js';
 import type { AgentConfig, SubDeviceSpec } from './config.js';
@@ -101,6 +102,8 @@ export class Agent {
     this.config = opts.config;
     this.log = opts.logger;
     this.guard = new FlapGuard(opts.config.failuresBeforeOffline);
+    // One abort listener per server probed in a round (64 cameras: 64 listeners) is expected.
+    setMaxListeners(0, this.stopProbes.signal, this.stopPosts.signal);
   }
 
   start(): void {
@@ -238,6 +241,7 @@ export class Agent {
         this.rejected(seq, outcome.reason);
       } else {
         this.enqueue(seq, body);
+        if (this.stopping) return; // cut by stop(): queued, not an outage
         this.startOutage(outcome.reason);
         this.attempt = 1;
         this.kickDrain(backoffDelay(1, this.config.backoff.initialMs, this.config.backoff.maxMs));
