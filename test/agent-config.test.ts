@@ -104,6 +104,68 @@ describe('agent config', () => {
     assert.match(got[0]!.reason, /same ep_id as sub_devices\[0\] \(BOX1__rtsp:\/\/127\.0\.0\.1\/x\)/);
   });
 
+  it('reports every mistake at once, not one at a time', () => {
+    const got = issues({
+      dev_sno: 'BOX__1',
+      report_url: 'ftp://x/y',
+      interval_s: 'often',
+      backoff: { initial_s: 5, max_s: 1 },
+      sub_devices: [
+        { type: 'rtsp', ep_location: '' },
+        { type: 'camera', ip: '1.2.3.4', ep_location: '' },
+        { type: 'photo', ip: 'not a host!', ep_location: '' },
+        { type: 'file', path: '/a', ep_location: '' },
+      ],
+    });
+    assert.deepEqual(got.map((i) => i.field).sort(), [
+      'backoff.max_s',
+      'dev_sno',
+      'interval_s',
+      'report_url',
+      'sub_devices[0].url',
+      'sub_devices[1].type',
+      'sub_devices[2].ip',
+    ]);
+  });
+
+  it('tells apart channels on one address: <dev_sno>__<ip>#<channel>', () => {
+    const c = resolveConfig(
+      {
+        ...base(),
+        sub_devices: [
+          { type: 'gb28181', ip: '10.0.0.5', sip_id: '34020000001320000001', ep_location: 'L' },
+          { type: 'gb28181', ip: '10.0.0.5', sip_id: '34020000001320000002', ep_location: 'L' },
+          { type: 'photo', ip: '10.0.0.6', port: 80, ep_location: 'L', ep_name: 'gate' },
+          { type: 'photo', ip: '10.0.0.6', port: 8080, channel: 'snapshot', ep_location: 'L', ep_name: 'camera' },
+          { type: 'photo', ip: '10.0.0.7', ep_location: 'L', ep_name: 'alone' },
+        ],
+      },
+      '/tmp',
+    );
+    assert.deepEqual(
+      c.subDevices.map((s) => s.epId),
+      ['BOX1__10.0.0.5#34020000001320000001', 'BOX1__10.0.0.5#34020000001320000002', 'BOX1__10.0.0.6#gate', 'BOX1__10.0.0.6#snapshot', 'BOX1__10.0.0.7'],
+    );
+    // Sharing an address with nothing to tell them apart is an error naming the fix.
+    const got = issues({
+      ...base(),
+      sub_devices: [
+        { type: 'photo', ip: '10.0.0.6', port: 80, ep_location: 'L' },
+        { type: 'photo', ip: '10.0.0.6', port: 81, ep_location: 'L' },
+      ],
+    });
+    assert.equal(got[0]!.field, 'sub_devices[0].channel');
+    assert.match(got[0]!.reason, /share BOX1__10\.0\.0\.6; give each a channel/);
+    const same = issues({
+      ...base(),
+      sub_devices: [
+        { type: 'photo', ip: '10.0.0.6', channel: '1', ep_location: 'L' },
+        { type: 'photo', ip: '10.0.0.6', channel: '1', ep_location: 'L' },
+      ],
+    });
+    assert.match(same[0]!.reason, /same ep_id as sub_devices\[0\] \(BOX1__10\.0\.0\.6#1\)/);
+  });
+
   it('reports a missing or broken file clearly', () => {
     assert.throws(() => loadConfig('/nonexistent/agent.yaml'), /agent\.yaml:\n {2}\(file\): cannot read it: no such file/);
     const dir = mkdtempSync(join(tmpdir(), 'devstatus-cfg-'));

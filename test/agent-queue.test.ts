@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -51,20 +51,83 @@ describe('durable queue', () => {
     const dropped = [1, 2, 3, 4, 5].map((n) => q.put(q.reserve(), { n }).dropped);
     assert.deepEqual(dropped, [0, 0, 0, 1, 1]);
     assert.equal(q.droppedTotal, 2);
-    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.json')).length, 3);
+    assert.equal(DurableQueue.inspect(dir).reports, 3);
     assert.deepEqual(drain(q), [{ n: 3 }, { n: 4 }, { n: 5 }]);
     q.close();
   });
 
-  it('ignores a half-written temp file and skips a corrupt report', () => {
+  it('cuts off a half-written last record and skips a damaged one', () => {
+    const q = DurableQueue.open(dir, { maxReports: 10 });
+    for (let i = 1; i <= 3; i++) q.put(q.reserve(), { n: i });
+    q.close();
+    const [segment] = readdirSync(dir).filter((f) => f.endsWith('.log'));
+    const file = join(dir, segment!);
+    const whole = readFileSync(file);
+    // A crash in the middle of the 4th write: its record is cut short.
+    const again = DurableQueue.open(dir, { maxReports: 10 });
+    again.put(again.reserve(), { n: 4 });
+    again.close();
+    const [, second] = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    const secondFile = join(dir, second!);
+    const torn = readFileSync(secondFile);
+    writeFileSync(secondFile, torn.subarray(0, torn.length - 5));
+    // And a bit flipped inside the 2nd report (a bad sector): its checksum no longer matches.
+    const damaged = Buffer.from(whole);
+    const second2nd = damaged.indexOf(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x40]), 40); // the f64 2.0 of seq 2
+    assert.ok(second2nd > 0);
+    damaged[second2nd + 20] ^= 0xff;
+    writeFileSync(file, damaged);
+
+    const opened = DurableQueue.open(dir, { maxReports: 10 });
+    assert.ok(opened.openProblems.some((p) => /incomplete last write/.test(p)), opened.openProblems.join('; '));
+    assert.ok(opened.openProblems.some((p) => /damaged/.test(p)), opened.openProblems.join('; '));
+    // The 1st report is intact; what follows the damage in that segment cannot be trusted.
+    assert.deepEqual(drain(opened), [{ n: 1 }]);
+    opened.put(opened.reserve(), { n: 5 });
+    assert.deepEqual(drain(opened), [{ n: 5 }]);
+    opened.close();
+  });
+
+  it('imports a queue of one JSON file per report (earlier versions), skipping a corrupt one', () => {
     writeFileSync(join(dir, '.tmp-0000000000000001.json'), '{"n":');
     writeFileSync(join(dir, '0000000000000002.json'), '{"n": 2');
     writeFileSync(join(dir, '0000000000000003.json'), '{"n": 3}\n');
+    writeFileSync(join(dir, '0000000000000004.json'), '{"n": 4}\n');
     const q = DurableQueue.open(dir, { maxReports: 10 });
-    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.tmp-')));
-    const corrupt: number[] = [];
-    assert.deepEqual(q.peek((seq) => corrupt.push(seq))?.body, { n: 3 });
-    assert.deepEqual(corrupt, [2]);
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.tmp-') || f.endsWith('.json')));
+    assert.ok(q.openProblems.some((p) => /report 2 is unreadable/.test(p)), q.openProblems.join('; '));
+    assert.deepEqual(q.list(), [3, 4]);
+    assert.equal(q.reserve(), 5);
+    assert.deepEqual(drain(q), [{ n: 3 }, { n: 4 }]);
+    q.close();
+  });
+
+  it('stores reports compactly and gives the space back once they are delivered', () => {
+    const report = {
+      dev_sno: 'ZKZCPI000120190807142601',
+      sub_devices: Array.from({ length: 64 }, (_, i) => ({
+        ep_id: `ZKZCPI000120190807142601__rtsp://192.168.1.${10 + i}:554/Streaming/Channels/101`,
+        ep_ip: `192.168.1.${10 + i}`,
+        ep_status: i % 7 ? 'online' : 'offline',
+        ep_location: '95274d2c-0941-4d96-b032-ab200f81362c',
+        ep_type: 'rtsp',
+        ep_name: `camera ${i + 1}`,
+      })),
+      report_time: new Date().toISOString(),
+    };
+    const size = JSON.stringify(report).length;
+    const q = DurableQueue.open(dir, { maxReports: 1000 });
+    for (let i = 0; i < 200; i++) q.put(q.reserve(), { ...report, report_time: new Date(Date.now() + i).toISOString() });
+    const stats = q.stats();
+    assert.equal(stats.reports, 200);
+    // One 4 KiB file system block per report was the old layout's floor; this is well under it.
+    assert.ok(stats.bytes < 200 * size * 0.25, `${stats.bytes} bytes for 200 reports of ${size} bytes`);
+    assert.equal(DurableQueue.inspect(dir).bytes, stats.bytes);
+    assert.ok(stats.oldestQueuedAt !== null && Date.now() - stats.oldestQueuedAt < 60_000);
+    assert.deepEqual(DurableQueue.read(dir).length, 200);
+    assert.equal(drain(q).length, 200);
+    assert.deepEqual(q.stats(), { reports: 0, bytes: 0, oldestQueuedAt: null });
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.log')), []);
     q.close();
   });
 

@@ -2,11 +2,12 @@
 // peers, and the real receiver, which is down and comes back on the same loopback port.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DurableQueue } from '../src/agent/queue.js';
 import { runCli } from './support/cli.js';
 import { freeTcpPort, RTSP_PASSWORD, RTSP_USER, startRtspServer, startSipServer } from './support/peers.js';
 import { logLines, startAgent, startReceiverOn, stoppedStats, tempDir, waitUntil, writeConfig } from './support/agent.js';
@@ -27,10 +28,8 @@ function agentConfig(dir: string, port: number, extra: Record<string, unknown> =
   };
 }
 
-const queued = (dir: string) =>
-  readdirSync(join(dir, 'queue'))
-    .filter((f) => /^\d{16}\.json$/.test(f)) // not the .tmp- file of a write in progress
-    .sort();
+/** The reports waiting in the agent's queue (read while the agent runs), oldest first. */
+const queued = (dir: string) => DurableQueue.read(join(dir, 'queue'));
 
 const times = (reports: Array<{ extra: Record<string, unknown> }>) => reports.map((r) => String(r.extra.report_time));
 
@@ -115,6 +114,31 @@ describe('devstatus report --once', () => {
     }
   });
 
+  it('finds all 48 channels of one small-backlog RTSP server online (no false offline)', async () => {
+    const { dir, cleanup } = tempDir();
+    // Like an NVR: many channels on one port and a listen queue of 5. Opening a connection per
+    // channel at once overflows the queue; the dropped SYNs are resent only after 1 s, 3 s...
+    const nvr = await startRtspServer('digest', { channels: 48, backlog: 5 });
+    const receiver = await startReceiverOn(0, dir);
+    try {
+      const port = Number(new URL(receiver.url).port);
+      const channels = Array.from({ length: 48 }, (_, i) => ({ type: 'rtsp', url: nvr.url(`/ch${i + 1}`), ep_location: 'L', ep_name: `channel ${i + 1}` }));
+      const config = writeConfig(dir, agentConfig(dir, port, { probe_timeout_s: 2, sub_devices: channels }));
+      for (let run = 0; run < 2; run++) {
+        const proc = runCli(['report', '--config', config, '--once']);
+        const [code] = await once(proc.child, 'exit');
+        assert.equal(code, 0, proc.output());
+        const got = receiver.reports.at(-1)!;
+        const offline = got.sub_devices.filter((s) => s.ep_status !== 'online');
+        assert.deepEqual(offline.map((s) => s.ep_name), [], proc.output());
+      }
+      assert.equal(receiver.reports.length, 2);
+    } finally {
+      await Promise.all([nvr.stop(), receiver.close()]);
+      cleanup();
+    }
+  });
+
   it('fails with the field named for a bad config', async () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -180,6 +204,70 @@ describe('devstatus agent', () => {
     }
   });
 
+  it('starts draining within one interval of the platform coming back, not when the backoff ends', async () => {
+    const { dir, cleanup } = tempDir();
+    const port = await freeTcpPort();
+    writeFileSync(join(dir, 'video.mp4'), 'data');
+    // A long backoff: only the fresh report of each round can find out the platform is back.
+    const config = agentConfig(dir, port, { interval_s: 0.5, backoff: { initial_s: 5, max_s: 60 } });
+    const agent = await startAgent(writeConfig(dir, config));
+    let receiver;
+    try {
+      let wait: Record<string, unknown> | undefined;
+      await waitUntil(
+        'the backoff to draw a wait of 6 s or more',
+        () => (wait = logLines(agent.output()).find((l) => Number(l.retry_in_ms) >= 6000)) !== undefined,
+        60_000,
+      );
+      const backoffEnds = Number(wait!.time) + Number(wait!.retry_in_ms);
+      receiver = await startReceiverOn(port, dir);
+      await waitUntil('the first queued report to arrive', () => receiver!.reports.length > 0, 20_000);
+      const firstAt = Date.now();
+      assert.ok(firstAt < backoffEnds, `first queued report arrived ${firstAt - backoffEnds} ms after the backoff wait ended`);
+      await waitUntil('the queue to drain', () => queued(dir).length === 0);
+      await waitUntil('a direct report after the drain', () => agent.output().includes('platform reachable again'));
+      assert.equal(await agent.stop('SIGTERM'), 0);
+      const stats = stoppedStats(agent.output());
+      assert.equal(receiver.reports.length, stats.rounds);
+      assertIncreasing(times(receiver.reports));
+    } finally {
+      await agent.stop('SIGKILL');
+      await receiver?.close();
+      cleanup();
+    }
+  });
+
+  it('stops at once on SIGINT while a POST hangs, keeping every unsent report queued', async () => {
+    const { dir, cleanup } = tempDir();
+    writeFileSync(join(dir, 'video.mp4'), 'data');
+    // A platform that accepts connections and never answers (a hung proxy, a black hole).
+    const sockets: Array<import('node:net').Socket> = [];
+    const hanging = createServer((s) => void sockets.push(s));
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    const port = (hanging.address() as { port: number }).port;
+    const config = agentConfig(dir, port, { post_timeout_s: 60, backoff: { initial_s: 60, max_s: 60 } });
+    const agent = await startAgent(writeConfig(dir, config));
+    try {
+      await waitUntil('a POST in flight and reports queued behind it', () => sockets.length >= 1 && queued(dir).length >= 2);
+      const started = Date.now();
+      assert.equal(await agent.stop('SIGINT'), 0);
+      const took = Date.now() - started;
+      // It aims at well under 1 s; the margin is for a loaded test machine (without the fix: 60 s).
+      assert.ok(took < 5000, `took ${took} ms to stop`);
+      const stats = stoppedStats(agent.output());
+      assert.equal(stats.delivered, 0);
+      assert.equal(stats.left_in_queue, stats.rounds, agent.output());
+      assert.equal(queued(dir).length, stats.rounds);
+      assertIncreasing(queued(dir).map((r) => String((r.body as { report_time: string }).report_time)));
+    } finally {
+      await agent.stop('SIGKILL');
+      for (const s of sockets) s.destroy();
+      hanging.close();
+      cleanup();
+    }
+  });
+
   it('keeps the queue across an agent restart (SIGKILL) and sends it first, in order', async () => {
     const { dir, cleanup } = tempDir();
     const port = await freeTcpPort();
@@ -192,7 +280,7 @@ describe('devstatus agent', () => {
       await waitUntil('4 queued reports', () => queued(dir).length >= 4);
       first.child.kill('SIGKILL');
       await once(first.child, 'exit');
-      const leftBehind = queued(dir).map((f) => JSON.parse(readFileSync(join(dir, 'queue', f), 'utf8')).report_time as string);
+      const leftBehind = queued(dir).map((r) => (r.body as { report_time: string }).report_time);
       assert.ok(leftBehind.length >= 4);
 
       second = await startAgent(config);

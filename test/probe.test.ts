@@ -9,10 +9,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeAuthorizer, parseChallenges, parseRtspUrl, probe as probeRtsp, stripCredentials } from '../src/probe/rtsp.js';
+import { makeAuthorizer, parseChallenges, parseRtspUrl, probe as probeRtsp, probeServer, stripCredentials } from '../src/probe/rtsp.js';
 import { probe as probeSip } from '../src/probe/sip.js';
 import { probe as probeTcp } from '../src/probe/tcp.js';
 import { probe as probeFile } from '../src/probe/file.js';
+import { resolveConfig } from '../src/agent/config.js';
+import { probeAll } from '../src/agent/probing.js';
 import { freeTcpPort, freeUdpPort, RTSP_PASSWORD, RTSP_USER, startRtspServer, startSipServer, type Peer, type RtspPeer } from './support/peers.js';
 
 const opts = { timeoutMs: 3000 };
@@ -62,6 +64,29 @@ describe('rtsp probe (GStreamer RTSP server)', () => {
       }
     });
   }
+
+  it('probes many URLs of one server over shared connections, each with its own credentials', async () => {
+    for (const server of [digest, basic]) {
+      const urls = [
+        server.url('/live'),
+        server.url('/secure', good),
+        server.url('/secure'),
+        server.url('/secure', bad),
+        server.url('/no-such-stream'),
+        server.url('/secure', good),
+        server.url('/live'),
+      ];
+      const rs = await probeServer(urls, { timeoutMs: 3000, deadline: Date.now() + 3000, connections: 2 });
+      assert.deepEqual(
+        rs.map((r) => r.online),
+        [true, true, false, false, false, true, true],
+        rs.map((r) => r.detail).join('\n'),
+      );
+      assert.match(rs[2]!.detail, /401 .*credentials needed/);
+      assert.match(rs[3]!.detail, /401 .*credentials rejected/);
+      assert.match(rs[4]!.detail, /DESCRIBE 404/);
+    }
+  });
 
   it('is offline, fast, when nothing listens on the port', async () => {
     const port = await freeTcpPort();
@@ -212,6 +237,53 @@ describe('file probe', () => {
       assert.equal((await probeFile({ path: fifo }, opts)).online, false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('probe round (probeAll)', () => {
+  it('has at most probe_connections_per_host probes in flight to one host:port, and finds them all', async () => {
+    // A SIP device (one address, many GB28181 channels) that answers each OPTIONS after 100 ms:
+    // the requests it holds unanswered at once are the agent's probes in flight.
+    const device = createSocket('udp4');
+    device.bind(0, '127.0.0.1');
+    await once(device, 'listening');
+    let pending = 0;
+    let most = 0;
+    let answered = 0;
+    device.on('message', (msg, rinfo) => {
+      const callId = /^Call-ID:\s*(.*)$/im.exec(msg.toString())?.[1]?.trim();
+      if (!callId) return;
+      most = Math.max(most, ++pending);
+      setTimeout(() => {
+        pending--;
+        answered++;
+        device.send(`SIP/2.0 200 OK\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`, rinfo.port, rinfo.address);
+      }, 100);
+    });
+    try {
+      const config = resolveConfig(
+        {
+          dev_sno: 'BOX1',
+          report_url: 'http://127.0.0.1:1/DeviceStatus',
+          probe_connections_per_host: 3,
+          sub_devices: Array.from({ length: 12 }, (_, i) => ({
+            type: 'gb28181',
+            ip: '127.0.0.1',
+            port: device.address().port,
+            sip_id: `340200000013200000${String(i + 1).padStart(2, '0')}`,
+            ep_location: 'L',
+          })),
+        },
+        '/tmp',
+      );
+      const probed = await probeAll(config);
+      assert.deepEqual(probed.filter((p) => !p.result.online).map((p) => p.result.detail), []);
+      assert.ok(answered >= 12);
+      assert.ok(most <= 3, `${most} probes in flight at once`);
+      assert.ok(new Set(probed.map((p) => p.spec.epId)).size === 12);
+    } finally {
+      device.close();
     }
   });
 });

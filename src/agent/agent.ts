@@ -1,43 +1,15 @@
-// The edge agent: every interval it probes each sub-device (concurrently, each with a timeout),
-// builds the status report and POSTs it to the platform. Reports the platform could not take
-// (down, timeout, 5xx) go to the durable queue and are resent in order with backoff.
+// The edge agent: every interval it probes each sub-device (see probing.ts), builds the status
+// report and POSTs it to the platform. Reports the platform could not take (down, timeout, 5xx)
+// go to the durable queue and are resent in order, oldest first. Backoff paces the retries
+// only while nothing gets through: each round's fresh report is a free check of the platform,
+// so the queue starts draining within one interval of the platform coming back.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { parseReport, toWire, type EpStatus, type ReportWire } from '../protocol/index.js';
-import { probeFile, probeRtsp, probeSip, probeTcp, type ProbeResult } from '../probe/index.js';
 import type { AgentConfig, SubDeviceSpec } from './config.js';
-import { DurableQueue } from './queue.js';
-
-export function probeSubDevice(spec: SubDeviceSpec, timeoutMs: number): Promise<ProbeResult> {
-  const t = spec.target;
-  switch (t.type) {
-    case 'rtsp':
-      return probeRtsp({ url: t.url }, { timeoutMs });
-    case 'photo':
-      return probeTcp({ host: t.host, port: t.port }, { timeoutMs });
-    case 'gb28181':
-      return probeSip({ host: t.host, port: t.port, ...(t.sipId ? { sipId: t.sipId } : {}) }, { timeoutMs });
-    case 'file':
-      return probeFile({ path: t.path }, { timeoutMs });
-  }
-}
-
-export interface ProbedSubDevice {
-  spec: SubDeviceSpec;
-  result: ProbeResult;
-}
-
-/** Probes every sub-device at once; never throws (a probe that throws counts as offline). */
-export function probeAll(config: AgentConfig): Promise<ProbedSubDevice[]> {
-  return Promise.all(
-    config.subDevices.map(async (spec) => {
-      try {
-        return { spec, result: await probeSubDevice(spec, config.probeTimeoutMs) };
-      } catch (err) {
-        return { spec, result: { online: false, detail: `probe failed: ${(err as Error).message}` } };
-      }
-    }),
-  );
-}
+import { closePostConnections, postReport } from './post.js';
+import { probeAll } from './probing.js';
+import { describeQueue, DurableQueue } from './queue.js';
 
 /**
  * Flapping guard: an online sub-device is reported offline only after `threshold` failed
@@ -59,6 +31,9 @@ export class FlapGuard {
   }
 }
 
+export { postReport, type PostOutcome } from './post.js';
+export { probeAll, type ProbedSubDevice } from './probing.js';
+
 export type ReportBody = ReportWire & Record<string, unknown>;
 
 /** Builds the wire report, checked by the same validation the receiver uses. */
@@ -79,51 +54,6 @@ export function buildReport(config: AgentConfig, statuses: Array<{ spec: SubDevi
   return body;
 }
 
-export type PostOutcome =
-  | { kind: 'delivered'; status: number; body: string }
-  /** Worth trying again later: platform unreachable, timed out, 5xx, 408, 429. */
-  | { kind: 'retry'; status?: number; reason: string }
-  /** The platform refused this report (4xx): sending it again will not help. */
-  | { kind: 'rejected'; status: number; reason: string };
-
-function platformError(text: string): string {
-  try {
-    const j = JSON.parse(text) as Record<string, unknown>;
-    const msg = j.message ?? j.error ?? j.reason;
-    if (typeof msg === 'string' && msg) return msg;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const t = text.trim().replace(/\s+/g, ' ');
-  return t.length > 300 ? `${t.slice(0, 300)}...` : t || '(empty answer)';
-}
-
-export async function postReport(url: string, body: unknown, timeoutMs: number): Promise<PostOutcome> {
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await res.text();
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason =
-      e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    return { kind: 'retry', reason };
-  }
-  if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status, body: text };
-  const reason = `HTTP ${res.status}: ${platformError(text)}`;
-  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-    return { kind: 'rejected', status: res.status, reason };
-  }
-  return { kind: 'retry', status: res.status, reason };
-}
-
 /** Exponential backoff with full jitter: uniform in (0, min(max, initial * 2^(attempt-1))]. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
@@ -136,13 +66,28 @@ export interface AgentOptions {
   logger: Logger;
 }
 
+export interface AgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+}
+
+/** How long stop() lets a POST in flight finish before cutting it (its report stays queued). */
+const STOP_GRACE_MS = 400;
+
 export class Agent {
   private readonly config: AgentConfig;
   private readonly log: Logger;
   private readonly guard: FlapGuard;
   private queue: DurableQueue | null = null;
   private stopping = false;
-  private wake: (() => void) | null = null;
+  /** Ends the probes of a round in progress when the agent stops. */
+  private readonly stopProbes = new AbortController();
+  /** Cuts a POST in flight once the stop grace is over. */
+  private readonly stopPosts = new AbortController();
+  /** Ends the wait between rounds (stop). */
+  private wakeRound: (() => void) | null = null;
+  /** Ends the drain's backoff wait (stop, or a new round: try the platform now). */
+  private wakeDrain: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   /** True while a report is on its way to the platform (direct send or queue drain). */
   private sending = false;
@@ -157,6 +102,8 @@ export class Agent {
     this.config = opts.config;
     this.log = opts.logger;
     this.guard = new FlapGuard(opts.config.failuresBeforeOffline);
+    // One abort listener per server probed in a round (64 cameras: 64 listeners) is expected.
+    setMaxListeners(0, this.stopProbes.signal, this.stopPosts.signal);
   }
 
   start(): void {
@@ -169,41 +116,71 @@ export class Agent {
         interval_s: c.intervalMs / 1000,
         sub_devices: c.subDevices.length,
         queue_dir: c.queue.dir,
-        queued: this.queue.size,
+        ...this.queueFields(),
       },
       `devstatus agent started: ${c.subDevices.length} sub-device(s), reporting to ${c.reportUrl} every ${c.intervalMs / 1000} s`,
     );
+    for (const problem of this.queue.openProblems) this.log.warn({ queue_dir: c.queue.dir }, `queue: ${problem}`);
     if (this.queue.size > 0) {
-      this.log.info({ queued: this.queue.size }, `${this.queue.size} report(s) left in the queue from before; sending them first`);
+      this.log.info(this.queueFields(), `${this.queue.size} report(s) left in the queue from before (${this.queueSummary()}); sending them first`);
       this.outage = true;
       this.kickDrain(0);
     }
     this.loop = this.run();
   }
 
-  /** Stops probing, lets a send in flight finish (queueing it if it fails) and closes the queue. */
+  /**
+   * Stops probing, gives a send in flight a moment to finish (queueing its report if it does
+   * not) and closes the queue: it returns within about half a second even while the platform
+   * hangs, so Ctrl-C / SIGTERM never waits out post_timeout_s or a backoff.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.stopProbes.abort();
+    this.wakeRound?.();
+    this.wakeDrain?.();
+    const grace = setTimeout(() => this.stopPosts.abort(), STOP_GRACE_MS);
     await this.loop;
     // A finishing send may hand over to a drain: wait until no sender is left.
     for (let s = this.sender; ; s = this.sender) {
       await s;
       if (s === this.sender) break;
     }
+    clearTimeout(grace);
+    closePostConnections();
+    const { queued: _size, ...left } = this.queueFields(); // `queued` here is the count of reports queued
     this.queue?.close();
-    this.log.info({ ...this.stats, left_in_queue: this.queue?.size ?? 0 }, 'devstatus agent stopped');
+    this.log.info({ ...this.stats, left_in_queue: this.queue?.size ?? 0, ...left }, 'devstatus agent stopped');
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** The queue's size and age, for log lines. */
+  private queueFields(): Record<string, number> {
+    const q = this.queue;
+    if (!q) return {};
+    const s = q.stats();
+    return {
+      queued: s.reports,
+      queue_bytes: s.bytes,
+      ...(s.oldestQueuedAt !== null ? { oldest_queued_s: Math.round((Date.now() - s.oldestQueuedAt) / 100) / 10 } : {}),
+    };
+  }
+
+  private queueSummary(): string {
+    return this.queue ? describeQueue(this.queue.stats()) : 'no queue';
+  }
+
+  private sleep(ms: number, slot: 'round' | 'drain'): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopping) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        if (slot === 'round' && this.wakeRound === done) this.wakeRound = null;
+        if (slot === 'drain' && this.wakeDrain === done) this.wakeDrain = null;
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      if (slot === 'round') this.wakeRound = done;
+      else this.wakeDrain = done;
     });
   }
 
@@ -216,13 +193,21 @@ export class Agent {
         // A bug or a full disk must not end the loop: the next round tries again.
         this.log.error({ err: (err as Error).message }, `report round failed: ${(err as Error).message}`);
       }
-      await this.sleep(Math.max(0, started + this.config.intervalMs - Date.now()));
+      await this.sleep(Math.max(0, started + this.config.intervalMs - Date.now()), 'round');
     }
   }
 
   private async round(probedAt: Date): Promise<void> {
-    const probed = await probeAll(this.config);
+    const probed = await probeAll(this.config, { signal: this.stopProbes.signal });
+    // A round cut short by stop() would report devices offline that were not really probed.
+    if (this.stopping) return;
     this.stats.rounds++;
+    const roundMs = Date.now() - probedAt.getTime();
+    const online = probed.filter((p) => p.result.online).length;
+    this.log.debug(
+      { round_ms: roundMs, round_limit_ms: this.config.probeTimeoutMs, online, offline: probed.length - online },
+      `probe round: ${probed.length} sub-device(s) in ${roundMs} ms, ${online} online`,
+    );
     const statuses = probed.map(({ spec, result }) => {
       const { status, changed, failures } = this.guard.update(spec.epId, result.online);
       const fields = { ep_id: spec.epId, ep_type: spec.type, target: spec.label, detail: result.detail };
@@ -240,20 +225,24 @@ export class Agent {
   private submit(seq: number, body: ReportBody): void {
     if (this.sending || this.queue!.size > 0) {
       this.enqueue(seq, body);
-      this.kickDrain(0);
+      // The fresh report is a free check of the platform: a drain waiting out its backoff tries
+      // the oldest report now, so a platform that is back is drained within one interval.
+      if (this.wakeDrain) this.wakeDrain();
+      else this.kickDrain(0);
       return;
     }
     this.sending = true;
     this.sender = (async () => {
-      const outcome = await postReport(this.config.reportUrl, body, this.config.postTimeoutMs);
+      const outcome = await postReport(this.config.reportUrl, body, this.config.postTimeoutMs, this.stopPosts.signal);
       this.sending = false;
       if (outcome.kind === 'delivered') {
         this.delivered(seq, outcome.status);
       } else if (outcome.kind === 'rejected') {
         this.rejected(seq, outcome.reason);
       } else {
-        this.startOutage(outcome.reason);
         this.enqueue(seq, body);
+        if (this.stopping) return; // cut by stop(): queued, not an outage
+        this.startOutage(outcome.reason);
         this.attempt = 1;
         this.kickDrain(backoffDelay(1, this.config.backoff.initialMs, this.config.backoff.maxMs));
         return;
@@ -271,11 +260,11 @@ export class Agent {
       return;
     }
     this.stats.queued++;
-    this.log.debug({ seq, queued: this.queue!.size }, 'report queued');
+    this.log.debug({ seq, ...this.queueFields() }, 'report queued');
     if (dropped > 0) {
       this.stats.dropped += dropped;
       this.log.warn(
-        { dropped, dropped_total: this.queue!.droppedTotal, max_reports: this.queue!.maxReports },
+        { dropped, dropped_total: this.queue!.droppedTotal, max_reports: this.queue!.maxReports, ...this.queueFields() },
         `queue full (${this.queue!.maxReports} reports): dropped the ${dropped} oldest; ${this.queue!.droppedTotal} dropped so far`,
       );
     }
@@ -295,7 +284,10 @@ export class Agent {
   private startOutage(reason: string): void {
     if (!this.outage) {
       this.outage = true;
-      this.log.warn({ reason, report_url: this.config.reportUrl }, `platform unreachable (${reason}); queueing reports in ${this.config.queue.dir}`);
+      this.log.warn(
+        { reason, report_url: this.config.reportUrl, ...this.queueFields() },
+        `platform unreachable (${reason}); queueing reports in ${this.config.queue.dir}`,
+      );
     }
   }
 
@@ -312,18 +304,22 @@ export class Agent {
   /** Sends queued reports oldest first, one at a time, backing off while the platform fails. */
   private async drain(delayMs: number): Promise<void> {
     const queue = this.queue!;
-    if (delayMs > 0) await this.sleep(delayMs);
+    if (delayMs > 0) await this.sleep(delayMs, 'drain');
     let sent = 0;
     while (!this.stopping) {
       const item = queue.peek((seq, err) => this.log.error({ seq, err: err.message }, `queued report ${seq} is unreadable; skipping it`));
       if (!item) break;
-      const outcome = await postReport(this.config.reportUrl, item.body, this.config.postTimeoutMs);
+      const outcome = await postReport(this.config.reportUrl, item.body, this.config.postTimeoutMs, this.stopPosts.signal);
       if (outcome.kind === 'retry') {
+        if (this.stopping) break;
         this.startOutage(outcome.reason);
         this.attempt++;
         const wait = backoffDelay(this.attempt, this.config.backoff.initialMs, this.config.backoff.maxMs);
-        this.log.warn({ attempt: this.attempt, retry_in_ms: wait, queued: queue.size, reason: outcome.reason }, `platform still unreachable (${outcome.reason}); ${queue.size} report(s) queued, retrying in ${wait} ms`);
-        await this.sleep(wait);
+        this.log.warn(
+          { attempt: this.attempt, retry_in_ms: wait, reason: outcome.reason, ...this.queueFields() },
+          `platform still unreachable (${outcome.reason}); ${this.queueSummary()}; retrying in ${wait} ms or at the next report`,
+        );
+        await this.sleep(wait, 'drain');
         continue;
       }
       queue.remove(item.seq);

@@ -14,6 +14,7 @@ import { parseRtspUrl } from '../probe/rtsp.js';
 export const CONFIG_DEFAULTS = {
   interval_s: 5,
   probe_timeout_s: 3,
+  probe_connections_per_host: 4,
   post_timeout_s: 10,
   failures_before_offline: 3,
   photo_port: 80,
@@ -31,6 +32,8 @@ const SubDeviceConfigSchema = Type.Object(
     path: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     sip_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Tells apart sub-devices on one address: ep_id `<dev_sno>__<ip>#<channel>`. */
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     ep_location: Type.String({ maxLength: LIMITS.fieldMaxLength }),
     ep_name: Type.Optional(Type.String({ maxLength: LIMITS.fieldMaxLength })),
   },
@@ -43,6 +46,7 @@ export const AgentConfigSchema = Type.Object(
     report_url: Type.String({ minLength: 1 }),
     interval_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86_400 })),
     probe_timeout_s: Type.Optional(Type.Number({ minimum: 0.05, maximum: 300 })),
+    probe_connections_per_host: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     post_timeout_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600 })),
     failures_before_offline: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     include_report_time: Type.Optional(Type.Boolean()),
@@ -95,7 +99,10 @@ export interface AgentConfig {
   devSno: string;
   reportUrl: string;
   intervalMs: number;
+  /** The round's time limit: every probe of a round has answered (or is offline) by then. */
   probeTimeoutMs: number;
+  /** Most probes (connections) to one host:port at a time. */
+  probeConnectionsPerHost: number;
   postTimeoutMs: number;
   failuresBeforeOffline: number;
   includeReportTime: boolean;
@@ -120,6 +127,7 @@ export class AgentConfigError extends Error {
 }
 
 const compiled = TypeCompiler.Compile(AgentConfigSchema);
+const compiledSubDevice = TypeCompiler.Compile(SubDeviceConfigSchema);
 
 const describe = (error: ValueError) =>
   describeValueError(error, { array: 'must be a list', object: 'must be a mapping of settings' });
@@ -143,41 +151,49 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-
 /** The settings each type needs and the ones it may have. */
 const TYPE_FIELDS: Record<EpType, { needs: string; allowed: string[] }> = {
   rtsp: { needs: 'url', allowed: ['url'] },
-  photo: { needs: 'ip', allowed: ['ip', 'port'] },
-  gb28181: { needs: 'ip', allowed: ['ip', 'port', 'sip_id'] },
+  photo: { needs: 'ip', allowed: ['ip', 'port', 'channel'] },
+  gb28181: { needs: 'ip', allowed: ['ip', 'port', 'sip_id', 'channel'] },
   file: { needs: 'path', allowed: ['path'] },
 };
-const TARGET_FIELDS = ['ip', 'url', 'path', 'port', 'sip_id'] as const;
+const TARGET_FIELDS = ['ip', 'url', 'path', 'port', 'sip_id', 'channel'] as const;
 
 /**
  * Validates a parsed config object and resolves defaults. `baseDir` anchors relative paths
  * (queue dir, file sub-devices): the config file's folder.
  */
 export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'): AgentConfig {
+  // Every mistake at once: the checks below run on whatever the schema found well-typed.
   const issues = schemaIssues(raw);
-  if (issues.length) throw new AgentConfigError(source, issues);
+  if (issues.length && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) throw new AgentConfigError(source, issues);
+  const badFields = new Set(issues.map((i) => i.field));
+  const bad = (field: string) => badFields.has(field) || [...badFields].some((f) => f.startsWith(`${field}.`) || f.startsWith(`${field}[`));
   const file = raw as AgentConfigFile;
-
-  const devSno = file.dev_sno.trim();
-  if (devSno === '') issues.push({ field: 'dev_sno', reason: 'must not be empty' });
-  if (devSno.includes('__')) issues.push({ field: 'dev_sno', reason: 'must not contain "__" (it separates dev_sno from the ip in ep_id)' });
-
-  try {
-    const url = new URL(file.report_url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      issues.push({ field: 'report_url', reason: `must be an http:// or https:// URL (got ${url.protocol}//)` });
-    }
-  } catch {
-    issues.push({ field: 'report_url', reason: `is not a valid URL: ${JSON.stringify(file.report_url)}` });
+  const devSno = typeof file.dev_sno === 'string' ? file.dev_sno.trim() : '';
+  if (!bad('dev_sno')) {
+    if (devSno === '') issues.push({ field: 'dev_sno', reason: 'must not be empty' });
+    if (devSno.includes('__')) issues.push({ field: 'dev_sno', reason: 'must not contain "__" (it separates dev_sno from the ip in ep_id)' });
   }
 
-  const backoffInitial = file.backoff?.initial_s ?? CONFIG_DEFAULTS.backoff_initial_s;
-  const backoffMax = file.backoff?.max_s ?? Math.max(CONFIG_DEFAULTS.backoff_max_s, backoffInitial);
+  if (!bad('report_url')) {
+    try {
+      const url = new URL(file.report_url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        issues.push({ field: 'report_url', reason: `must be an http:// or https:// URL (got ${url.protocol}//)` });
+      }
+    } catch {
+      issues.push({ field: 'report_url', reason: `is not a valid URL: ${JSON.stringify(file.report_url)}` });
+    }
+  }
+
+  const backoffInitial = bad('backoff.initial_s') ? CONFIG_DEFAULTS.backoff_initial_s : (file.backoff?.initial_s ?? CONFIG_DEFAULTS.backoff_initial_s);
+  const backoffMax = bad('backoff.max_s') ? backoffInitial : (file.backoff?.max_s ?? Math.max(CONFIG_DEFAULTS.backoff_max_s, backoffInitial));
   if (backoffMax < backoffInitial) issues.push({ field: 'backoff.max_s', reason: `must be at least backoff.initial_s (${backoffInitial})` });
 
-  const subDevices: SubDeviceSpec[] = [];
-  const byEpId = new Map<string, number>();
-  file.sub_devices.forEach((sub, i) => {
+  // First each sub-device on its own, then their ep_ids together (channels of one address).
+  const candidates: Array<SubDeviceSpec & { index: number; needs: string; channel: string | undefined }> = [];
+  (Array.isArray(file.sub_devices) ? file.sub_devices : []).forEach((sub, i) => {
+    // A sub-device the schema already faulted is reported once, by the schema.
+    if (bad(`sub_devices[${i}]`) || !compiledSubDevice.Check(sub)) return;
     const at = (name: string) => `sub_devices[${i}].${name}`;
     const { needs, allowed } = TYPE_FIELDS[sub.type];
     const before = issues.length;
@@ -186,7 +202,6 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
       if (sub[f] !== undefined && !allowed.includes(f)) issues.push({ field: at(f), reason: `is not used by type ${sub.type} (it takes ${allowed.join(', ')})` });
     }
     if (issues.length > before) return;
-
     let target: ProbeTarget;
     let epIp: string;
     let idPart: string;
@@ -229,15 +244,40 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
         break;
       }
     }
-    const epId = makeEpId(devSno, idPart);
-    const first = byEpId.get(epId);
-    if (first !== undefined) {
-      issues.push({ field: at(needs), reason: `gives the same ep_id as sub_devices[${first}] (${epId}); each sub-device must be distinct` });
-      return;
-    }
-    byEpId.set(epId, i);
-    subDevices.push({ type: sub.type, epId, epIp, epLocation: sub.ep_location.trim(), epName: (sub.ep_name ?? '').trim(), target, label });
+    const channel = sub.channel?.trim() || undefined;
+    if (sub.channel !== undefined && !channel) issues.push({ field: at('channel'), reason: 'must not be empty' });
+    candidates.push({ index: i, needs, channel, type: sub.type, epId: makeEpId(devSno, idPart), epIp, epLocation: sub.ep_location.trim(), epName: (sub.ep_name ?? '').trim(), target, label });
   });
+
+  // Several sub-devices on one address (channels of one NVR, a gate and a camera on one IP)
+  // would share `<dev_sno>__<ip>`: each gets `<dev_sno>__<ip>#<channel>`, the channel being
+  // its `channel` setting, else its sip_id, else its ep_name. A `channel` setting always
+  // applies. (The receiver takes any ep_id that starts with `<dev_sno>__`.)
+  const sharing = new Map<string, number>();
+  for (const c of candidates) sharing.set(c.epId, (sharing.get(c.epId) ?? 0) + 1);
+  const subDevices: SubDeviceSpec[] = [];
+  const byEpId = new Map<string, number>();
+  for (const { index, needs, channel, ...spec } of candidates) {
+    const at = (name: string) => `sub_devices[${index}].${name}`;
+    const shared = (sharing.get(spec.epId) ?? 0) > 1;
+    if ((shared || channel) && (spec.type === 'photo' || spec.type === 'gb28181')) {
+      const t = spec.target;
+      const name = channel ?? (t.type === 'gb28181' ? t.sipId : undefined) ?? (spec.epName || undefined);
+      if (!name) {
+        issues.push({ field: at('channel'), reason: `is needed: other sub-devices share ${spec.epId}; give each a channel (e.g. the NVR channel number) or an ep_name` });
+        continue;
+      }
+      spec.epId = `${spec.epId}#${name}`;
+    }
+    const first = byEpId.get(spec.epId);
+    if (first !== undefined) {
+      const field = spec.type === 'photo' || spec.type === 'gb28181' ? 'channel' : needs;
+      issues.push({ field: at(field), reason: `gives the same ep_id as sub_devices[${first}] (${spec.epId}); each sub-device must be distinct` });
+      continue;
+    }
+    byEpId.set(spec.epId, index);
+    subDevices.push(spec);
+  }
   if (issues.length) throw new AgentConfigError(source, issues);
 
   const queueDir = file.queue?.dir ?? CONFIG_DEFAULTS.queue_dir;
@@ -247,6 +287,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
     reportUrl: file.report_url,
     intervalMs: Math.round((file.interval_s ?? CONFIG_DEFAULTS.interval_s) * 1000),
     probeTimeoutMs: Math.round((file.probe_timeout_s ?? CONFIG_DEFAULTS.probe_timeout_s) * 1000),
+    probeConnectionsPerHost: file.probe_connections_per_host ?? CONFIG_DEFAULTS.probe_connections_per_host,
     postTimeoutMs: Math.round((file.post_timeout_s ?? CONFIG_DEFAULTS.post_timeout_s) * 1000),
     failuresBeforeOffline: file.failures_before_offline ?? CONFIG_DEFAULTS.failures_before_offline,
     includeReportTime: file.include_report_time ?? false,

@@ -1,4 +1,7 @@
-import { Agent, buildReport, postReport, probeAll } from '../agent/agent.js';
+import { Agent, buildReport } from '../agent/agent.js';
+import { closePostConnections, postReport } from '../agent/post.js';
+import { probeAll } from '../agent/probing.js';
+import { describeQueue, DurableQueue } from '../agent/queue.js';
 import { loadConfig } from '../agent/config.js';
 import { createCliLogger, type CliLogOptions } from './logger.js';
 
@@ -14,7 +17,8 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   agent.start();
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    // A second Ctrl-C: the operator does not want to wait at all (the queue is on disk).
+    if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await agent.stop();
@@ -40,11 +44,20 @@ export async function reportOnce(opts: ReportCliOptions): Promise<number> {
     started,
   );
   const outcome = await postReport(config.reportUrl, body, config.postTimeoutMs);
+  closePostConnections();
   const ok = outcome.kind === 'delivered';
+  // The agent's queue as it is now (a running agent may be using it: read, not opened).
+  const queue = DurableQueue.inspect(config.queue.dir);
   if (opts.json) {
     const answer = outcome.kind === 'delivered' ? { status: outcome.status, body: outcome.body } : { status: outcome.status ?? null, error: outcome.reason };
+    const queueJson = {
+      dir: config.queue.dir,
+      reports: queue.reports,
+      bytes: queue.bytes,
+      oldest_queued_s: queue.oldestQueuedAt === null ? null : Math.round((Date.now() - queue.oldestQueuedAt) / 1000),
+    };
     process.stdout.write(
-      `${JSON.stringify({ ok, report: body, probes: probed.map(({ spec, result }) => ({ ep_id: spec.epId, ...result })), response: answer }, null, 2)}\n`,
+      `${JSON.stringify({ ok, report: body, probes: probed.map(({ spec, result }) => ({ ep_id: spec.epId, ...result })), response: answer, queue: queueJson }, null, 2)}\n`,
     );
     return ok ? 0 : 1;
   }
@@ -57,6 +70,7 @@ export async function reportOnce(opts: ReportCliOptions): Promise<number> {
   if (outcome.kind === 'delivered') lines.push(`${where} -> ${outcome.status}: report delivered`);
   else if (outcome.kind === 'rejected') lines.push(`${where} -> rejected by the platform: ${outcome.reason}`);
   else lines.push(`${where} -> failed: ${outcome.reason}`);
+  lines.push(`agent queue ${config.queue.dir}: ${describeQueue(queue)}`);
   (ok ? process.stdout : process.stderr).write(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
 }

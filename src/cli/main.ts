@@ -13,6 +13,7 @@ import {
   SIM_DIALECTS,
 } from '../defaults.js';
 import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
+import { loadAgentCommands } from './agent-loader.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -158,6 +159,8 @@ program
     await serve(opts);
   });
 
+// Agent commands load their code only when they run (src/cli/agent-loader.ts): a box running
+// the agent must not carry the receiver's and simulator's code in memory.
 const configOption = () =>
   new Option('-c, --config <file>', 'agent config file, YAML or JSON (see examples/agent.yaml)')
     .env('DEVSTATUS_AGENT_CONFIG')
@@ -170,7 +173,7 @@ program
   .addOption(logLevelOption('log level (debug logs every report sent or queued)'))
   .addOption(logFormatOption())
   .action(async (opts) => {
-    const { runAgent } = await import('./agent.js');
+    const { runAgent } = await loadAgentCommands();
     await runAgent(opts);
   });
 
@@ -181,7 +184,7 @@ program
   .option('--once', 'one probe round and one POST (the only mode; the periodic loop is `devstatus agent`)', true)
   .option('--json', 'print the report, the probe results and the answer as JSON')
   .action(async (opts) => {
-    const { reportOnce } = await import('./agent.js');
+    const { reportOnce } = await loadAgentCommands();
     process.exitCode = await reportOnce(opts);
   });
 

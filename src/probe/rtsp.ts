@@ -173,7 +173,7 @@ export function makeAuthorizer(challenges: Challenge[], username: string, passwo
 
 type Authorizer = NonNullable<ReturnType<typeof makeAuthorizer>>;
 
-/** One RTSP control connection; requests go one at a time. */
+/** One RTSP control connection; requests go one at a time (several URLs may share it). */
 class RtspConnection {
   private buffer = Buffer.alloc(0);
   private waiter: { resolve: (r: RtspResponse) => void; reject: (e: Error) => void } | null = null;
@@ -239,7 +239,13 @@ class RtspConnection {
     });
   }
 
+  /** Requests sent so far: a connection that already served one may have been closed meanwhile. */
+  get used(): number {
+    return this.cseq;
+  }
+
   close() {
+    this.fail(new Error('connection closed'));
     this.socket.destroy();
   }
 }
@@ -249,81 +255,186 @@ function summarizeSdp(sdp: string): string {
   return media.length ? `SDP with ${media.length} media (${media.join(', ')})` : 'SDP with no media';
 }
 
-async function run(target: ParsedRtspUrl, track: (s: Socket) => void): Promise<ProbeResult> {
-  const where = target.publicUrl;
-  let conn: RtspConnection | null = null;
-  let authorizer: Authorizer | null = null;
+/**
+ * One connection's worth of state, reused for the URLs probed over it one after the other:
+ * the open connection and the authorizer of each set of credentials (a Digest nonce is good
+ * for every URL of the server, so one challenge is answered once, not once per channel).
+ */
+interface Lane {
+  host: string;
+  port: number;
+  conn: RtspConnection | null;
+  authorizers: Map<string, Authorizer>;
+  optionsDone: boolean;
+  track: (s: Socket) => void;
+}
+
+const credentialsKey = (t: ParsedRtspUrl) => `${t.username}\0${t.password}`;
+
+/** Sends a request for `target` on the lane, (re)connecting and answering one auth challenge. */
+async function send(lane: Lane, target: ParsedRtspUrl, method: string, headers: Record<string, string> = {}): Promise<{ res: RtspResponse; authorizer: Authorizer | null }> {
   const hasCredentials = target.username !== '' || target.password !== '';
-
-  // Sends a request, answering one auth challenge (reconnecting if the server hung up after its 401).
-  const send = async (method: string, headers: Record<string, string> = {}): Promise<RtspResponse> => {
-    for (let attempt = 0; ; attempt++) {
-      if (!conn || conn.closed) {
-        conn = await RtspConnection.open(target.host, target.port, track);
+  const key = credentialsKey(target);
+  let answeredChallenge = false;
+  let staleRetried = false;
+  let reconnected = false;
+  for (;;) {
+    let conn = lane.conn;
+    if (!conn || conn.closed) {
+      conn = await RtspConnection.open(lane.host, lane.port, lane.track);
+      lane.conn = conn;
+    }
+    const authorizer = lane.authorizers.get(key) ?? null;
+    const h = { ...headers };
+    if (authorizer) h.Authorization = authorizer.authorize(method, target.publicUrl);
+    let res: RtspResponse;
+    try {
+      res = await conn.request(method, target.publicUrl, h);
+    } catch (err) {
+      // A kept connection the server has closed since (idle timeout, one request per
+      // connection): try once more on a new one before calling the device offline.
+      if (conn.used > 1 && !reconnected && !(err instanceof ProbeTimeout)) {
+        reconnected = true;
+        conn.close();
+        lane.conn = null;
+        continue;
       }
-      const h = { ...headers };
-      if (authorizer) h.Authorization = authorizer.authorize(method, target.publicUrl);
-      const res = await conn.request(method, target.publicUrl, h);
-      if (res.status !== 401 || !hasCredentials || attempt >= 1) return res;
-      const challenges = parseChallenges(res.headers.get('www-authenticate') ?? []);
-      const next = makeAuthorizer(challenges, target.username, target.password);
-      // A second 401 to fresh credentials means they are wrong, unless the nonce was just stale.
-      if (!next || (authorizer && challenges.every((c) => c.params.stale?.toLowerCase() !== 'true'))) return res;
-      authorizer = next;
+      throw err;
     }
-  };
-
-  try {
-    const options = await send('OPTIONS');
-    if (options.status === 401) {
-      return { online: false, detail: `${where}: OPTIONS 401 ${options.reason}${hasCredentials ? ' (credentials rejected)' : ' (credentials needed)'}` };
-    }
-    const describe = await send('DESCRIBE', { Accept: 'application/sdp' });
-    const server = header(describe, 'server');
-    const by = server ? ` from ${server}` : '';
-    const authNote = authorizer ? ` (${(authorizer as Authorizer).scheme} auth)` : '';
-    if (describe.status === 401) {
-      return {
-        online: false,
-        detail: `${where}: DESCRIBE 401 ${describe.reason}${hasCredentials ? ' (credentials rejected)' : ' (credentials needed)'}${by}`,
-      };
-    }
-    if (describe.status !== 200) return { online: false, detail: `${where}: DESCRIBE ${describe.status} ${describe.reason}${by}` };
-    const type = header(describe, 'content-type') ?? '';
-    if (!/^application\/sdp\b/i.test(type) || !/^v=0/m.test(describe.body)) {
-      return { online: false, detail: `${where}: DESCRIBE 200 but no SDP (content-type "${type}")${by}` };
-    }
-    return { online: true, detail: `${where}: DESCRIBE 200, ${summarizeSdp(describe.body)}${authNote}${by}` };
-  } finally {
-    (conn as RtspConnection | null)?.close();
+    if (/\bclose\b/i.test(header(res, 'connection') ?? '')) conn.close();
+    if (res.status !== 401 || !hasCredentials) return { res, authorizer };
+    const challenges = parseChallenges(res.headers.get('www-authenticate') ?? []);
+    // A second 401 to credentials just fitted to a challenge means they are wrong, unless the
+    // nonce was stale. An authorizer made for another URL of the server gets one new try.
+    const stale = challenges.some((c) => c.params.stale?.toLowerCase() === 'true');
+    if (answeredChallenge && (!stale || staleRetried)) return { res, authorizer };
+    const next = makeAuthorizer(challenges, target.username, target.password);
+    if (!next) return { res, authorizer };
+    lane.authorizers.set(key, next);
+    if (answeredChallenge) staleRetried = true;
+    answeredChallenge = true;
   }
 }
 
-export async function probe(target: RtspTarget, opts: ProbeOptions): Promise<ProbeResult> {
-  let parsed: ParsedRtspUrl;
-  try {
-    parsed = parseRtspUrl(target.url);
-  } catch (err) {
-    return { online: false, detail: `bad rtsp url: ${(err as Error).message}` };
+async function probeOn(lane: Lane, target: ParsedRtspUrl): Promise<ProbeResult> {
+  const where = target.publicUrl;
+  const hasCredentials = target.username !== '' || target.password !== '';
+  if (!lane.optionsDone) {
+    const { res: options } = await send(lane, target, 'OPTIONS');
+    if (options.status === 401) {
+      return { online: false, detail: `${where}: OPTIONS 401 ${options.reason}${hasCredentials ? ' (credentials rejected)' : ' (credentials needed)'}` };
+    }
+    lane.optionsDone = true;
   }
-  // Every socket the probe opens, so a timeout can end them all (even one still connecting).
-  const sockets: Socket[] = [];
+  const { res: describe, authorizer } = await send(lane, target, 'DESCRIBE', { Accept: 'application/sdp' });
+  const server = header(describe, 'server');
+  const by = server ? ` from ${server}` : '';
+  const authNote = authorizer ? ` (${authorizer.scheme} auth)` : '';
+  if (describe.status === 401) {
+    return {
+      online: false,
+      detail: `${where}: DESCRIBE 401 ${describe.reason}${hasCredentials ? ' (credentials rejected)' : ' (credentials needed)'}${by}`,
+    };
+  }
+  if (describe.status !== 200) return { online: false, detail: `${where}: DESCRIBE ${describe.status} ${describe.reason}${by}` };
+  const type = header(describe, 'content-type') ?? '';
+  if (!/^application\/sdp\b/i.test(type) || !/^v=0/m.test(describe.body)) {
+    return { online: false, detail: `${where}: DESCRIBE 200 but no SDP (content-type "${type}")${by}` };
+  }
+  return { online: true, detail: `${where}: DESCRIBE 200, ${summarizeSdp(describe.body)}${authNote}${by}` };
+}
+
+export interface RtspManyOptions {
+  /** The round's time limit (for messages); everything ends at `deadline`. */
+  timeoutMs: number;
+  /** Date.now() by which every probe has an answer: unfinished ones are offline then. */
+  deadline: number;
+  /** Most connections open to the server at once (an NVR's listen queue is short). */
+  connections: number;
+  /** Ends the probes early (agent stopping); they are reported as not finished. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Probes several stream URLs of ONE server (same host and port) over at most
+ * `opts.connections` RTSP connections, each reused for one DESCRIBE after another, so that
+ * 64 channels of an NVR neither overflow its listen backlog (SYNs dropped, resent after 1 s)
+ * nor pay a TCP handshake and an auth challenge each. Results are in the order of `urls`.
+ */
+export async function probeServer(urls: string[], opts: RtspManyOptions): Promise<ProbeResult[]> {
+  const results: Array<ProbeResult | undefined> = urls.map(() => undefined);
+  const targets: Array<ParsedRtspUrl | null> = urls.map((url, i) => {
+    try {
+      return parseRtspUrl(url);
+    } catch (err) {
+      results[i] = { online: false, detail: `bad rtsp url: ${(err as Error).message}` };
+      return null;
+    }
+  });
+  const todo = targets.flatMap((t, i) => (t ? [i] : []));
+  const first = targets[todo[0] ?? -1];
+  if (!first) return results as ProbeResult[];
+  const server = `${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`;
+
+  // Every socket opened, so the deadline can end them all (even one still connecting).
+  const sockets = new Set<Socket>();
   let finished = false;
   const track = (s: Socket) => {
-    if (finished) s.destroy();
-    else sockets.push(s);
+    if (finished) return void s.destroy();
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
+  const started = new Set<number>();
+  let next = 0;
+  const worker = async () => {
+    const lane: Lane = { host: first.host, port: first.port, conn: null, authorizers: new Map(), optionsDone: false, track };
+    try {
+      while (!finished && next < todo.length) {
+        const i = todo[next++]!;
+        started.add(i);
+        const target = targets[i]!;
+        try {
+          const r = await probeOn(lane, target);
+          if (!finished) results[i] = r;
+        } catch (err) {
+          if (!finished) results[i] = { online: false, detail: `${target.publicUrl}: ${describeError(err)}` };
+          lane.conn?.close();
+          lane.conn = null;
+        }
+      }
+    } finally {
+      lane.conn?.close();
+    }
   };
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeout(opts.timeoutMs)), opts.timeoutMs);
+  let onAbort: (() => void) | undefined;
+  const cutOff = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, opts.deadline - Date.now()));
+    onAbort = () => resolve();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
-  try {
-    return await Promise.race([run(parsed, track), timeout]);
-  } catch (err) {
-    return { online: false, detail: `${parsed.publicUrl}: ${describeError(err)}` };
-  } finally {
-    finished = true;
-    clearTimeout(timer);
-    for (const s of sockets) s.destroy();
-  }
+  const lanes = Math.max(1, Math.min(opts.connections, todo.length));
+  await Promise.race([Promise.all(Array.from({ length: lanes }, worker)), cutOff]);
+  finished = true;
+  clearTimeout(timer);
+  if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+  for (const s of sockets) s.destroy();
+  const why = opts.signal?.aborted ? 'probe stopped (agent shutting down)' : undefined;
+  const waiting = todo.filter((i) => results[i] === undefined && !started.has(i)).length;
+  return results.map((r, i) => {
+    if (r) return r;
+    const where = targets[i]!.publicUrl;
+    if (why) return { online: false, detail: `${where}: ${why}` };
+    if (started.has(i)) return { online: false, detail: `${where}: ${describeError(new ProbeTimeout(opts.timeoutMs))}` };
+    return {
+      online: false,
+      detail: `${where}: not probed within ${opts.timeoutMs} ms: ${waiting} URL(s) of ${server} still waiting for one of ${lanes} connection(s)`,
+    };
+  });
+}
+
+/** Probes one stream URL (see probeServer for many on one server). */
+export async function probe(target: RtspTarget, opts: ProbeOptions): Promise<ProbeResult> {
+  const [result] = await probeServer([target.url], { timeoutMs: opts.timeoutMs, deadline: Date.now() + opts.timeoutMs, connections: 1 });
+  return result!;
 }

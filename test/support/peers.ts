@@ -63,11 +63,28 @@ export interface RtspPeer extends Peer {
   url(path: string, credentials?: { user: string; password: string }): string;
 }
 
+export interface RtspServerOptions {
+  /** Open mounts /ch1 ... /chN besides /live and /secure (an NVR's channels on one port). */
+  channels?: number;
+  /** The listen queue (GStreamer's default: 5). */
+  backlog?: number;
+}
+
 /** GStreamer's RTSP server with one open mount (/live) and one behind `auth` (/secure). */
-export async function startRtspServer(auth: 'basic' | 'digest'): Promise<RtspPeer> {
+export async function startRtspServer(auth: 'basic' | 'digest', opts: RtspServerOptions = {}): Promise<RtspPeer> {
   const child = spawn(
     '/usr/bin/python3',
-    [join(FIXTURES, 'rtsp_server.py'), '--auth', auth, '--user', RTSP_USER, '--password', RTSP_PASSWORD],
+    [
+      join(FIXTURES, 'rtsp_server.py'),
+      '--auth',
+      auth,
+      '--user',
+      RTSP_USER,
+      '--password',
+      RTSP_PASSWORD,
+      ...(opts.channels ? ['--channels', String(opts.channels)] : []),
+      ...(opts.backlog ? ['--backlog', String(opts.backlog)] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output = capture(child);
