@@ -109,10 +109,14 @@ for (const backend of backends()) {
       for (const status of ['online', 'offline', 'unknown', 'removed'] as const) {
         const page = await get(`/api/sub-devices?status=${status}`);
         assert.equal(page.body.total, s.sub_devices[status], status);
+        assert.equal(page.body.sub_devices.length, s.sub_devices[status], `${status}: the rows themselves`);
         assert.ok(page.body.sub_devices.every((r: FleetSubDevice) => r.status === status));
       }
       const all = await get('/api/sub-devices');
       assert.equal(all.body.total, s.sub_devices.total + s.sub_devices.removed);
+      assert.equal(all.body.sub_devices.length, all.body.total);
+      // A filter beyond status is counted on the rows (not from the counters).
+      assert.equal((await get('/api/sub-devices?status=unknown,online&type=rtsp')).body.total, 4);
       const unknown = all.body.sub_devices.filter((r: FleetSubDevice) => r.dev_sno === 'CCC3');
       assert.deepEqual(unknown.map((r: FleetSubDevice) => [r.status, r.last_reported_status, r.since, r.reason, r.box_status]), [
         ['unknown', 'online', new Date(ago(2)).toISOString(), 'report_timeout', 'offline'],

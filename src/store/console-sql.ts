@@ -90,28 +90,77 @@ export function subDeviceCount(d: SqlDialect, q: api.SubDeviceQuery): Statement 
   return { sql: `SELECT COUNT(*) AS n ${SUB_FROM} ${whereSql(where)}`, params: p.values };
 }
 
+const SUB_COLUMNS = `s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra,
+      s.last_seen_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
+      r.name AS box_name, r.location AS box_location, l.name AS location_name`;
+
+/** The reason of each row's current status, looked up for the page's rows only (index history_ep). */
+function withReason(inner: string, keyCount: number): string {
+  const order = Array.from({ length: keyCount }, (_, i) => `pp.k${i}`).join(', ');
+  return `SELECT pp.*,
+      CASE WHEN pp.shown = 'unknown'
+        THEN (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id IS NULL ORDER BY h.id DESC LIMIT 1)
+        ELSE (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id = pp.ep_id ORDER BY h.id DESC LIMIT 1)
+      END AS reason
+    FROM (${inner}) pp ORDER BY ${order}`;
+}
+
 /** One page (limit + 1 rows: the extra one tells whether there is a next page). */
 export function subDevicePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
   const sort = q.sort ?? 'box';
+  if (sort === 'down_since') return downSincePage(d, q, limit);
   const p = new Params(d);
   const keys = sortKeys(d, sort);
   const where = subFilters(d, q, p);
   if (q.after) where.push(`(${keys.join(', ')}) > (${p.list(q.after)})`);
   const keyCols = keys.map((k, i) => `${k} AS k${i}`).join(', ');
-  const inner = `SELECT s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra,
-      s.last_seen_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
-      r.name AS box_name, r.location AS box_location, l.name AS location_name,
-      ${SHOWN} AS shown, ${SINCE} AS since, ${keyCols}
+  const inner = `SELECT ${SUB_COLUMNS}, ${SHOWN} AS shown, ${SINCE} AS since, ${keyCols}
     ${SUB_FROM} ${whereSql(where)}
     ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')} LIMIT ${p.add(limit + 1)}`;
-  // The reason is looked up for the page's rows only (index history_ep, newest entry first).
-  const sql = `SELECT pp.*,
-      CASE WHEN pp.shown = 'unknown'
-        THEN (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id IS NULL ORDER BY h.id DESC LIMIT 1)
-        ELSE (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id = pp.ep_id ORDER BY h.id DESC LIMIT 1)
-      END AS reason
-    FROM (${inner}) pp ORDER BY ${keys.map((_, i) => `pp.k${i}`).join(', ')}`;
-  return { sql, params: p.values };
+  return { sql: withReason(inner, keys.length), params: p.values };
+}
+
+/**
+ * Longest down first, as one branch per status: within a status, `since` and the down rank are
+ * plain columns (sub_devices_status_since, boxes_status_since), so each branch reads its first
+ * rows in index order and stops; only those few rows are merged and sorted.
+ */
+const BRANCHES: Array<{ status: api.SubDevicePresence; rank: number; since: string }> = [
+  { status: 'offline', rank: 0, since: 's.status_changed_at' },
+  { status: 'unknown', rank: 0, since: 'b.status_changed_at' },
+  { status: 'online', rank: 1, since: 's.status_changed_at' },
+  { status: 'removed', rank: 1, since: 's.status_changed_at' },
+];
+
+function downSincePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
+  const p = new Params(d);
+  const wanted = new Set(q.status?.length ? q.status : BRANCHES.map((b) => b.status));
+  const [afterRank, ...afterKeys] = q.after ?? [];
+  const branches: string[] = [];
+  for (const br of BRANCHES) {
+    if (!wanted.has(br.status)) continue;
+    if (afterRank !== undefined && br.rank < Number(afterRank)) continue; // wholly before the cursor
+    const where = [STATUS_WHERE[br.status], ...subFilters(d, { ...q, status: undefined }, p)];
+    if (afterRank !== undefined && br.rank === Number(afterRank)) where.push(`(${br.since}, s.dev_sno, s.ep_id) > (${p.list(afterKeys)})`);
+    branches.push(`SELECT * FROM (SELECT ${SUB_COLUMNS}, '${br.status}' AS shown, ${br.since} AS since,
+        ${br.rank} AS k0, ${br.since} AS k1, s.dev_sno AS k2, s.ep_id AS k3
+      ${SUB_FROM} WHERE ${where.join(' AND ')}
+      ORDER BY k1, k2, k3 LIMIT ${p.add(limit + 1)}) b${branches.length}`);
+  }
+  if (branches.length === 0) branches.push(`SELECT ${SUB_COLUMNS}, 'online' AS shown, 0 AS since, 0 AS k0, 0 AS k1, '' AS k2, '' AS k3 ${SUB_FROM} WHERE 1 = 0`);
+  const inner = `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY k0, k1, k2, k3 LIMIT ${p.add(limit + 1)}`;
+  return { sql: withReason(inner, 4), params: p.values };
+}
+
+/** Whether only the status filter is set: then the total comes from the fleet's counters. */
+export function statusOnly(q: api.SubDeviceQuery): boolean {
+  return !q.type?.length && !q.location?.length && q.dev_sno === undefined && !q.q;
+}
+
+/** The total of a status-only query, from the summary's counts (which count the same rows). */
+export function totalFromSummary(s: api.FleetSummary, q: api.SubDeviceQuery): number {
+  const statuses = new Set(q.status?.length ? q.status : (['online', 'offline', 'unknown', 'removed'] as const));
+  return [...statuses].reduce((n, st) => n + s.sub_devices[st], 0);
 }
 
 export interface FleetSubRow {

@@ -52,10 +52,12 @@ export async function listSubDevices(pool: pg.Pool, query: api.SubDeviceQuery): 
   const count = sql.subDeviceCount(POSTGRES, query);
   const page = sql.subDevicePage(POSTGRES, query, limit);
   const [total, rows] = await Promise.all([
-    pool.query<{ n: string }>(count.sql, count.params),
+    sql.statusOnly(query)
+      ? summary(pool).then((s) => sql.totalFromSummary(s, query))
+      : pool.query<{ n: string }>(count.sql, count.params).then((r) => Number(r.rows[0]!.n)),
     pool.query<sql.FleetSubRow>(page.sql, page.params),
   ]);
-  return sql.subDevicePageFromRows(rows.rows, query, limit, Number(total.rows[0]!.n));
+  return sql.subDevicePageFromRows(rows.rows, query, limit, total);
 }
 
 export async function statusChanges(pool: pg.Pool, devSno: string, from: number, to: number): Promise<api.StatusChange[]> {

@@ -46,7 +46,9 @@ export function fleetHistory(db: Database.Database, query: api.FleetHistoryQuery
 
 export function listSubDevices(db: Database.Database, query: api.SubDeviceQuery): api.SubDevicePage {
   const count = sql.subDeviceCount(SQLITE, query);
-  const total = (db.prepare(count.sql).get(...count.params) as { n: number }).n;
+  const total = sql.statusOnly(query)
+    ? sql.totalFromSummary(summary(db), query)
+    : (db.prepare(count.sql).get(...count.params) as { n: number }).n;
   const limit = clampLimit(query.limit);
   const page = sql.subDevicePage(SQLITE, query, limit);
   const rows = db.prepare(page.sql).all(...page.params) as sql.FleetSubRow[];
