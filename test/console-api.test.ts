@@ -154,7 +154,9 @@ for (const backend of backends()) {
       assert.deepEqual(await list('box=CCC3'), ['CCC3__10.0.2.1', 'CCC3__10.0.2.2']);
       assert.deepEqual(await list(`q=${encodeURIComponent('东门')}`), ['BBB2__10.0.1.1']);
       assert.deepEqual(await list('q=GATE%20%22a'), ['BBB2__10.0.1.1', 'BBB2__10.0.1.2']); // box name, any ASCII case
-      assert.equal((await list(`q=${encodeURIComponent('building 1')}`)).length, 6); // the location's name
+      assert.deepEqual(await list('q=10.0.1.'), ['BBB2__10.0.1.1', 'BBB2__10.0.1.2']); // ep_ip, ep_id
+      assert.deepEqual(await list('q=%25'), []); // LIKE's wildcards are plain characters
+      assert.deepEqual(await list('q=A_1'), []); // (as a wildcard, _ would match AAA1)
       assert.deepEqual(await list('status=online&type=rtsp&box=DDD4'), ['DDD4__10.0.3.1']);
     });
 
@@ -175,7 +177,6 @@ for (const backend of backends()) {
       assert.equal((await get(`/api/locations/${LOC2}`)).body.name, '停车场 B');
       const rows = (await get(`/api/sub-devices?location=${LOC2}`)).body.sub_devices as FleetSubDevice[];
       assert.ok(rows.length === 2 && rows.every((r) => r.location_name === '停车场 B'));
-      assert.ok((await get('/api/sub-devices?q=%E5%81%9C%E8%BD%A6%E5%9C%BA')).body.total === 2, 'found by location name');
 
       const bad = await put(LOC2, { name: 'x', lat: 91 });
       assert.equal(bad.status, 400);
@@ -295,6 +296,7 @@ for (const backend of backends()) {
             `/api/sub-devices?sort=${sort}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
           );
           assert.equal(page.status, 200);
+          if (cursor) assert.equal((page.body as { total: unknown }).total, null, 'counted on the first page only');
           seen.push(...ids(page.body.sub_devices));
           cursor = page.body.next_cursor;
           // A new box arrives between the first and second page: it never disturbs the walk.

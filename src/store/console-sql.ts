@@ -2,6 +2,7 @@
 // sub-device list (filters, sorts, keyset paging), the box list (filters, sorts), history by
 // time range and the status changes availability needs. Each store runs the text with its own
 // driver; the dialect supplies placeholders, bytewise sorting, search and JSON access.
+import { EP_TYPES } from '../protocol/schema.js';
 import { encodeCursor, SORT_KEYS } from './paging.js';
 import { iso } from './rows.js';
 import type * as api from './types.js';
@@ -11,8 +12,10 @@ export interface SqlDialect {
   placeholder(n: number): string;
   /** The expression compared and ordered bytewise (SQLite's default; COLLATE "C" in PostgreSQL). */
   bytewise(expr: string): string;
-  /** true when `hay` contains the parameter `needle`, ignoring ASCII case. */
+  /** true when `hay` contains the parameter `needle` (a value made by containsValue), ignoring ASCII case. */
   contains(hay: string, needle: string): string;
+  /** The parameter value `contains` compares with, for the text searched for. */
+  containsValue(text: string): string;
   /** The text at `path` inside the JSON column `col`, null when absent. */
   jsonText(col: string, path: string[]): string;
 }
@@ -77,8 +80,11 @@ function subFilters(d: SqlDialect, q: api.SubDeviceQuery, p: Params): string[] {
   if (q.location?.length) where.push(`s.ep_location IN (${p.list(q.location)})`);
   if (q.dev_sno !== undefined) where.push(`s.dev_sno = ${p.add(q.dev_sno)}`);
   if (q.q) {
-    const hay = ['s.ep_name', 's.ep_id', 's.ep_ip', "COALESCE(r.name, '')", "COALESCE(l.name, '')"];
-    where.push(`(${hay.map((h) => d.contains(h, p.add(q.q))).join(' OR ')})`);
+    const needle = d.containsValue(q.q);
+    const own = ['s.ep_name', 's.ep_id', 's.ep_ip'].map((h) => d.contains(h, p.add(needle)));
+    // Boxes by name: looked up once in the registry, not joined for every sub-device.
+    const boxes = `s.dev_sno IN (SELECT rq.dev_sno FROM registry rq WHERE ${d.contains('rq.name', p.add(needle))})`;
+    where.push(`(${[...own, boxes].join(' OR ')})`);
   }
   return where;
 }
@@ -110,6 +116,7 @@ function withReason(inner: string, keyCount: number): string {
 export function subDevicePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
   const sort = q.sort ?? 'box';
   if (sort === 'down_since') return downSincePage(d, q, limit);
+  if (sort === 'type') return typePage(d, q, limit);
   const p = new Params(d);
   const keys = sortKeys(d, sort);
   const where = subFilters(d, q, p);
@@ -151,6 +158,29 @@ function downSincePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Sta
   if (branches.length === 0) branches.push(`SELECT ${SUB_COLUMNS}, 'online' AS shown, 0 AS since, 0 AS k0, 0 AS k1, '' AS k2, '' AS k3 ${SUB_FROM} WHERE 1 = 0`);
   const inner = `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY k0, k1, k2, k3 LIMIT ${p.add(limit + 1)}`;
   return { sql: withReason(inner, 4), params: p.values };
+}
+
+/**
+ * By type, as one branch per type (there are four): each reads its first rows in primary-key
+ * order and stops, instead of sorting the fleet.
+ */
+function typePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
+  const p = new Params(d);
+  const types = [...(q.type?.length ? new Set(q.type) : EP_TYPES)].sort();
+  const [afterType, ...afterKeys] = q.after ?? [];
+  const branches: string[] = [];
+  for (const type of types) {
+    if (afterType !== undefined && type < String(afterType)) continue; // wholly before the cursor
+    const where = [`s.ep_type = ${p.add(type)}`, ...subFilters(d, { ...q, type: undefined }, p)];
+    if (afterType !== undefined && type === afterType) where.push(`(s.dev_sno, s.ep_id) > (${p.list(afterKeys)})`);
+    branches.push(`SELECT * FROM (SELECT ${SUB_COLUMNS}, ${SHOWN} AS shown, ${SINCE} AS since,
+        ${d.bytewise('s.ep_type')} AS k0, s.dev_sno AS k1, s.ep_id AS k2
+      ${SUB_FROM} WHERE ${where.join(' AND ')}
+      ORDER BY k1, k2 LIMIT ${p.add(limit + 1)}) t${branches.length}`);
+  }
+  if (branches.length === 0) branches.push(`SELECT ${SUB_COLUMNS}, 'online' AS shown, 0 AS since, '' AS k0, '' AS k1, '' AS k2 ${SUB_FROM} WHERE 1 = 0`);
+  const inner = `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY k0, k1, k2 LIMIT ${p.add(limit + 1)}`;
+  return { sql: withReason(inner, 3), params: p.values };
 }
 
 /** Whether only the status filter is set: then the total comes from the fleet's counters. */
@@ -219,7 +249,7 @@ export function fleetSubFromRow(r: FleetSubRow): api.FleetSubDevice {
 }
 
 /** The page as the API answers it: rows, and the cursor after the last one if more follow. */
-export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery, limit: number, total: number): api.SubDevicePage {
+export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery, limit: number, total: number | null): api.SubDevicePage {
   const sort = q.sort ?? 'box';
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
@@ -232,12 +262,17 @@ export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery
 
 // ---- boxes
 
-const BOX_FROM = `FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno LEFT JOIN locations bl ON bl.id = r.location`;
+const BOX_FROM = `FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno`;
+/** Only sorting by location needs the directory's names. */
+const BOX_LOCATION_JOIN = `LEFT JOIN locations bl ON bl.id = r.location`;
 
 function boxFilters(d: SqlDialect, q: api.ListBoxesQuery, p: Params): string[] {
   const where: string[] = [];
   if (q.status) where.push(`b.status = ${p.add(q.status)}`);
-  if (q.q) where.push(`(${d.contains('b.dev_sno', p.add(q.q))} OR ${d.contains("COALESCE(r.name, '')", p.add(q.q))})`);
+  if (q.q) {
+    const needle = d.containsValue(q.q);
+    where.push(`(${d.contains('b.dev_sno', p.add(needle))} OR ${d.contains("COALESCE(r.name, '')", p.add(needle))})`);
+  }
   if (q.location !== undefined) {
     where.push(
       `(r.location = ${p.add(q.location)} OR EXISTS (SELECT 1 FROM sub_devices ls WHERE ls.dev_sno = b.dev_sno AND ls.ep_location = ${p.add(q.location)}))`,
@@ -273,7 +308,8 @@ export function boxPage(d: SqlDialect, q: api.ListBoxesQuery, limit: number, off
   const dir = q.order === 'desc' ? 'DESC' : 'ASC';
   const key = boxSortKey(d, q.sort ?? 'dev_sno');
   const order = [...(key ? [`${key} ${dir}`] : []), `b.dev_sno ${dir}`].join(', ');
-  const sql = `SELECT b.*, r.name, r.location ${BOX_FROM} ${where} ORDER BY ${order} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+  const from = q.sort === 'location' ? `${BOX_FROM} ${BOX_LOCATION_JOIN}` : BOX_FROM;
+  const sql = `SELECT b.*, r.name, r.location ${from} ${where} ORDER BY ${order} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
   return { sql, params: p.values };
 }
 
