@@ -349,8 +349,6 @@ describe('console API inside the receiver', () => {
   it('sits behind the admin token like every /api route', async () => {
     const fresh = await backends()[0]!.fresh();
     const app = await buildServer({ store: fresh.store, adminToken: 'tok-123', dashboardDir: false, offline: false, metrics: false });
-    // The receiver still registers its own list and history routes until they are replaced.
-    await registerConsoleRoutes(app, fresh.store, { readRoutes: false });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       await send(fresh.store, 'AUTH1', [{ ip: '10.0.0.1', status: 'offline' }], NOW);

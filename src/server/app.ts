@@ -19,6 +19,7 @@ import { createReportEndpoint, registerReportPathHint } from './report-endpoint.
 import { registerAdminRoutes } from './routes/admin-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
+import { registerConsoleRoutes } from './routes/console-api.js';
 import { registerReadApi } from './routes/read-api.js';
 
 export interface ServerOptions {
@@ -127,6 +128,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   registerReportPathHint(app, reportPath);
   registerReadApi(app, store);
+  await registerConsoleRoutes(app, store);
   registerAdminRoutes(app, store);
   if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
 

@@ -14,7 +14,7 @@ import { csvLines, type CsvValue } from '../../store/csv.js';
 import { CursorError, decodeCursor } from '../../store/paging.js';
 import { DEFAULT_PAGE as DEFAULT_PAGE_LIMIT, MAX_PAGE as MAX_PAGE_LIMIT } from '../../store/types.js';
 import type * as api from '../../store/types.js';
-import { errorBody } from '../report-endpoint.js';
+import { errorBody } from '../errors.js';
 
 /** A query parameter that is wrong: answered 400 naming it. */
 export class BadParamError extends Error {
