@@ -1,17 +1,29 @@
-// What one ingest transaction on PostgreSQL does with its batch: lock the boxes' rows, plan each
-// report against the box as the batch has it so far (rules in ../diff.ts, ../registry.ts), and
-// write the plans in a few multi-row statements.
+// What one ingest transaction on PostgreSQL does with its batch: lock the boxes' rows and read
+// them (one round trip), plan each report against the box as the batch has it so far (rules in
+// ../diff.ts, ../registry.ts), and write the plans in one statement per wave (usually one).
 import type pg from 'pg';
-import type { Report } from '../../protocol/index.js';
+import type { Report, SubDevice } from '../../protocol/index.js';
 import { asError, type PendingReport } from '../batch.js';
-import { planIngest, type IngestPlan } from '../diff.js';
+import { planIngest, type IngestPlan, type SubDeviceWrite } from '../diff.js';
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestResult, SubDeviceStatus } from '../types.js';
+
+/** A sub-device row as the batch sees it: what decides whether a report rewrites it. */
+interface SubInBatch {
+  ep_status: SubDeviceStatus;
+  ep_ip: string;
+  ep_location: string;
+  ep_type: string;
+  ep_name: string;
+  /** extra as stored (JSON text). */
+  extra: string;
+}
 
 /** A box as this batch sees it; status null while it is new (claimed, not yet written). */
 interface BoxInBatch {
   status: BoxStatus | null;
-  subs: Map<string, SubDeviceStatus>;
+  lastReportAt: number;
+  subs: Map<string, SubInBatch>;
 }
 
 /** What the batch's transaction has read and locked, moved on as its reports are written. */
@@ -22,6 +34,12 @@ export interface BatchState {
   codes: Map<string, { status: CodeStatus } | null>;
 }
 
+/** A sub-device row the report writes, with its extra as JSON text. */
+interface SubWrite {
+  w: SubDeviceWrite;
+  extra: string;
+}
+
 export interface Planned {
   source: PendingReport;
   report: Report;
@@ -29,7 +47,19 @@ export interface Planned {
   /** Open registry, unknown dev_sno: register it (source auto) with this report. */
   register: boolean;
   plan: IngestPlan;
+  /** The box's previous report: when a sub-device missing now was last seen. */
+  previousReportAt: number;
+  /**
+   * The sub-device rows to write: new ones, and those whose status or fields changed. An
+   * unchanged row is left alone: its last_seen_at is the box's last_report_at (see reads.ts).
+   */
+  subWrites: SubWrite[];
 }
+
+const jsonOf = (extra: Record<string, unknown>): string => {
+  for (const _ in extra) return JSON.stringify(extra);
+  return '{}';
+};
 
 /**
  * The registry's verdict (throws RegistryRejectedError) and what the report changes, against
@@ -41,17 +71,39 @@ export function plan(p: PendingReport, state: BatchState): Planned {
   const box = state.boxes.get(devSno)!;
   const prior = {
     box: box.status === null ? null : { status: box.status },
-    subDevices: [...box.subs].map(([ep_id, ep_status]) => ({ ep_id, ep_status })),
+    subDevices: [...box.subs].map(([ep_id, s]) => ({ ep_id, ep_status: s.ep_status })),
   };
-  return { source: p, report: p.report, now: p.receivedAt, register, plan: planIngest(p.report, prior, p.receivedAt) };
+  const ingestPlan = planIngest(p.report, prior, p.receivedAt);
+  const subWrites: SubWrite[] = [];
+  for (const w of ingestPlan.writes) {
+    const extra = jsonOf(w.sub.extra);
+    const before = box.subs.get(w.sub.ep_id);
+    if (!w.isNew && !w.statusChanged && before && sameFields(before, w.sub, extra)) continue;
+    subWrites.push({ w, extra });
+  }
+  return { source: p, report: p.report, now: p.receivedAt, register, plan: ingestPlan, previousReportAt: box.lastReportAt, subWrites };
+}
+
+function sameFields(row: SubInBatch, sub: SubDevice, extra: string): boolean {
+  return (
+    row.ep_ip === sub.ep_ip &&
+    row.ep_location === sub.ep_location &&
+    row.ep_type === sub.ep_type &&
+    row.ep_name === sub.ep_name &&
+    row.extra === extra
+  );
 }
 
 /** Moves the batch's view of the box (and its code) on, once the report is written. */
 export function advance(state: BatchState, planned: Planned): void {
   const box = state.boxes.get(planned.report.dev_sno)!;
   box.status = 'online';
-  for (const w of planned.plan.writes) box.subs.set(w.sub.ep_id, w.sub.ep_status);
-  for (const epId of planned.plan.removals) box.subs.set(epId, 'removed');
+  box.lastReportAt = planned.now;
+  for (const { w, extra } of planned.subWrites) {
+    const s = w.sub;
+    box.subs.set(s.ep_id, { ep_status: s.ep_status, ep_ip: s.ep_ip, ep_location: s.ep_location, ep_type: s.ep_type, ep_name: s.ep_name, extra });
+  }
+  for (const epId of planned.plan.removals) box.subs.get(epId)!.ep_status = 'removed';
   if (planned.register) state.codes.set(planned.report.dev_sno, { status: 'active' });
 }
 
@@ -59,7 +111,7 @@ export function advance(state: BatchState, planned: Planned): void {
  * The whole batch in a few statements: wave k holds the k-th report of each box, so no
  * statement touches a row twice; a box's reports are applied in order.
  */
-export async function writeInWaves(c: pg.PoolClient, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
+export async function writeInWaves(c: pg.ClientBase, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
   const waves: PendingReport[][] = [];
   const seen = new Map<string, number>();
   for (const p of batch) {
@@ -88,67 +140,70 @@ export async function writeInWaves(c: pg.PoolClient, batch: PendingReport[], sta
   return batch.map((p) => results.get(p)!);
 }
 
-/**
- * Locks the rows of every box in the batch (creating the new ones), in dev_sno order as every
- * ingest transaction of every process does, so ingest never deadlocks with ingest; then
- * reads what the reports will be compared with. A receiver ingesting the same boxes at the
- * same time waits here until this transaction ends.
- */
-export async function lockBoxes(c: pg.PoolClient, batch: PendingReport[]): Promise<BatchState> {
-  // The registry rows first, share-locked: a code revoked by any process either committed
-  // before this (and the report is refused) or waits until this transaction has ended.
-  const allDevSnos = [...new Set(batch.map((p) => p.report.dev_sno))];
-  const registered = await c.query<{ dev_sno: string; status: CodeStatus }>({
-    name: 'devstatus_registry_share',
-    text: 'SELECT dev_sno, status FROM registry WHERE dev_sno = ANY($1::text[]) ORDER BY dev_sno FOR SHARE',
-    values: [allDevSnos],
-  });
-  const codes = new Map<string, { status: CodeStatus } | null>(allDevSnos.map((d) => [d, null]));
-  for (const r of registered.rows) codes.set(r.dev_sno, { status: r.status });
-  // Boxes every report of which the registry refuses are neither created nor locked.
-  const admissible = new Set<string>();
-  for (const p of batch) {
-    const code = codes.get(p.report.dev_sno) ?? null;
-    if (code ? code.status !== 'revoked' : p.mode === 'open') admissible.add(p.report.dev_sno);
-  }
-  const boxes = new Map<string, BoxInBatch>();
-  if (admissible.size === 0) return { boxes, codes };
+interface LockRow {
+  k: 'c' | 'b' | 's';
+  sno: string;
+  st: string;
+  fresh: boolean | null;
+  seen: string | null;
+  ep: string | null;
+  ip: string | null;
+  loc: string | null;
+  typ: string | null;
+  nm: string | null;
+  ext: string | null;
+}
 
-  const firstSeen = new Map<string, number>();
+/**
+ * Share-locks the registry rows of the batch's dev_snos, then locks the rows of every box that
+ * may be admitted (creating the new ones), in dev_sno order as every ingest transaction of
+ * every process does, so ingest never deadlocks with ingest; then reads what the reports will
+ * be compared with. One round trip (ingest-session.ts). A receiver ingesting the same boxes
+ * at the same time waits until this transaction ends.
+ */
+export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[]): Promise<BatchState> {
+  const firstSeen = new Map<string, { at: number; open: boolean }>();
   for (const p of batch) {
-    if (admissible.has(p.report.dev_sno) && !firstSeen.has(p.report.dev_sno)) firstSeen.set(p.report.dev_sno, p.receivedAt);
+    const seen = firstSeen.get(p.report.dev_sno);
+    if (!seen) firstSeen.set(p.report.dev_sno, { at: p.receivedAt, open: p.mode === 'open' });
+    else if (p.mode === 'open') seen.open = true;
   }
   const devSnos = [...firstSeen.keys()];
-  const claimed = await c.query<{ dev_sno: string }>({
-    name: 'devstatus_boxes_claim',
-    text: `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count)
-           SELECT n.dev_sno, 'online', n.at, n.at, n.at, 0 FROM unnest($1::text[], $2::bigint[]) AS n(dev_sno, at)
-           ORDER BY n.dev_sno COLLATE "C"
-           ON CONFLICT (dev_sno) DO NOTHING RETURNING dev_sno`,
-    values: [devSnos, devSnos.map((d) => firstSeen.get(d))],
+  const firsts = [...firstSeen.values()];
+  const { rows } = await c.query<LockRow>({
+    name: 'devstatus_lock_batch',
+    text: 'SELECT * FROM pg_temp.devstatus_lock_batch($1::text[], $2::bigint[], $3::boolean[])',
+    values: [devSnos, firsts.map((f) => f.at), firsts.map((f) => f.open)],
   });
-  const locked = await c.query<{ dev_sno: string; status: BoxStatus }>({
-    name: 'devstatus_boxes_lock',
-    text: 'SELECT dev_sno, status FROM boxes WHERE dev_sno = ANY($1::text[]) ORDER BY dev_sno FOR UPDATE',
-    values: [devSnos],
-  });
-  // A separate statement, so it sees what the previous lock holders committed.
-  const subs = await c.query<{ dev_sno: string; ep_id: string; ep_status: SubDeviceStatus }>({
-    name: 'devstatus_boxes_subs',
-    text: 'SELECT dev_sno, ep_id, ep_status FROM sub_devices WHERE dev_sno = ANY($1::text[])',
-    values: [devSnos],
-  });
-  const isNew = new Set(claimed.rows.map((r) => r.dev_sno));
-  for (const r of locked.rows) boxes.set(r.dev_sno, { status: isNew.has(r.dev_sno) ? null : r.status, subs: new Map() });
-  if (boxes.size !== devSnos.length) throw Object.assign(new Error('a box vanished while locking it'), { code: '40001' });
-  for (const r of subs.rows) boxes.get(r.dev_sno)!.subs.set(r.ep_id, r.ep_status);
+  const codes = new Map<string, { status: CodeStatus } | null>(devSnos.map((d) => [d, null]));
+  const boxes = new Map<string, BoxInBatch>();
+  for (const r of rows) {
+    if (r.k === 'c') codes.set(r.sno, { status: r.st as CodeStatus });
+    else if (r.k === 'b') boxes.set(r.sno, { status: r.fresh ? null : (r.st as BoxStatus), lastReportAt: Number(r.seen), subs: new Map() });
+    else {
+      boxes.get(r.sno)!.subs.set(r.ep!, {
+        ep_status: r.st as SubDeviceStatus,
+        ep_ip: r.ip!,
+        ep_location: r.loc!,
+        ep_type: r.typ!,
+        ep_name: r.nm!,
+        extra: r.ext!,
+      });
+    }
+  }
+  let admissible = 0;
+  for (const [devSno, f] of firstSeen) {
+    const code = codes.get(devSno);
+    if (code ? code.status !== 'revoked' : f.open) admissible++;
+  }
+  if (boxes.size !== admissible) throw Object.assign(new Error('a box vanished while locking it'), { code: '40001' });
   return { boxes, codes };
 }
 
 /** Writes planned reports of distinct boxes in one statement. */
-export async function writePlans(c: pg.PoolClient, planned: Planned[]): Promise<void> {
-  const added = planned.flatMap((p) => p.plan.writes.filter((w) => w.isNew).map((w) => ({ p, w })));
-  const kept = planned.flatMap((p) => p.plan.writes.filter((w) => !w.isNew).map((w) => ({ p, w })));
+export async function writePlans(c: pg.ClientBase, planned: Planned[]): Promise<void> {
+  const added = planned.flatMap((p) => p.subWrites.filter((s) => s.w.isNew).map((s) => ({ p, ...s })));
+  const kept = planned.flatMap((p) => p.subWrites.filter((s) => !s.w.isNew).map((s) => ({ p, ...s })));
   const removed = planned.flatMap((p) => p.plan.removals.map((epId) => ({ p, epId })));
   const history = planned.flatMap((p) => p.plan.transitions.map((t) => ({ p, t })));
   const registering = planned.filter((p) => p.register);
@@ -161,7 +216,7 @@ export async function writePlans(c: pg.PoolClient, planned: Planned[]): Promise<
     rows.map((r) => r.w.sub.ep_location),
     rows.map((r) => r.w.sub.ep_type),
     rows.map((r) => r.w.sub.ep_name),
-    rows.map((r) => JSON.stringify(r.w.sub.extra)),
+    rows.map((r) => r.extra),
   ];
   await c.query({
     name: 'devstatus_ingest_write',
@@ -191,8 +246,8 @@ export async function writePlans(c: pg.PoolClient, planned: Planned[]): Promise<
           AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
         WHERE d.dev_sno = s.dev_sno AND d.ep_id = s.ep_id),
       removed AS (
-        UPDATE sub_devices d SET ep_status = 'removed', status_changed_at = r.now
-        FROM unnest($27::text[], $28::bigint[], $29::text[]) AS r(dev_sno, now, ep_id)
+        UPDATE sub_devices d SET ep_status = 'removed', status_changed_at = r.now, last_seen_at = r.seen
+        FROM unnest($27::text[], $28::bigint[], $29::text[], $38::bigint[]) AS r(dev_sno, now, ep_id, seen)
         WHERE d.dev_sno = r.dev_sno AND d.ep_id = r.ep_id),
       hist AS (
         INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
@@ -227,6 +282,7 @@ export async function writePlans(c: pg.PoolClient, planned: Planned[]): Promise<
       history.map((h) => h.t.reason),
       registering.map((p) => p.report.dev_sno),
       registering.map((p) => p.now),
+      removed.map((r) => r.p.previousReportAt),
     ],
   });
 }

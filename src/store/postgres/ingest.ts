@@ -10,6 +10,7 @@ import { timeoutTransitions } from '../diff.js';
 import type { IngestOptions, IngestResult, Transition } from '../types.js';
 import { isTransient } from './connection.js';
 import { hash32 } from './coordination.js';
+import { prepareIngestConnection } from './ingest-session.js';
 import { advance, lockBoxes, plan, writeInWaves, writePlans, type Planned } from './ingest-write.js';
 
 /** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
@@ -29,8 +30,13 @@ export class PgIngest {
   private readonly lanes: Lane[];
   private closed = false;
 
+  /**
+   * pool: for the silent-box sweep; ingestPool: connections used for nothing but ingest
+   * (ingest-session.ts sets them up), one per lane.
+   */
   constructor(
     private readonly pool: pg.Pool,
+    private readonly ingestPool: pg.Pool,
     private readonly maxBatch: number,
     lanes: number,
   ) {
@@ -113,7 +119,8 @@ export class PgIngest {
     let client: pg.PoolClient | undefined;
     let results: Array<IngestResult | Error>;
     try {
-      client = await this.pool.connect();
+      client = await this.ingestPool.connect();
+      await prepareIngestConnection(client);
       results = (await this.tryBatch(client, batch, false)) ?? (await this.tryBatch(client, batch, true))!;
     } catch (e) {
       // The connection or the commit failed: no report of this batch is acknowledged.

@@ -18,12 +18,18 @@ import { migrate } from './migrations.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
 
+/**
+ * Ingest transactions in flight at once. Two: one batch is being written while the next one's
+ * round trips run, and every other report waits for the batch after (group commit).
+ */
+const DEFAULT_INGEST_LANES = 2;
+
 export interface PostgresStoreOptions {
   /** postgres://user[:password]@host[:port]/database */
   url: string;
   /** Most reports written in one transaction. */
   maxBatch?: number;
-  /** Transactions writing reports at the same time (each box always goes to the same one). */
+  /** Transactions writing reports at the same time (each box always goes to the same one); each has its own connection. */
   ingestLanes?: number;
   /** Pool size for ingest and reads. */
   poolSize?: number;
@@ -38,6 +44,8 @@ export class PostgresStore implements api.Store {
   readonly kind = 'postgres' as const;
   readonly target: DatabaseTarget;
   private readonly pool: pg.Pool;
+  /** Ingest's own connections (one per lane), set up for it (ingest-session.ts). */
+  private readonly ingestPool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly writer: PgIngest;
   private readonly leaderRetryMs: number;
@@ -53,7 +61,7 @@ export class PostgresStore implements api.Store {
     try {
       await migrate(store.pool, store.target.display);
     } catch (e) {
-      await store.pool.end().catch(() => {});
+      await Promise.all([store.pool.end().catch(() => {}), store.ingestPool.end().catch(() => {})]);
       if (isConnectionProblem(e)) throw explainConnectError(e, opts.url);
       throw e;
     }
@@ -70,11 +78,15 @@ export class PostgresStore implements api.Store {
       application_name: this.applicationName,
       max: opts.poolSize ?? 10,
     });
+    const lanes = Math.max(1, opts.ingestLanes ?? DEFAULT_INGEST_LANES);
+    this.ingestPool = new pg.Pool({ ...this.clientConfig, application_name: this.applicationName, max: lanes });
     // An idle pooled connection that breaks (server restart) is replaced on next use.
-    this.pool.on('error', (err) => {
-      if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
-    });
-    this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
+    for (const pool of [this.pool, this.ingestPool]) {
+      pool.on('error', (err) => {
+        if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
+      });
+    }
+    this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
   }
@@ -190,7 +202,7 @@ export class PostgresStore implements api.Store {
     await this.writer.close();
     await Promise.all([...this.leaderships].map((l) => l.release()));
     await this.bus.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.ingestPool.end()]);
   }
 }
 
