@@ -65,12 +65,68 @@ BEGIN
 END
 $fn$`;
 
+/**
+ * Writes the planned reports of distinct boxes (one wave, see ingest-write.ts), each part a set:
+ * the boxes' rows, new sub-device rows, changed ones, removed ones, history in the reports'
+ * order, and auto-registrations. A function so its plan is cached on the connection while the
+ * arrays travel as literals in the same simple query as the COMMIT (array-literals.ts).
+ */
+const WRITE_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_write_batch(
+    text[], bigint[], boolean[], boolean[], int[], int[], text[],
+    text[], bigint[], text[], text[], text[], text[], text[], text[], text[],
+    text[], bigint[], text[], text[], text[], text[], text[], text[], text[], boolean[],
+    text[], bigint[], text[], bigint[],
+    bigint[], text[], text[], text[], text[], text[],
+    text[], bigint[])
+  RETURNS void LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  WITH
+    box AS (
+      UPDATE boxes b SET status = 'online', last_report_at = u.now, report_count = b.report_count + 1,
+        status_changed_at = CASE WHEN u.changed THEN u.now ELSE b.status_changed_at END,
+        first_seen_at = CASE WHEN u.is_new THEN u.now ELSE b.first_seen_at END,
+        sub_online = u.sub_online, sub_offline = u.sub_offline, extra = u.extra::json
+      FROM unnest($1, $2, $3, $4, $5, $6, $7) AS u(dev_sno, now, changed, is_new, sub_online, sub_offline, extra)
+      WHERE b.dev_sno = u.dev_sno),
+    added AS (
+      INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra,
+                               first_seen_at, last_seen_at, status_changed_at)
+      SELECT s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra::json,
+             s.now, s.now, s.now
+      FROM unnest($8, $9, $10, $11, $12, $13, $14, $15, $16)
+        AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra)),
+    kept AS (
+      UPDATE sub_devices d SET ep_ip = s.ep_ip, ep_status = s.ep_status, ep_location = s.ep_location,
+        ep_type = s.ep_type, ep_name = s.ep_name, extra = s.extra::json, last_seen_at = s.now,
+        status_changed_at = CASE WHEN s.changed THEN s.now ELSE d.status_changed_at END
+      FROM unnest($17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+        AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
+      WHERE d.dev_sno = s.dev_sno AND d.ep_id = s.ep_id),
+    removed AS (
+      -- A sub-device missing now was last seen in the box's previous report.
+      UPDATE sub_devices d SET ep_status = 'removed', status_changed_at = r.now, last_seen_at = r.seen
+      FROM unnest($27, $28, $29, $30) AS r(dev_sno, now, ep_id, seen)
+      WHERE d.dev_sno = r.dev_sno AND d.ep_id = r.ep_id),
+    hist AS (
+      INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
+      SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason
+      FROM unnest($31, $32, $33, $34, $35, $36) WITH ORDINALITY
+        AS h(at, dev_sno, ep_id, from_status, to_status, reason, ord)
+      ORDER BY h.ord)
+  INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
+  SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($37, $38) AS r(dev_sno, now)
+  ON CONFLICT (dev_sno) DO NOTHING;
+END
+$fn$`;
+
 /** Run once on each new ingest connection, in one round trip. */
 const SESSION_SETUP = [
+  'SET standard_conforming_strings = on',
   'SET enable_seqscan = off',
   'SET enable_hashjoin = off',
   'SET enable_mergejoin = off',
   LOCK_BATCH_FUNCTION,
+  WRITE_BATCH_FUNCTION,
 ].join(';\n');
 
 const ready = new WeakSet<pg.ClientBase>();

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { Report, SubDevice } from '../../protocol/index.js';
 import { asError, type PendingReport } from '../batch.js';
+import { booleanArray, integerArray, textArray } from './array-literals.js';
 import { planIngest, type IngestPlan, type SubDeviceWrite } from '../diff.js';
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestResult, SubDeviceStatus } from '../types.js';
@@ -94,6 +95,15 @@ function sameFields(row: SubInBatch, sub: SubDevice, extra: string): boolean {
   );
 }
 
+/** A copy to plan from again, as the batch was when its rows were locked. */
+export function cloneState(state: BatchState): BatchState {
+  const boxes = new Map<string, BoxInBatch>();
+  for (const [devSno, b] of state.boxes) {
+    boxes.set(devSno, { status: b.status, lastReportAt: b.lastReportAt, subs: new Map([...b.subs].map(([ep, s]) => [ep, { ...s }])) });
+  }
+  return { boxes, codes: new Map(state.codes) };
+}
+
 /** Moves the batch's view of the box (and its code) on, once the report is written. */
 export function advance(state: BatchState, planned: Planned): void {
   const box = state.boxes.get(planned.report.dev_sno)!;
@@ -108,36 +118,34 @@ export function advance(state: BatchState, planned: Planned): void {
 }
 
 /**
- * The whole batch in a few statements: wave k holds the k-th report of each box, so no
- * statement touches a row twice; a box's reports are applied in order.
+ * Plans the whole batch in waves: wave k holds the k-th report of each box, so no statement
+ * touches a row twice and a box's reports are applied in order. The state moves on as if every
+ * wave were written; if a write fails, the caller rolls back and starts again from a new lock.
  */
-export async function writeInWaves(c: pg.ClientBase, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
-  const waves: PendingReport[][] = [];
+export function planInWaves(batch: PendingReport[], state: BatchState): { waves: Planned[][]; results: Array<IngestResult | Error> } {
+  const waves: Planned[][] = [];
   const seen = new Map<string, number>();
+  const results: Array<IngestResult | Error> = [];
   for (const p of batch) {
-    const k = seen.get(p.report.dev_sno) ?? 0;
-    seen.set(p.report.dev_sno, k + 1);
-    (waves[k] ??= []).push(p);
-  }
-  const results = new Map<PendingReport, IngestResult | Error>();
-  for (const wave of waves) {
-    const planned: Planned[] = [];
-    for (const p of wave) {
-      try {
-        planned.push(plan(p, state));
-      } catch (e) {
-        // Refused by the registry before anything was written: fails alone, no redo needed.
-        results.set(p, asError(e));
-      }
-    }
-    if (planned.length === 0) continue;
-    await writePlans(c, planned);
-    for (const pl of planned) {
-      advance(state, pl);
-      results.set(pl.source, { transitions: pl.plan.transitions });
+    try {
+      const planned = plan(p, state);
+      advance(state, planned);
+      const k = seen.get(p.report.dev_sno) ?? 0;
+      seen.set(p.report.dev_sno, k + 1);
+      (waves[k] ??= []).push(planned);
+      results.push({ transitions: planned.plan.transitions });
+    } catch (e) {
+      // Refused by the registry before anything was written: fails alone, no redo needed.
+      results.push(asError(e));
     }
   }
-  return batch.map((p) => results.get(p)!);
+  return { waves, results };
+}
+
+/** The rows of boxes claimed for reports that all failed: they must not stay behind. */
+export function orphansSql(state: BatchState): string | null {
+  const orphans = [...state.boxes].filter(([, b]) => b.status === null).map(([devSno]) => devSno);
+  return orphans.length ? `DELETE FROM boxes WHERE dev_sno = ANY(${textArray(orphans)}) AND report_count = 0` : null;
 }
 
 interface LockRow {
@@ -161,7 +169,7 @@ interface LockRow {
  * be compared with. One round trip (ingest-session.ts). A receiver ingesting the same boxes
  * at the same time waits until this transaction ends.
  */
-export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[]): Promise<BatchState> {
+export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[], prefix: string): Promise<BatchState> {
   const firstSeen = new Map<string, { at: number; open: boolean }>();
   for (const p of batch) {
     const seen = firstSeen.get(p.report.dev_sno);
@@ -170,11 +178,12 @@ export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[]): Promi
   }
   const devSnos = [...firstSeen.keys()];
   const firsts = [...firstSeen.values()];
-  const { rows } = await c.query<LockRow>({
-    name: 'devstatus_lock_batch',
-    text: 'SELECT * FROM pg_temp.devstatus_lock_batch($1::text[], $2::bigint[], $3::boolean[])',
-    values: [devSnos, firsts.map((f) => f.at), firsts.map((f) => f.open)],
-  });
+  // The prefix (BEGIN) travels in the same simple query; the last result is the function's.
+  const answer = (await c.query(
+    `${prefix}SELECT * FROM pg_temp.devstatus_lock_batch(${textArray(devSnos)}, ` +
+      `${integerArray(firsts.map((f) => f.at))}, ${booleanArray(firsts.map((f) => f.open))})`,
+  )) as unknown as pg.QueryResult<LockRow> | Array<pg.QueryResult<LockRow>>;
+  const rows = (Array.isArray(answer) ? answer[answer.length - 1]! : answer).rows;
   const codes = new Map<string, { status: CodeStatus } | null>(devSnos.map((d) => [d, null]));
   const boxes = new Map<string, BoxInBatch>();
   for (const r of rows) {
@@ -200,89 +209,47 @@ export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[]): Promi
   return { boxes, codes };
 }
 
-/** Writes planned reports of distinct boxes in one statement. */
-export async function writePlans(c: pg.ClientBase, planned: Planned[]): Promise<void> {
+/** The statement that writes planned reports of distinct boxes (ingest-session.ts). */
+export function writeSql(planned: Planned[]): string {
   const added = planned.flatMap((p) => p.subWrites.filter((s) => s.w.isNew).map((s) => ({ p, ...s })));
   const kept = planned.flatMap((p) => p.subWrites.filter((s) => !s.w.isNew).map((s) => ({ p, ...s })));
   const removed = planned.flatMap((p) => p.plan.removals.map((epId) => ({ p, epId })));
   const history = planned.flatMap((p) => p.plan.transitions.map((t) => ({ p, t })));
   const registering = planned.filter((p) => p.register);
   const subColumns = (rows: typeof added) => [
-    rows.map((r) => r.p.report.dev_sno),
-    rows.map((r) => r.p.now),
-    rows.map((r) => r.w.sub.ep_id),
-    rows.map((r) => r.w.sub.ep_ip),
-    rows.map((r) => r.w.sub.ep_status),
-    rows.map((r) => r.w.sub.ep_location),
-    rows.map((r) => r.w.sub.ep_type),
-    rows.map((r) => r.w.sub.ep_name),
-    rows.map((r) => r.extra),
+    textArray(rows.map((r) => r.p.report.dev_sno)),
+    integerArray(rows.map((r) => r.p.now)),
+    textArray(rows.map((r) => r.w.sub.ep_id)),
+    textArray(rows.map((r) => r.w.sub.ep_ip)),
+    textArray(rows.map((r) => r.w.sub.ep_status)),
+    textArray(rows.map((r) => r.w.sub.ep_location)),
+    textArray(rows.map((r) => r.w.sub.ep_type)),
+    textArray(rows.map((r) => r.w.sub.ep_name)),
+    textArray(rows.map((r) => r.extra)),
   ];
-  await c.query({
-    name: 'devstatus_ingest_write',
-    text: `WITH
-      box AS (
-        UPDATE boxes b SET status = 'online', last_report_at = u.now, report_count = b.report_count + 1,
-          status_changed_at = CASE WHEN u.changed THEN u.now ELSE b.status_changed_at END,
-          first_seen_at = CASE WHEN u.is_new THEN u.now ELSE b.first_seen_at END,
-          sub_online = u.sub_online, sub_offline = u.sub_offline, extra = u.extra::json
-        FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::boolean[], $5::int[], $6::int[], $7::text[])
-          AS u(dev_sno, now, changed, is_new, sub_online, sub_offline, extra)
-        WHERE b.dev_sno = u.dev_sno),
-      added AS (
-        INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra,
-                                 first_seen_at, last_seen_at, status_changed_at)
-        SELECT s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra::json,
-               s.now, s.now, s.now
-        FROM unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                    $15::text[], $16::text[])
-          AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra)),
-      kept AS (
-        UPDATE sub_devices d SET ep_ip = s.ep_ip, ep_status = s.ep_status, ep_location = s.ep_location,
-          ep_type = s.ep_type, ep_name = s.ep_name, extra = s.extra::json, last_seen_at = s.now,
-          status_changed_at = CASE WHEN s.changed THEN s.now ELSE d.status_changed_at END
-        FROM unnest($17::text[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
-                    $24::text[], $25::text[], $26::boolean[])
-          AS s(dev_sno, now, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, changed)
-        WHERE d.dev_sno = s.dev_sno AND d.ep_id = s.ep_id),
-      removed AS (
-        UPDATE sub_devices d SET ep_status = 'removed', status_changed_at = r.now, last_seen_at = r.seen
-        FROM unnest($27::text[], $28::bigint[], $29::text[], $38::bigint[]) AS r(dev_sno, now, ep_id, seen)
-        WHERE d.dev_sno = r.dev_sno AND d.ep_id = r.ep_id),
-      hist AS (
-        INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
-        SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason
-        FROM unnest($30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[]) WITH ORDINALITY
-          AS h(at, dev_sno, ep_id, from_status, to_status, reason, ord)
-        ORDER BY h.ord),
-      reg AS (
-        INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
-        SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($36::text[], $37::bigint[]) AS r(dev_sno, now)
-        ON CONFLICT (dev_sno) DO NOTHING)
-      SELECT 1`,
-    values: [
-      planned.map((p) => p.report.dev_sno),
-      planned.map((p) => p.now),
-      planned.map((p) => p.plan.box.statusChanged),
-      planned.map((p) => p.plan.box.isNew),
-      planned.map((p) => p.plan.box.subOnline),
-      planned.map((p) => p.plan.box.subOffline),
-      planned.map((p) => JSON.stringify(p.report.extra)),
-      ...subColumns(added),
-      ...subColumns(kept),
-      kept.map((r) => r.w.statusChanged),
-      removed.map((r) => r.p.report.dev_sno),
-      removed.map((r) => r.p.now),
-      removed.map((r) => r.epId),
-      history.map((h) => h.p.now),
-      history.map((h) => h.p.report.dev_sno),
-      history.map((h) => h.t.ep_id),
-      history.map((h) => h.t.from_status),
-      history.map((h) => h.t.to_status),
-      history.map((h) => h.t.reason),
-      registering.map((p) => p.report.dev_sno),
-      registering.map((p) => p.now),
-      removed.map((r) => r.p.previousReportAt),
-    ],
-  });
+  const args = [
+    textArray(planned.map((p) => p.report.dev_sno)),
+    integerArray(planned.map((p) => p.now)),
+    booleanArray(planned.map((p) => p.plan.box.statusChanged)),
+    booleanArray(planned.map((p) => p.plan.box.isNew)),
+    integerArray(planned.map((p) => p.plan.box.subOnline)),
+    integerArray(planned.map((p) => p.plan.box.subOffline)),
+    textArray(planned.map((p) => jsonOf(p.report.extra))),
+    ...subColumns(added),
+    ...subColumns(kept),
+    booleanArray(kept.map((r) => r.w.statusChanged)),
+    textArray(removed.map((r) => r.p.report.dev_sno)),
+    integerArray(removed.map((r) => r.p.now)),
+    textArray(removed.map((r) => r.epId)),
+    integerArray(removed.map((r) => r.p.previousReportAt)),
+    integerArray(history.map((h) => h.p.now)),
+    textArray(history.map((h) => h.p.report.dev_sno)),
+    textArray(history.map((h) => h.t.ep_id)),
+    textArray(history.map((h) => h.t.from_status)),
+    textArray(history.map((h) => h.t.to_status)),
+    textArray(history.map((h) => h.t.reason)),
+    textArray(registering.map((p) => p.report.dev_sno)),
+    integerArray(registering.map((p) => p.now)),
+  ];
+  return `SELECT pg_temp.devstatus_write_batch(${args.join(', ')})`;
 }

@@ -1,5 +1,5 @@
 // PostgreSQL store: several `devstatus serve` processes can share one database. This class puts
-// the parts together: ingest.ts (group commit in lanes, with ingest-write.ts), reads.ts,
+// the parts together: ingest.ts (group-commit pipeline, with ingest-write.ts and ingest-session.ts), reads.ts,
 // registry.ts, alerts-outbox.ts, coordination.ts (leadership with session advisory locks,
 // messages with LISTEN/NOTIFY), connection.ts, migrations.ts.
 // Fleet monitoring is safe with several receivers at once: the registry check share-locks the
@@ -19,17 +19,17 @@ import * as reads from './reads.js';
 import * as registry from './registry.js';
 
 /**
- * Ingest transactions in flight at once. Two: one batch is being written while the next one's
- * round trips run, and every other report waits for the batch after (group commit).
+ * Ingest transactions in flight at once (ingest.ts): a batch is planned and written while the
+ * previous ones' COMMITs are flushed.
  */
-const DEFAULT_INGEST_LANES = 2;
+const DEFAULT_INGEST_LANES = 3;
 
 export interface PostgresStoreOptions {
   /** postgres://user[:password]@host[:port]/database */
   url: string;
   /** Most reports written in one transaction. */
   maxBatch?: number;
-  /** Transactions writing reports at the same time (each box always goes to the same one); each has its own connection. */
+  /** Batches being written at the same time (each on its own connection; a box's reports are applied in order). */
   ingestLanes?: number;
   /** Pool size for ingest and reads. */
   poolSize?: number;
