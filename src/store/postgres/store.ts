@@ -31,7 +31,7 @@ export interface PostgresStoreOptions {
   maxBatch?: number;
   /** Batches being written at the same time (each on its own connection; a box's reports are applied in order). */
   ingestLanes?: number;
-  /** Pool size for ingest and reads. */
+  /** Connections for ingest and reads together: ingestLanes of them write reports, the rest (at least 2) read. */
   poolSize?: number;
   /** How often a follower retries for the leadership and a leader checks its connection. */
   leaderRetryMs?: number;
@@ -73,12 +73,12 @@ export class PostgresStore implements api.Store {
     this.log = opts.log ?? stderrLogger;
     this.clientConfig = { connectionString: opts.url, connectionTimeoutMillis: 10_000, keepAlive: true };
     this.applicationName = opts.applicationName ?? 'devstatus';
+    const lanes = Math.max(1, opts.ingestLanes ?? DEFAULT_INGEST_LANES);
     this.pool = new pg.Pool({
       ...this.clientConfig,
       application_name: this.applicationName,
-      max: opts.poolSize ?? 10,
+      max: Math.max(2, (opts.poolSize ?? 10) - lanes),
     });
-    const lanes = Math.max(1, opts.ingestLanes ?? DEFAULT_INGEST_LANES);
     this.ingestPool = new pg.Pool({ ...this.clientConfig, application_name: this.applicationName, max: lanes });
     // An idle pooled connection that breaks (server restart) is replaced on next use.
     for (const pool of [this.pool, this.ingestPool]) {
