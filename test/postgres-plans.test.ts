@@ -127,4 +127,31 @@ describe('postgres store: plans that do not depend on table statistics', () => {
       await db.drop();
     }
   });
+
+  it('stores text with quotes, backslashes, braces, commas and non-ASCII exactly (arrays travel as SQL literals)', async () => {
+    const db = await createTestDatabase();
+    const store = await PostgresStore.open({ url: db.url, log: quiet });
+    try {
+      const odd = `it's "a" \\path\\ {x,y} NULL, 摄像头 ☃ \\"`;
+      const devSno = `ODD'"\\{1}`;
+      const wire = report(devSno, { '10.0.0.1': 'online' });
+      Object.assign(wire.sub_devices[0]!, { ep_name: odd, ep_location: odd, note: odd });
+      Object.assign(wire, { firmware: odd });
+      const first = await store.ingest(parseReport(wire), Date.now());
+      assert.equal(first.transitions.length, 2);
+      // The same report again is a repeat: the stored text compares equal to what came.
+      const again = await store.ingest(parseReport(wire), Date.now());
+      assert.deepEqual(again.transitions, []);
+      const found = (await store.getBox(devSno))!;
+      assert.equal(found.box.dev_sno, devSno);
+      assert.deepEqual(found.box.extra, { firmware: odd });
+      assert.equal(found.sub_devices[0]!.ep_name, odd);
+      assert.equal(found.sub_devices[0]!.ep_location, odd);
+      assert.deepEqual(found.sub_devices[0]!.extra, { note: odd });
+      assert.equal((await store.history(devSno)).length, 2);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
 });
