@@ -148,19 +148,20 @@ export function orphansSql(state: BatchState): string | null {
   return orphans.length ? `DELETE FROM boxes WHERE dev_sno = ANY(${textArray(orphans)}) AND report_count = 0` : null;
 }
 
-interface LockRow {
-  k: 'c' | 'b' | 's';
-  sno: string;
-  st: string;
-  fresh: boolean | null;
-  seen: string | null;
-  ep: string | null;
-  ip: string | null;
-  loc: string | null;
-  typ: string | null;
-  nm: string | null;
-  ext: string | null;
-}
+/** A row of devstatus_lock_batch, as an array (no object per row): k, sno, st, fresh, seen, ep, ip, loc, typ, nm, ext. */
+type LockRow = [
+  k: 'c' | 'b' | 's',
+  sno: string,
+  st: string,
+  fresh: boolean | null,
+  seen: string | null,
+  ep: string | null,
+  ip: string | null,
+  loc: string | null,
+  typ: string | null,
+  nm: string | null,
+  ext: string | null,
+];
 
 /**
  * Share-locks the registry rows of the batch's dev_snos, then locks the rows of every box that
@@ -179,24 +180,26 @@ export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[], prefix
   const devSnos = [...firstSeen.keys()];
   const firsts = [...firstSeen.values()];
   // The prefix (BEGIN) travels in the same simple query; the last result is the function's.
-  const answer = (await c.query(
-    `${prefix}SELECT * FROM pg_temp.devstatus_lock_batch(${textArray(devSnos)}, ` +
+  const answer = (await c.query({
+    text:
+      `${prefix}SELECT * FROM pg_temp.devstatus_lock_batch(${textArray(devSnos)}, ` +
       `${integerArray(firsts.map((f) => f.at))}, ${booleanArray(firsts.map((f) => f.open))})`,
-  )) as unknown as pg.QueryResult<LockRow> | Array<pg.QueryResult<LockRow>>;
+    rowMode: 'array',
+  })) as unknown as pg.QueryResult<LockRow> | Array<pg.QueryResult<LockRow>>;
   const rows = (Array.isArray(answer) ? answer[answer.length - 1]! : answer).rows;
   const codes = new Map<string, { status: CodeStatus } | null>(devSnos.map((d) => [d, null]));
   const boxes = new Map<string, BoxInBatch>();
-  for (const r of rows) {
-    if (r.k === 'c') codes.set(r.sno, { status: r.st as CodeStatus });
-    else if (r.k === 'b') boxes.set(r.sno, { status: r.fresh ? null : (r.st as BoxStatus), lastReportAt: Number(r.seen), subs: new Map() });
+  for (const [k, sno, st, fresh, seen, ep, ip, loc, typ, nm, ext] of rows) {
+    if (k === 'c') codes.set(sno, { status: st as CodeStatus });
+    else if (k === 'b') boxes.set(sno, { status: fresh ? null : (st as BoxStatus), lastReportAt: Number(seen), subs: new Map() });
     else {
-      boxes.get(r.sno)!.subs.set(r.ep!, {
-        ep_status: r.st as SubDeviceStatus,
-        ep_ip: r.ip!,
-        ep_location: r.loc!,
-        ep_type: r.typ!,
-        ep_name: r.nm!,
-        extra: r.ext!,
+      boxes.get(sno)!.subs.set(ep!, {
+        ep_status: st as SubDeviceStatus,
+        ep_ip: ip!,
+        ep_location: loc!,
+        ep_type: typ!,
+        ep_name: nm!,
+        extra: ext!,
       });
     }
   }
