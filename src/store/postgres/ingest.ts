@@ -1,66 +1,71 @@
-// Ingest on PostgreSQL: reports that arrive together are committed in one transaction (group
-// commit) that first locks the rows of their boxes (ingest-write.ts), so receivers ingesting the
-// same box never lose or duplicate a transition; if one report fails, the batch is redone with
-// a savepoint per report so it fails alone. Reports go to lanes (a box always to the same one),
-// each writing one batch at a time.
+// Ingest on PostgreSQL: one group-commit pipeline per receiver. Reports that arrive while a batch
+// is being written form the next batch, written in one transaction: first its boxes' rows are
+// locked and read (ingest-write.ts, one round trip with the BEGIN), then every write of the batch
+// goes with the COMMIT (a second round trip, one WAL flush). The next batch starts as soon as this
+// one holds its locks, so it is planned and written while this one's COMMIT is flushed; a box in
+// both waits for the first's commit on its row lock, so its reports are applied in the order
+// they came, and receivers ingesting the same box never lose or duplicate a transition. If one
+// report fails, the batch goes back to a savepoint taken after the locks (which it keeps) and is
+// written again with a savepoint per report, so that report fails alone.
 import type pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { asError, pendingReport, storeClosed, type PendingReport } from '../batch.js';
 import { timeoutTransitions } from '../diff.js';
 import type { IngestOptions, IngestResult, Transition } from '../types.js';
 import { isTransient } from './connection.js';
-import { hash32 } from './coordination.js';
-import { advance, lockBoxes, plan, writeInWaves, writePlans, type Planned } from './ingest-write.js';
+import { prepareIngestConnection } from './ingest-session.js';
+import { advance, cloneState, lockBoxes, orphansSql, plan, planInWaves, writeSql, type BatchState, type Planned } from './ingest-write.js';
 
 /** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
 const MAX_BATCH_ROWS = 20_000;
-
-interface Lane {
-  pending: PendingReport[];
-  running: Promise<void> | null;
-  /** Settles once every report this lane has accepted so far is written (or has failed). */
-  last: Promise<unknown>;
-}
 
 const byDevSno = (a: PendingReport, b: PendingReport) =>
   a.report.dev_sno < b.report.dev_sno ? -1 : a.report.dev_sno > b.report.dev_sno ? 1 : 0;
 
 export class PgIngest {
-  private readonly lanes: Lane[];
+  private pending: PendingReport[] = [];
   private closed = false;
+  private scheduled = false;
+  /** A batch is taking its locks: the next one starts once it holds them. */
+  private locking = false;
+  /** Reports accepted so far, and taken into batches so far (batches take them in order). */
+  private accepted = 0;
+  private taken = 0;
+  /** Batches being written, by the number of the first report in each. */
+  private readonly running = new Set<number>();
+  private waiters: Array<{ upTo: number; resolve: () => void }> = [];
 
+  /**
+   * pool: for the silent-box sweep; ingestPool: connections used for nothing but ingest
+   * (ingest-session.ts sets them up), one per batch in flight.
+   */
   constructor(
     private readonly pool: pg.Pool,
+    private readonly ingestPool: pg.Pool,
     private readonly maxBatch: number,
-    lanes: number,
-  ) {
-    this.lanes = Array.from({ length: Math.max(1, lanes) }, () => ({
-      pending: [],
-      running: null,
-      last: Promise.resolve(),
-    }));
-  }
+    private readonly maxInFlight: number,
+  ) {}
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions): Promise<IngestResult> {
     if (this.closed) return Promise.reject(storeClosed());
-    // A box always goes to the same lane, so its reports are applied in the order they came.
-    const lane = this.lanes[(hash32(report.dev_sno) >>> 0) % this.lanes.length]!;
-    const result = new Promise<IngestResult>((resolve, reject) => {
-      lane.pending.push(pendingReport(report, receivedAt, opts, resolve, reject));
-      if (!lane.running) {
+    return new Promise<IngestResult>((resolve, reject) => {
+      this.pending.push(pendingReport(report, receivedAt, opts, resolve, reject));
+      this.accepted++;
+      if (!this.scheduled) {
+        this.scheduled = true;
         // setImmediate lets every request already parsed in this tick join the batch.
-        lane.running = new Promise((done) => setImmediate(() => void this.drain(lane).finally(done)));
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
-    // A lane writes its reports in order, so this one settling means all before it have.
-    lane.last = result.catch(() => {});
-    return result;
   }
 
   /** Accepts nothing more; resolves once what was accepted is written. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.lanes.map((l) => l.running));
+    await this.settled(this.accepted);
   }
 
   /**
@@ -71,7 +76,7 @@ export class PgIngest {
    */
   async markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
     // Reports this process has received but not yet written would otherwise look silent.
-    await Promise.all(this.lanes.map((l) => l.last));
+    await this.settled(this.accepted);
     const { rows } = await this.pool.query<{ dev_sno: string }>({
       name: 'devstatus_mark_silent',
       text: `WITH due AS (
@@ -88,33 +93,64 @@ export class PgIngest {
     return timeoutTransitions(rows.map((r) => r.dev_sno), now);
   }
 
-  private async drain(lane: Lane): Promise<void> {
-    while (lane.pending.length > 0) {
-      // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
-      let n = 0;
-      let rows = 0;
-      while (n < lane.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
-        rows += 1 + lane.pending[n]!.report.sub_devices.length;
-        n++;
-      }
-      await this.writeBatch(lane.pending.splice(0, n));
-    }
-    lane.running = null;
+  /** Resolves once the first upTo reports accepted have been written (or have failed). */
+  private settled(upTo: number): Promise<void> {
+    if (this.writtenBelow() >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo, resolve }));
   }
 
-  /**
-   * One transaction for the batch; nothing resolves before COMMIT. First without savepoints
-   * (a few multi-row statements for the whole batch); if a report fails, the batch is rolled
-   * back and written again with a savepoint per report, so only the failing one is lost.
-   */
-  private async writeBatch(batch: PendingReport[]): Promise<void> {
+  /** Every report numbered below this has been written or has failed. */
+  private writtenBelow(): number {
+    let below = this.taken;
+    for (const first of this.running) below = Math.min(below, first);
+    return below;
+  }
+
+  /** Starts the next batch if one is waiting, none is taking its locks and a connection is free. */
+  private pump(): void {
+    if (this.pending.length === 0 || this.locking || this.running.size >= this.maxInFlight) return;
+    // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
+    let n = 0;
+    let rows = 0;
+    while (n < this.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
+      rows += 1 + this.pending[n]!.report.sub_devices.length;
+      n++;
+    }
+    const batch = this.pending.splice(0, n);
+    const first = this.taken;
+    this.taken += n;
+    this.running.add(first);
+    this.locking = true;
+    let locked = false;
+    const onLocked = () => {
+      if (locked) return;
+      locked = true;
+      this.locking = false;
+      this.pump();
+    };
+    void this.writeBatch(batch, onLocked).finally(() => {
+      onLocked();
+      this.running.delete(first);
+      const below = this.writtenBelow();
+      const ready = this.waiters.filter((w) => w.upTo <= below);
+      if (ready.length) {
+        this.waiters = this.waiters.filter((w) => w.upTo > below);
+        for (const w of ready) w.resolve();
+      }
+      this.pump();
+    });
+  }
+
+  /** One transaction for the batch; nothing resolves before COMMIT. */
+  private async writeBatch(batch: PendingReport[], onLocked: () => void): Promise<void> {
     // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
     batch.sort(byDevSno);
     let client: pg.PoolClient | undefined;
     let results: Array<IngestResult | Error>;
     try {
-      client = await this.pool.connect();
-      results = (await this.tryBatch(client, batch, false)) ?? (await this.tryBatch(client, batch, true))!;
+      client = await this.ingestPool.connect();
+      await prepareIngestConnection(client);
+      results = await this.lockAndWrite(client, batch, onLocked);
     } catch (e) {
       // The connection or the commit failed: no report of this batch is acknowledged.
       client?.release(e instanceof Error ? e : true);
@@ -129,58 +165,12 @@ export class PgIngest {
     });
   }
 
-  /** null: without savepoints a report failed and the transaction was rolled back. */
-  private async tryBatch(
-    c: pg.PoolClient,
-    batch: PendingReport[],
-    savepoints: boolean,
-  ): Promise<Array<IngestResult | Error> | null> {
+  private async lockAndWrite(c: pg.PoolClient, batch: PendingReport[], onLocked: () => void): Promise<Array<IngestResult | Error>> {
+    let state: BatchState;
     for (let attempt = 1; ; attempt++) {
-      await c.query('BEGIN');
       try {
-        const state = await lockBoxes(c, batch);
-        let results: Array<IngestResult | Error>;
-        let pending = '';
-        if (!savepoints) {
-          try {
-            results = await writeInWaves(c, batch, state);
-          } catch {
-            await c.query('ROLLBACK');
-            return null;
-          }
-        } else {
-          results = [];
-          for (const p of batch) {
-            let planned: Planned;
-            try {
-              planned = plan(p, state);
-            } catch (e) {
-              // Refused by the registry: nothing was written for it.
-              results.push(asError(e));
-              continue;
-            }
-            // The end of the previous report's savepoint travels with the next statement.
-            await c.query(`${pending}SAVEPOINT report`);
-            try {
-              await writePlans(c, [planned]);
-              advance(state, planned);
-              results.push({ transitions: planned.plan.transitions });
-              pending = 'RELEASE SAVEPOINT report; ';
-            } catch (e) {
-              pending = 'ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report; ';
-              results.push(asError(e));
-            }
-          }
-        }
-        // A box claimed for reports that all failed must not stay behind.
-        const orphans = [...state.boxes].filter(([, b]) => b.status === null).map(([devSno]) => devSno);
-        if (orphans.length) {
-          if (pending) await c.query(pending.trim());
-          pending = '';
-          await c.query('DELETE FROM boxes WHERE dev_sno = ANY($1::text[]) AND report_count = 0', [orphans]);
-        }
-        await c.query(`${pending}COMMIT`);
-        return results;
+        state = await lockBoxes(c, batch, 'BEGIN; ');
+        break;
       } catch (e) {
         await c.query('ROLLBACK');
         // Deadlock with another writer (not ingest: ingest locks in one order): try again.
@@ -188,5 +178,50 @@ export class PgIngest {
         throw e;
       }
     }
+    // This batch holds its rows until it commits: the next one may take its locks.
+    onLocked();
+    const locked = cloneState(state);
+    const { waves, results } = planInWaves(batch, state);
+    const statements = ['SAVEPOINT batch', ...waves.map(writeSql)];
+    const orphans = orphansSql(state);
+    if (orphans) statements.push(orphans);
+    statements.push('COMMIT');
+    try {
+      await c.query(statements.join(';\n'));
+      return results;
+    } catch {
+      // A report failed (or the COMMIT did: then this throws too, and no report is acknowledged).
+      await c.query('ROLLBACK TO SAVEPOINT batch');
+    }
+    return this.writeOneByOne(c, batch, locked);
+  }
+
+  /** The batch again on the rows it still holds, with a savepoint per report, then COMMIT. */
+  private async writeOneByOne(c: pg.PoolClient, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
+    const results: Array<IngestResult | Error> = [];
+    let pending = '';
+    for (const p of batch) {
+      let planned: Planned;
+      try {
+        planned = plan(p, state);
+      } catch (e) {
+        // Refused by the registry: nothing was written for it.
+        results.push(asError(e));
+        continue;
+      }
+      // The end of the previous report's savepoint travels with this one's statements.
+      try {
+        await c.query(`${pending}SAVEPOINT report; ${writeSql([planned])}`);
+        advance(state, planned);
+        results.push({ transitions: planned.plan.transitions });
+        pending = 'RELEASE SAVEPOINT report; ';
+      } catch (e) {
+        pending = 'ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report; ';
+        results.push(asError(e));
+      }
+    }
+    const orphans = orphansSql(state);
+    await c.query(`${pending}${orphans ? `${orphans}; ` : ''}COMMIT`);
+    return results;
   }
 }

@@ -35,6 +35,9 @@ export async function getBox(pool: pg.Pool, devSno: string): Promise<{ box: api.
   const row = box.rows[0];
   if (!row) return null;
   const subs = await pool.query<SubRow>('SELECT * FROM sub_devices WHERE dev_sno = $1 ORDER BY ep_id', [devSno]);
+  // Rows are only rewritten when something in them changes (ingest-write.ts), so the stored
+  // last_seen_at of a sub-device still in the box's reports is stale: it was seen in the latest report.
+  for (const sub of subs.rows) if (sub.ep_status !== 'removed') sub.last_seen_at = row.last_report_at;
   return { box: boxFromRow(row), sub_devices: subs.rows.map((r) => subFromRow(r, row.status)) };
 }
 

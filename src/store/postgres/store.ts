@@ -1,5 +1,5 @@
 // PostgreSQL store: several `devstatus serve` processes can share one database. This class puts
-// the parts together: ingest.ts (group commit in lanes, with ingest-write.ts), reads.ts,
+// the parts together: ingest.ts (group-commit pipeline, with ingest-write.ts and ingest-session.ts), reads.ts,
 // registry.ts, alerts-outbox.ts, coordination.ts (leadership with session advisory locks,
 // messages with LISTEN/NOTIFY), connection.ts, migrations.ts.
 // Fleet monitoring is safe with several receivers at once: the registry check share-locks the
@@ -19,14 +19,20 @@ import { migrate } from './migrations.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
 
+/**
+ * Ingest transactions in flight at once (ingest.ts): a batch is planned and written while the
+ * previous ones' COMMITs are flushed.
+ */
+const DEFAULT_INGEST_LANES = 3;
+
 export interface PostgresStoreOptions {
   /** postgres://user[:password]@host[:port]/database */
   url: string;
   /** Most reports written in one transaction. */
   maxBatch?: number;
-  /** Transactions writing reports at the same time (each box always goes to the same one). */
+  /** Batches being written at the same time (each on its own connection; a box's reports are applied in order). */
   ingestLanes?: number;
-  /** Pool size for ingest and reads. */
+  /** Connections for ingest and reads together: ingestLanes of them write reports, the rest (at least 2) read. */
   poolSize?: number;
   /** How often a follower retries for the leadership and a leader checks its connection. */
   leaderRetryMs?: number;
@@ -39,6 +45,8 @@ export class PostgresStore implements api.Store {
   readonly kind = 'postgres' as const;
   readonly target: DatabaseTarget;
   private readonly pool: pg.Pool;
+  /** Ingest's own connections (one per lane), set up for it (ingest-session.ts). */
+  private readonly ingestPool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly writer: PgIngest;
   private readonly leaderRetryMs: number;
@@ -54,7 +62,7 @@ export class PostgresStore implements api.Store {
     try {
       await migrate(store.pool, store.target.display);
     } catch (e) {
-      await store.pool.end().catch(() => {});
+      await Promise.all([store.pool.end().catch(() => {}), store.ingestPool.end().catch(() => {})]);
       if (isConnectionProblem(e)) throw explainConnectError(e, opts.url);
       throw e;
     }
@@ -66,16 +74,20 @@ export class PostgresStore implements api.Store {
     this.log = opts.log ?? stderrLogger;
     this.clientConfig = { connectionString: opts.url, connectionTimeoutMillis: 10_000, keepAlive: true };
     this.applicationName = opts.applicationName ?? 'devstatus';
+    const lanes = Math.max(1, opts.ingestLanes ?? DEFAULT_INGEST_LANES);
     this.pool = new pg.Pool({
       ...this.clientConfig,
       application_name: this.applicationName,
-      max: opts.poolSize ?? 10,
+      max: Math.max(2, (opts.poolSize ?? 10) - lanes),
     });
+    this.ingestPool = new pg.Pool({ ...this.clientConfig, application_name: this.applicationName, max: lanes });
     // An idle pooled connection that breaks (server restart) is replaced on next use.
-    this.pool.on('error', (err) => {
-      if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
-    });
-    this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
+    for (const pool of [this.pool, this.ingestPool]) {
+      pool.on('error', (err) => {
+        if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
+      });
+    }
+    this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
   }
@@ -215,7 +227,7 @@ export class PostgresStore implements api.Store {
     await this.writer.close();
     await Promise.all([...this.leaderships].map((l) => l.release()));
     await this.bus.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.ingestPool.end()]);
   }
 }
 
