@@ -79,6 +79,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
+    // Whatever clients or the database do, the process (and its SQLite lock) goes within seconds.
+    setTimeout(() => {
+      app.log.error('shutdown did not finish in 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
     await app.close();
     leadership.off('change', announce);
     await leadership.release();

@@ -1,5 +1,6 @@
 // Normalization and validation of an incoming report. Every rejection names the field
 // (as a readable path like `sub_devices[2].ep_status`) and the reason.
+import { isUtf8 } from 'node:buffer';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import {
@@ -122,20 +123,87 @@ function isNormalized(body: ReportWire): boolean {
   return true;
 }
 
-function pickExtra(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
+// Minimal until the protocol branch's utf8.ts / depth.ts land (same names, same behaviour).
+/** Deepest nesting of objects/arrays kept in an unknown field. */
+export const EXTRA_MAX_DEPTH = 32;
+
+/**
+ * Throws ReportValidationError naming `field` when value nests more than maxDepth objects/arrays.
+ * A walk with its own stack: thousands of levels would overflow JSON.stringify when stored.
+ */
+export function checkNestingDepth(value: unknown, field: string, maxDepth: number = EXTRA_MAX_DEPTH): void {
+  if (value === null || typeof value !== 'object') return;
+  const stack: Array<[object, number]> = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > maxDepth) throw new ReportValidationError(field, `nests objects or arrays more than ${maxDepth} levels deep`);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence, -1 if none. */
+export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let need: number;
+    let min: number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
+    else return i;
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+export const hasUtf8Bom = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
+/**
+ * The text of a body that must be UTF-8 (JSON's encoding): a leading byte order mark is skipped;
+ * replacement characters would make "UTF\xff" and "UTF\xfe" the same name, so a byte that is not
+ * UTF-8 is refused, by offset.
+ */
+export function decodeUtf8Strict(bytes: Uint8Array): string {
+  const body = hasUtf8Bom(bytes) ? bytes.subarray(3) : bytes;
+  if (isUtf8(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const at = firstInvalidUtf8Offset(body);
+  const hex = `0x${(body[at] ?? 0).toString(16).toUpperCase().padStart(2, '0')}`;
+  throw new ReportValidationError(
+    '(body)',
+    `is not valid UTF-8: byte ${hex} at offset ${at + (body === bytes ? 0 : 3)} does not start or continue a UTF-8 character; ` +
+      'send the report encoded as UTF-8 (GBK/GB2312 text is not accepted)',
+  );
+}
+
+function pickExtra(obj: Record<string, unknown>, known: Set<string>, at = ''): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
     if (known.has(k)) continue;
+    const value = obj[k];
+    if (value !== null && typeof value === 'object') checkNestingDepth(value, at ? `${at}.${k}` : k);
     // A plain assignment to "__proto__" would set the prototype instead of keeping the field.
-    if (k === '__proto__') Object.defineProperty(extra, k, { value: obj[k], enumerable: true, writable: true, configurable: true });
-    else extra[k] = obj[k];
+    if (k === '__proto__') Object.defineProperty(extra, k, { value, enumerable: true, writable: true, configurable: true });
+    else extra[k] = value;
   }
   return extra;
 }
 
 /** The fields of a sub-device the protocol does not define; most reports have none. */
-function subExtra(sub: Record<string, unknown>): Record<string, unknown> {
-  for (const k in sub) if (!KNOWN_SUB_FIELDS.has(k)) return pickExtra(sub, KNOWN_SUB_FIELDS);
+function subExtra(sub: Record<string, unknown>, index: number): Record<string, unknown> {
+  for (const k in sub) if (!KNOWN_SUB_FIELDS.has(k)) return pickExtra(sub, KNOWN_SUB_FIELDS, `sub_devices[${index}]`);
   return {};
 }
 
@@ -238,7 +306,7 @@ export function parseReportDetailed(body: unknown): ParsedReport {
       ep_location: sub.ep_location,
       ep_type: sub.ep_type,
       ep_name: sub.ep_name ?? '',
-      extra: subExtra(sub as Record<string, unknown>),
+      extra: subExtra(sub as Record<string, unknown>, i),
     });
   }
   return {

@@ -3,19 +3,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { BoxStatus, Store } from '../../store/types.js';
 import { notOneOf, sendError } from '../errors.js';
+import { intParam, textParam } from '../query.js';
+import type { WriteHealth } from '../write-health.js';
 
-const optionalNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
-
-/** `before` (a history entry id) and `limit` of a history page; null when `before` is not an id. */
-function historyPage(q: { before?: string; limit?: string }): { before?: number; limit?: number } | null {
-  if (q.before !== undefined && !/^\d+$/.test(q.before)) return null;
-  return { before: optionalNumber(q.before), limit: optionalNumber(q.limit) };
+/** `before` (a history entry id) and `limit` of a history page. */
+export function historyPage(q: { before?: string; limit?: string }): { before?: number; limit?: number } {
+  return { before: intParam(q.before, 'before', 0), limit: intParam(q.limit, 'limit', 1) };
 }
 
-export function registerReadApi(app: FastifyInstance, store: Store): void {
+export function registerReadApi(app: FastifyInstance, store: Store, health?: WriteHealth): void {
   app.get('/healthz', async (_req, reply) => {
     try {
       await store.ping();
+      // Reads work but writes do not (a full disk): boxes are being refused, so not healthy.
+      const problem = health?.problem;
+      if (problem) {
+        return reply.code(503).send({ ok: false, store: store.kind, reason: `writes are failing: ${problem.reason}`, since: new Date(problem.since).toISOString() });
+      }
       return { ok: true, store: store.kind };
     } catch (e) {
       return reply.code(503).send({ ok: false, store: store.kind, reason: (e as Error).message });
@@ -30,9 +34,9 @@ export function registerReadApi(app: FastifyInstance, store: Store): void {
       if (wrongStatus) return sendError(reply, 'bad_request', wrongStatus, 'status');
       return store.listBoxes({
         status: status as BoxStatus | undefined,
-        q: q || undefined,
-        limit: optionalNumber(limit),
-        offset: offset === undefined ? undefined : Number(offset) || 0,
+        q: textParam(q, 'q') || undefined,
+        limit: intParam(limit, 'limit', 1),
+        offset: intParam(offset, 'offset', 0),
       });
     },
   );
@@ -43,25 +47,24 @@ export function registerReadApi(app: FastifyInstance, store: Store): void {
     sendError(reply, 'not_found', `no box with dev_sno ${devSno}`, 'dev_sno');
 
   app.get<{ Params: { dev_sno: string } }>('/api/devices/:dev_sno', async (req, reply) => {
-    const found = await store.getBox(req.params.dev_sno);
+    const found = await store.getBox(textParam(req.params.dev_sno, 'dev_sno')!);
     return found ?? noBox(reply, req.params.dev_sno);
   });
 
   app.get<{ Params: { dev_sno: string }; Querystring: { ep_id?: string; before?: string; limit?: string } }>(
     '/api/devices/:dev_sno/history',
     async (req, reply) => {
-      const devSno = req.params.dev_sno;
+      const devSno = textParam(req.params.dev_sno, 'dev_sno')!;
       const page = historyPage(req.query);
-      if (!page) return sendError(reply, 'bad_request', 'must be a history entry id', 'before');
+      const epId = textParam(req.query.ep_id, 'ep_id');
       if (!(await store.getBox(devSno))) return noBox(reply, devSno);
-      const entries = await store.history(devSno, { ep_id: req.query.ep_id, ...page });
+      const entries = await store.history(devSno, { ep_id: epId, ...page });
       return { dev_sno: devSno, entries };
     },
   );
 
-  app.get<{ Querystring: { before?: string; limit?: string } }>('/api/history', async (req, reply) => {
+  app.get<{ Querystring: { before?: string; limit?: string } }>('/api/history', async (req) => {
     const page = historyPage(req.query);
-    if (!page) return sendError(reply, 'bad_request', 'must be a history entry id', 'before');
     return { entries: await store.fleetHistory(page) };
   });
 }

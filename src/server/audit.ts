@@ -1,0 +1,29 @@
+// The audit log: every state-changing /api/* call (who, what, when, from where, result) goes to
+// the database, whether it succeeded or was refused. Bodies are not kept (they hold passwords).
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../store/types.js';
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function registerAuditLog(app: FastifyInstance, store: Store): void {
+  app.addHook('onResponse', async (req, reply) => {
+    if (READS.has(req.method)) return;
+    const url = req.url;
+    if (!url.toLowerCase().startsWith('/api/')) return;
+    const q = url.indexOf('?');
+    try {
+      await store.accounts.appendAudit({
+        at: Date.now(),
+        actor: req.caller?.actor ?? 'anonymous',
+        role: req.caller?.role ?? null,
+        method: req.method,
+        path: (q === -1 ? url : url.slice(0, q)).slice(0, 500),
+        ip: req.ip ?? null,
+        status: reply.statusCode,
+        detail: req.auditDetail ?? null,
+      });
+    } catch (err) {
+      req.log.error({ err }, 'audit log entry could not be written');
+    }
+  });
+}
