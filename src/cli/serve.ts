@@ -1,4 +1,5 @@
 import { dirname, join, relative, isAbsolute } from 'node:path';
+import { RETENTION_DEFAULTS } from '../defaults.js';
 import { buildServer } from '../server/app.js';
 import { resolveAdminToken } from '../server/routes/auth.js';
 import { describeDatabaseUrl, openStore } from '../store/index.js';
@@ -27,6 +28,7 @@ export interface ServeOptions {
   webhookMaxAttempts: number;
   adminToken?: string;
   adminTokenFile?: string;
+  retentionDays?: number;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -71,7 +73,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
       secret: opts.webhookSecret || undefined,
       dedupMs: opts.alertDedupS * 1000,
       maxAttempts: opts.webhookMaxAttempts,
+      // 0 keeps everything: a century is for ever here.
+      retentionMs: (opts.retentionDays === 0 ? 36_500 : (opts.retentionDays ?? RETENTION_DEFAULTS.days)) * 86_400_000,
     },
+    retention: opts.retentionDays === 0 ? false : { maxAgeMs: (opts.retentionDays ?? RETENTION_DEFAULTS.days) * 86_400_000 },
     adminToken: admin.token,
   });
   let stopping = false;

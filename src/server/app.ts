@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
-import { REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
+import { REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
 import { decodeUtf8Strict, ReportValidationError } from '../protocol/index.js';
 import type { Leadership, RegistryMode, Store } from '../store/types.js';
 import { registerAuditLog } from './audit.js';
@@ -24,6 +24,7 @@ import { registerAdminRoutes } from './routes/admin-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
 import { registerReadApi } from './routes/read-api.js';
+import { RetentionJob, type RetentionOptions } from './retention.js';
 import { WriteHealth } from './write-health.js';
 
 export interface ServerOptions {
@@ -65,6 +66,8 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   /** At close, requests in flight get this long before connections are cut (default SERVER_DEFAULTS). */
   shutdownGraceMs?: number;
+  /** History retention (default RETENTION_DEFAULTS.days); false keeps everything. */
+  retention?: RetentionOptions | false;
   /** Dashboard session lifetime (default SESSION_DEFAULTS). */
   sessionMaxAgeMs?: number;
 }
@@ -192,17 +195,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       ? null
       : new OfflineDetector({ store, events, ...opts.offline, log: app.log, leadership: opts.leadership });
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
+  const retention =
+    opts.retention === false
+      ? null
+      : new RetentionJob(store, opts.retention ?? { maxAgeMs: RETENTION_DEFAULTS.days * 86_400_000 }, app.log, opts.leadership);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
+  app.decorate('retention', retention);
   runWithServer(
     app,
     () => {
       detector?.start();
       alerts.start();
+      retention?.start();
     },
     async () => {
       await detector?.stop();
       await alerts.stop();
+      await retention?.stop();
     },
   );
 
@@ -237,6 +247,8 @@ declare module 'fastify' {
     /** null when offline detection is off. tick() may be called from outside (leader election). */
     offlineDetector: OfflineDetector | null;
     alertDispatcher: AlertDispatcher;
+    /** null when retention is off. */
+    retention: RetentionJob | null;
     /** Whether reports are being stored (for /healthz). */
     writeHealth: WriteHealth;
     metricsRegistry?: import('prom-client').Registry;
