@@ -6,10 +6,12 @@ import type { Store } from '../store/types.js';
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function registerAuditLog(app: FastifyInstance, store: Store): void {
-  app.addHook('onResponse', async (req, reply) => {
-    if (READS.has(req.method)) return;
+  // onSend, not onResponse: the entry is written before the answer goes out, so whoever saw
+  // the answer can find the entry.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (READS.has(req.method)) return payload;
     const url = req.url;
-    if (!url.toLowerCase().startsWith('/api/')) return;
+    if (!url.toLowerCase().startsWith('/api/')) return payload;
     const q = url.indexOf('?');
     try {
       await store.accounts.appendAudit({
@@ -25,5 +27,6 @@ export function registerAuditLog(app: FastifyInstance, store: Store): void {
     } catch (err) {
       req.log.error({ err }, 'audit log entry could not be written');
     }
+    return payload;
   });
 }

@@ -1,0 +1,67 @@
+// The audit log: every state-changing API call, who made it, from where, and how it ended, kept in
+// the database and readable by admins.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { apiClient, login } from './support/accounts.js';
+import { backends, withFreshServer } from './support/server.js';
+
+const TOKEN = 'audit-admin-token-0123456789';
+
+interface Entry {
+  id: number;
+  at: string;
+  actor: string;
+  role: string | null;
+  method: string;
+  path: string;
+  ip: string | null;
+  status: number;
+  detail: string | null;
+}
+
+for (const backend of backends()) {
+  describe(`audit log (${backend.name})`, () => {
+    it('records who did what, when, from where and the result; reads are not recorded', async () => {
+      await withFreshServer(backend, { adminToken: TOKEN }, async (server) => {
+        const admin = apiClient(server, { bearer: TOKEN });
+        const started = Date.now();
+        await admin('POST', '/api/users', { username: 'val', password: 'val-password-1', role: 'viewer' });
+        await admin('POST', '/api/admin/codes', { dev_sno: 'AUDIT1' });
+        await admin('POST', '/api/admin/codes/AUDIT1/revoke');
+        const val = apiClient(server, { cookie: (await login(server, 'val', 'val-password-1')).cookie });
+        await val('POST', '/api/admin/codes/AUDIT1/reinstate'); // refused: a viewer
+        await login(server, 'val', 'wrong-password-123');
+        await admin('GET', '/api/devices');
+        await fetch(`${server.url}/api/admin/codes`, { method: 'POST' }); // no credentials at all
+
+        const res = await admin('GET', '/api/audit');
+        assert.equal(res.status, 200);
+        const entries = (res.body.entries as Entry[]).slice().reverse();
+        const lines = entries.map((e) => `${e.actor} ${e.method} ${e.path} ${e.status}`);
+        assert.deepEqual(lines, [
+          'admin-token POST /api/users 201',
+          'admin-token POST /api/admin/codes 201',
+          'admin-token POST /api/admin/codes/AUDIT1/revoke 200',
+          'val POST /api/login 200',
+          'val POST /api/admin/codes/AUDIT1/reinstate 403',
+          'anonymous POST /api/login 401',
+          'anonymous POST /api/admin/codes 401',
+        ]);
+        for (const e of entries) {
+          assert.equal(e.ip, '127.0.0.1');
+          assert.ok(Date.parse(e.at) >= started - 1000 && Date.parse(e.at) <= Date.now() + 1000, e.at);
+        }
+        assert.equal(entries[0]!.detail, 'add user val (viewer)');
+        assert.equal(entries[5]!.detail, 'login as val');
+        assert.equal(entries[3]!.role, 'viewer');
+        assert.ok(!JSON.stringify(entries).includes('password-1'), 'no passwords in the log');
+
+        // Paging back with before; viewers may not read it.
+        const page = await admin('GET', `/api/audit?limit=2&before=${res.body.entries[1].id}`);
+        assert.deepEqual(page.body.entries.map((e: Entry) => e.id), [res.body.entries[2].id, res.body.entries[3].id]);
+        assert.equal((await admin('GET', '/api/audit?limit=zero')).status, 400);
+        assert.equal((await val('GET', '/api/audit')).status, 403);
+      });
+    });
+  });
+}
