@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiClient, login } from './support/accounts.js';
+import { launchChromium } from './support/browser.js';
 import { backends, withFreshServer } from './support/server.js';
 
 const TOKEN = 'audit-admin-token-0123456789';
+const WAIT = { timeout: 15_000 };
 
 interface Entry {
   id: number;
@@ -65,3 +67,58 @@ for (const backend of backends()) {
     });
   });
 }
+
+describe('users and audit in the dashboard (headless Chromium)', { timeout: 120_000 }, () => {
+  it('an admin logs in with a password, adds a user, changes a role and reads the audit log; a viewer cannot', async () => {
+    await withFreshServer(backends()[0]!, { adminToken: TOKEN }, async (server) => {
+      await apiClient(server, { bearer: TOKEN })('POST', '/api/users', { username: 'boss', password: 'boss-password-1', role: 'admin' });
+      const browser = await launchChromium({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      try {
+        const page = await browser.context.newPage();
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${server.url}/`);
+        await page.getByLabel('User name (optional)').fill('boss');
+        await page.getByLabel('Password').fill('boss-password-1');
+        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await page.getByRole('link', { name: 'Users & audit' }).click();
+        await page.locator('tr.user-row[data-user="boss"]').waitFor(WAIT);
+
+        const form = page.locator('form.admin-form');
+        await form.getByLabel('User name').fill('vic');
+        await form.getByLabel('Password (at least 10 characters)').fill('vic-password-1');
+        await form.getByLabel('Role').selectOption('operator');
+        await form.getByRole('button', { name: 'Add' }).click();
+        await page.locator('tr.user-row[data-user="vic"]').waitFor(WAIT);
+        await page.getByLabel('Role of vic').selectOption('viewer');
+        await page.getByText('Saved; the user logs in again').waitFor(WAIT);
+
+        await page.getByRole('link', { name: 'Audit log' }).click();
+        await page.locator('tr.audit-row', { hasText: 'PATCH /api/users/vic' }).waitFor(WAIT);
+        const rows = await page.locator('tr.audit-row').allInnerTexts();
+        assert.ok(rows.some((r) => r.includes('boss (admin)') && r.includes('POST /api/users') && r.includes('add user vic (operator)') && r.includes('201')), rows.join('\n'));
+
+        // The API agrees with what the page showed.
+        const users = await apiClient(server, { bearer: TOKEN })('GET', '/api/users');
+        assert.deepEqual(users.body.users.map((u: { username: string; role: string }) => `${u.username}:${u.role}`), ['boss:admin', 'vic:viewer']);
+
+        // A viewer sees the fleet but not the users page.
+        const viewer = await launchChromium({ locale: 'en-US' });
+        const vpage = await viewer.context.newPage();
+        vpage.on('pageerror', (e) => errors.push(e.message));
+        await vpage.goto(`${server.url}/`);
+        await vpage.getByLabel('User name (optional)').fill('vic');
+        await vpage.getByLabel('Password').fill('vic-password-1');
+        await vpage.getByRole('button', { name: 'Log in', exact: true }).click();
+        await vpage.locator('.live-badge').waitFor(WAIT);
+        await vpage.goto(`${server.url}/#/admin/users`);
+        await vpage.getByText(/needs the admin role/).first().waitFor(WAIT);
+        assert.equal(await vpage.locator('tr.user-row').count(), 0);
+        await viewer.close();
+      } finally {
+        await browser.close();
+      }
+      assert.deepEqual(errors, []);
+    });
+  });
+});

@@ -26,6 +26,9 @@ export function Header() {
       </a>
       <span class="spacer" />
       <LiveBadge />
+      <a class="nav-link" href="#/admin/users">
+        {t('header.admin')}
+      </a>
       <LangSwitch />
       <button type="button" class="link-button" onClick={() => void logout().catch(handleError)}>
         {t('header.logout')}
