@@ -281,3 +281,47 @@ describe('8. operations', () => {
     });
   });
 });
+
+for (const backend of backends()) {
+  describe(`no bad input answers 5xx (${backend.name})`, () => {
+    it('API bodies with NUL characters, invalid UTF-8 or deep nesting, and odd parameters, are 4xx', async () => {
+      const token = 'no5xx-admin-token-0123456789';
+      await withFreshServer(backend, { adminToken: token }, async (server) => {
+        const send = (method: string, path: string, body?: string | Buffer, type = 'application/json') =>
+          fetch(`${server.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': type }) },
+            body,
+          });
+        await server.post(report('BOX5', { '10.0.0.1': 'online' }));
+        const deep = '{"name":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+        const cases: Array<[string, string, string | Buffer | undefined]> = [
+          ['POST', '/api/admin/codes', JSON.stringify({ dev_sno: 'A\u0000B' })],
+          ['POST', '/api/admin/codes', JSON.stringify({ name: 'x', ['k\u0000']: 1 })],
+          ['PATCH', '/api/admin/devices/BOX5', JSON.stringify({ name: 'gate\u0000' })],
+          ['PATCH', '/api/admin/devices/BOX5', deep],
+          ['POST', '/api/admin/codes', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])],
+          ['POST', '/api/users', JSON.stringify({ username: 'nul\u0000', password: 'long-enough-pw', role: 'viewer' })],
+          ['POST', '/api/users', JSON.stringify({ username: 'ok', password: 'long-enough-pw', role: 'viewer', extra: 1 })],
+          ['POST', '/api/keys', JSON.stringify({ name: 'k\u0000' })],
+          ['POST', '/api/login', JSON.stringify({ username: 'x\u0000', password: 'y' })],
+          ['POST', '/api/login', JSON.stringify({ username: 12, password: ['y'] })],
+          ['POST', '/api/login', '[]'],
+          ['POST', '/api/login', 'null'],
+          ['DELETE', '/api/keys/99999999999999999999', undefined],
+          ['DELETE', '/api/users/%00', undefined],
+          ['PATCH', '/api/users/%00', JSON.stringify({ role: 'viewer' })],
+          ['GET', '/api/audit?before=-1', undefined],
+          ['GET', '/api/admin/codes/%00', undefined],
+          ['POST', '/api/admin/codes/%00/revoke', undefined],
+          ['GET', '/api/devices?limit=1&limit=2', undefined],
+          ['GET', '/api/alerts/deliveries?status=%00', undefined],
+        ];
+        for (const [method, path, body] of cases) {
+          const res = await send(method, path, body);
+          assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} ${String(body).slice(0, 60)}: ${res.status} ${await res.text()}`);
+        }
+      });
+    });
+  });
+}

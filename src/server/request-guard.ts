@@ -35,7 +35,30 @@ function foreignOrigin(req: FastifyRequest): string | undefined {
   return `cross-origin request refused: ${origin !== undefined ? 'Origin' : 'Referer'} ${url.origin} is not this dashboard (${req.headers.host ?? '?'})`;
 }
 
+/** The path of the first string (key or value) in `value` holding a NUL character, if any. */
+function nulAt(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return at;
+    const found = nulAt(v, at, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export function registerRequestGuard(app: FastifyInstance): void {
+  // No store can keep a NUL character in text (PostgreSQL refuses it): a 400 naming the field,
+  // not a database error.
+  app.addHook('preValidation', async (req, reply) => {
+    const param = nulAt(req.params, '') ?? nulAt(req.query, '');
+    if (param !== undefined) return sendError(reply, 'bad_request', 'must not contain the NUL character (\\u0000)', param);
+    if (READS.has(req.method) || req.body === undefined) return;
+    const field = nulAt(req.body, '');
+    if (field !== undefined) return sendError(reply, 'bad_request', 'must not contain the NUL character (\\u0000)', field || '(body)');
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     if (READS.has(req.method)) return;
     const path = req.url.toLowerCase();
