@@ -98,6 +98,18 @@ program
       .argParser(int('body limit', 1, 1024 * 1024 * 1024)),
   )
   .addOption(
+    new Option('--body-budget <bytes>', 'memory for report bodies in flight, all connections together (more: 503, retry later)')
+      .env('DEVSTATUS_BODY_BUDGET')
+      .default(SERVER_DEFAULTS.bodyBudgetBytes)
+      .argParser(int('body budget', 1024, 64 * 1024 * 1024 * 1024)),
+  )
+  .addOption(
+    new Option('--body-timeout <seconds>', 'drop a request whose headers or body make no progress for this long (408)')
+      .env('DEVSTATUS_BODY_TIMEOUT')
+      .default(SERVER_DEFAULTS.bodyTimeoutMs / 1000)
+      .argParser(num('body timeout', 1, 3600)),
+  )
+  .addOption(
     new Option('--retention-days <days>', 'history and delivered alerts older than this are deleted (0: keep for ever)')
       .env('DEVSTATUS_RETENTION_DAYS')
       .default(RETENTION_DEFAULTS.days)

@@ -29,6 +29,9 @@ export interface ServeOptions {
   adminToken?: string;
   adminTokenFile?: string;
   retentionDays?: number;
+  bodyBudget?: number;
+  /** Seconds. */
+  bodyTimeout?: number;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -65,6 +68,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     leadership,
     path: opts.path,
     bodyLimit: opts.bodyLimit,
+    bodyBudgetBytes: opts.bodyBudget,
+    bodyTimeoutMs: opts.bodyTimeout === undefined ? undefined : opts.bodyTimeout * 1000,
     logger: log,
     registryMode: opts.registryMode,
     offline: { reportIntervalMs: opts.reportInterval * 1000, misses: opts.offlineMisses },

@@ -155,7 +155,8 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const tooMany = (reply: FastifyReply, seconds: number) =>
     sendError(reply.header('retry-after', String(seconds)), 'too_many_requests', `too many failed logins; try again in ${seconds} s`);
 
-  app.post<{ Body: { token?: unknown; username?: unknown; password?: unknown } | undefined }>('/api/login', async (req, reply) => {
+  // Open to anyone: a small body limit, so stalled uploads here cannot pin much memory.
+  app.post<{ Body: { token?: unknown; username?: unknown; password?: unknown } | undefined }>('/api/login', { bodyLimit: 8192 }, async (req, reply) => {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     const address = `ip:${req.ip}`;
     if (body.username !== undefined || body.password !== undefined) {
@@ -189,7 +190,7 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
     return reply.send({ ok: true, username: null, role: 'admin' });
   });
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post('/api/logout', { bodyLimit: 1024 }, async (req, reply) => {
     const id = sessionId(req);
     if (id) await accounts.endSession(sha256(id));
     const expired = app.serializeCookie(SESSION_COOKIE, '', { path: '/', httpOnly: true, sameSite: 'strict', expires: new Date(0), maxAge: 0 });
