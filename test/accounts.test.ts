@@ -167,6 +167,16 @@ describe('devstatus user (real process, beside a running receiver)', () => {
       assert.equal((await runUser(['remove', 'kim', '--db', db], env)).code, 0);
       assert.equal((await login(serve, 'kim', 'kim-password-2')).status, 401);
       assert.equal((await runUser(['remove', 'kim', '--db', db], env)).code, 1);
+      // The command line's changes are in the audit log too.
+      const audit = await apiClient(serve, { bearer: TOKEN })('GET', '/api/audit');
+      const cli = (audit.body.entries as Array<{ actor: string; path: string }>).filter((e) => e.actor.startsWith('command line'));
+      assert.deepEqual(cli.map((e) => e.path).reverse(), [
+        'devstatus user add kim --role operator',
+        'devstatus user add kim --role viewer',
+        'devstatus user passwd kim',
+        'devstatus user remove kim',
+        'devstatus user remove kim',
+      ]);
       assert.equal(await serve.proc.stop('SIGTERM'), 0);
     } finally {
       rmSync(cwd, { recursive: true, force: true });

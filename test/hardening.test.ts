@@ -136,6 +136,28 @@ describe('4. sessions', () => {
   }
 });
 
+describe('4. sessions and the admin token', () => {
+  it('a new admin token ends the sessions made before it', async () => {
+    await withFreshStore(sqliteBackend, async (fresh) => {
+      const first = await startServer(fresh.store, { adminToken: 'first-admin-token-0123456789' });
+      const res = await fetch(`${first.url}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: 'first-admin-token-0123456789' }),
+      });
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+      assert.equal((await fetch(`${first.url}/api/summary`, { headers: { cookie } })).status, 200);
+      await first.close();
+      const second = await startServer(fresh.store, { adminToken: 'second-admin-token-0123456789' });
+      try {
+        assert.equal((await fetch(`${second.url}/api/summary`, { headers: { cookie } })).status, 401);
+      } finally {
+        await second.close();
+      }
+    });
+  });
+});
+
 describe('5. invalid UTF-8', () => {
   it('is a 400 naming the problem; a leading BOM is skipped', async () => {
     await withFreshServer(sqliteBackend, {}, async (server) => {

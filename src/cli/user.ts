@@ -1,6 +1,7 @@
 // `devstatus user add|passwd|remove|list`: operator accounts, straight in the database (SQLite
 // file or PostgreSQL), also while a receiver runs on it (sessions and roles are read afresh at
 // every request). Passwords come from DEVSTATUS_PASSWORD, standard input, or a prompt.
+import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { hashPassword, passwordProblem } from '../server/passwords.js';
 import { ROLES, type Role } from '../store/accounts.js';
@@ -10,6 +11,26 @@ import type { Store } from '../store/types.js';
 export interface UserCliOptions {
   db: string;
   databaseUrl?: string;
+}
+
+/** The audit log has the command line's changes too, by the system user who ran them. */
+async function audit(store: Store, what: string, ok: boolean): Promise<void> {
+  let who = 'unknown';
+  try {
+    who = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  await store.accounts.appendAudit({
+    at: Date.now(),
+    actor: `command line (${who})`,
+    role: null,
+    method: 'CLI',
+    path: `devstatus ${what}`,
+    ip: null,
+    status: ok ? 200 : 404,
+    detail: null,
+  });
 }
 
 async function withStore<T>(opts: UserCliOptions, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -63,6 +84,7 @@ export async function userAdd(opts: UserCliOptions, username: string, role: stri
   const hash = await hashPassword(await newPassword());
   await withStore(opts, async (store) => {
     const user = await store.accounts.addUser({ username, role: r, password_hash: hash }, Date.now());
+    await audit(store, `user add ${username} --role ${r}`, user !== null);
     if (!user) throw new Error(`user ${username} exists already (change the password with devstatus user passwd ${username})`);
     console.log(`user ${username} added (${r})`);
   });
@@ -72,14 +94,18 @@ export async function userPasswd(opts: UserCliOptions, username: string, role?: 
   const r = role === undefined ? undefined : checkRole(role);
   const hash = await hashPassword(await newPassword());
   await withStore(opts, async (store) => {
-    if (!(await store.accounts.updateUser(username, { password_hash: hash, role: r }, Date.now()))) throw new Error(`no user ${username}`);
+    const found = await store.accounts.updateUser(username, { password_hash: hash, role: r }, Date.now());
+    await audit(store, `user passwd ${username}${r ? ` --role ${r}` : ''}`, found);
+    if (!found) throw new Error(`no user ${username}`);
     console.log(`password of ${username} changed${r ? `, role ${r}` : ''}; their sessions have ended`);
   });
 }
 
 export async function userRemove(opts: UserCliOptions, username: string): Promise<void> {
   await withStore(opts, async (store) => {
-    if (!(await store.accounts.removeUser(username))) throw new Error(`no user ${username}`);
+    const found = await store.accounts.removeUser(username);
+    await audit(store, `user remove ${username}`, found);
+    if (!found) throw new Error(`no user ${username}`);
     console.log(`user ${username} removed, with their sessions and API keys`);
   });
 }

@@ -4,7 +4,7 @@
 // Roles: admin (everything), operator (acknowledge, silence, read), viewer (read only). The
 // report path, /healthz, /metrics and the dashboard's static files stay open: boxes send no
 // headers, and the page itself holds no data.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
@@ -85,6 +85,9 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const maxAgeMs = opts.sessionMaxAgeMs ?? SESSION_DEFAULTS.maxAgeMs;
   const limiter = opts.limiter ?? new LoginLimiter();
   const reportPath = opts.reportPath.toLowerCase();
+  // Sessions are kept under an HMAC of their id keyed with the admin token: a new token (the
+  // token file deleted, or another DEVSTATUS_ADMIN_TOKEN) ends every session.
+  const sessionKey = (id: string) => createHmac('sha256', token).update(id).digest('base64url');
 
   // No cookie hooks on every request (boxes post reports without cookies, hundreds a second):
   // the session cookie is parsed only where it matters, below, and set by login/logout themselves.
@@ -115,7 +118,7 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
     }
     const id = sessionId(req);
     if (!id) return null;
-    const p = await accounts.getSession(sha256(id), Date.now());
+    const p = await accounts.getSession(sessionKey(id), Date.now());
     return p && { actor: p.username ?? 'admin-token', role: p.role, user_id: p.user_id, via: 'session' };
   };
 
@@ -141,7 +144,7 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
   const startSession = async (req: FastifyRequest, reply: FastifyReply, userId: number | null, role: Role) => {
     const id = randomBytes(32).toString('base64url');
     const now = Date.now();
-    await accounts.createSession({ idHash: sha256(id), userId, role, expiresAt: now + maxAgeMs, ip: req.ip }, now);
+    await accounts.createSession({ idHash: sessionKey(id), userId, role, expiresAt: now + maxAgeMs, ip: req.ip }, now);
     const cookie = app.serializeCookie(SESSION_COOKIE, id, {
       httpOnly: true,
       sameSite: 'strict',
@@ -192,7 +195,7 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
 
   app.post('/api/logout', { bodyLimit: 1024 }, async (req, reply) => {
     const id = sessionId(req);
-    if (id) await accounts.endSession(sha256(id));
+    if (id) await accounts.endSession(sessionKey(id));
     const expired = app.serializeCookie(SESSION_COOKIE, '', { path: '/', httpOnly: true, sameSite: 'strict', expires: new Date(0), maxAge: 0 });
     return reply.header('set-cookie', expired).send({ ok: true });
   });
