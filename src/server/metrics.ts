@@ -6,7 +6,8 @@ import type { Store } from '../store/types.js';
 import type { FleetEvents } from './events.js';
 import type { RepeatCache } from './repeat-cache.js';
 
-export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error'] as const;
+// busy: over the memory budget for bodies in flight; timeout: a body that stalled.
+export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error', 'busy', 'timeout'] as const;
 
 export function installMetrics(
   app: FastifyInstance,
