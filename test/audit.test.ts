@@ -111,6 +111,8 @@ describe('users and audit in the dashboard (headless Chromium)', { timeout: 120_
         await vpage.getByLabel('Password').fill('vic-password-1');
         await vpage.getByRole('button', { name: 'Log in', exact: true }).click();
         await vpage.locator('.live-badge').waitFor(WAIT);
+        await vpage.waitForTimeout(500);
+        assert.equal(await vpage.getByRole('link', { name: 'Users & audit' }).count(), 0, 'no link for a viewer');
         await vpage.goto(`${server.url}/#/admin/users`);
         await vpage.getByText(/needs the admin role/).first().waitFor(WAIT);
         assert.equal(await vpage.locator('tr.user-row').count(), 0);
