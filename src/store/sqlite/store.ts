@@ -97,13 +97,6 @@ export class SqliteStore implements api.Store {
     });
   }
 
-  /** A consistent copy of the live database in `file` (SQLite's online backup). */
-  async backup(file: string): Promise<void> {
-    await this.sync.settled();
-    await this.db.backup(file);
-    ownerOnly(file);
-  }
-
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
     return this.writer.ingest(report, receivedAt, opts);
   }
