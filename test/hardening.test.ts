@@ -75,9 +75,13 @@ describe('2. stalled uploads', () => {
       assert.match(refused[0]!.received(), /retry-after: \d+/i);
       // A normal report still goes through while the rest of the flood stalls.
       assert.equal((await postRaw(server.url, JSON.stringify(report('NORMAL1', { '10.0.0.1': 'online' })))).status, 200);
-      // The stalled ones are dropped after the body timeout.
+      const inFlight = async () => Number(/devstatus_report_body_bytes_in_flight (\d+)/.exec(await (await server.get('/metrics')).text())![1]);
+      const held = await inFlight();
+      assert.ok(held > 0 && held <= 3 * MiB, `bodies in flight hold ${held} bytes, within the budget`);
+      // The stalled ones are dropped after the body timeout, and give their memory back.
       await withTimeout(Promise.all(flood.map((c) => c.closed)), 8000, 'every stalled upload closed');
       for (const c of flood) assert.match(c.received(), /^HTTP\/1\.1 (503|408) /);
+      assert.equal(await inFlight(), 0);
     });
   });
 });

@@ -113,8 +113,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const repeats = new RepeatCache(opts.repeatCacheBytes ?? REPEAT_MEMORY_BYTES);
   const health = new WriteHealth();
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? SERVER_DEFAULTS.bodyTimeoutMs;
+  const bodyBudget = new BodyBudget(opts.bodyBudgetBytes ?? SERVER_DEFAULTS.bodyBudgetBytes);
   const reportEndpoint = createReportEndpoint({
-    budget: new BodyBudget(opts.bodyBudgetBytes ?? SERVER_DEFAULTS.bodyBudgetBytes),
+    budget: bodyBudget,
     bodyTimeoutMs,
     health,
     store,
@@ -188,7 +189,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerReadApi(app, store, health);
   registerAdminRoutes(app, store);
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
+  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats, bodyBudget }));
 
   const detector =
     opts.offline === false
