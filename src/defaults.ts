@@ -7,7 +7,22 @@ export const SERVER_DEFAULTS = {
   port: 9528,
   path: '/DeviceStatus',
   bodyLimit: 1024 * 1024,
+  /** Bytes of report bodies held in memory at once, all connections together; more is a 503. */
+  bodyBudgetBytes: 64 * 1024 * 1024,
+  /** A body (or headers) that makes no progress for this long is dropped (408). */
+  bodyTimeoutMs: 15_000,
+  /** At shutdown, requests in flight get this long to be answered before connections are cut. */
+  shutdownGraceMs: 3000,
 } as const;
+
+/** Dashboard logins: a session lasts this long (server-side; logout and password change end it). */
+export const SESSION_DEFAULTS = { maxAgeMs: 7 * 24 * 3600_000 } as const;
+
+/** Login attempts: at most this many failures per account and per address in the window. */
+export const LOGIN_LIMITS = { maxFailures: 5, windowMs: 15 * 60_000 } as const;
+
+/** History and delivered alerts older than this are deleted, a small batch at a time. */
+export const RETENTION_DEFAULTS = { days: 90, batchRows: 500, intervalMs: 60_000 } as const;
 
 /** SQLite database file of `devstatus serve` when neither --db nor DATABASE_URL is given. */
 export const DEFAULT_DB_FILE = './data/devstatus.db';

@@ -47,7 +47,7 @@ describe('admin token over HTTP', () => {
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('set-cookie'), null);
     }
-    const notJson = await fetch(`${server.url}/api/login`, { method: 'POST', body: '{oops' });
+    const notJson = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
     assert.equal(notJson.status, 400);
     assert.equal((await notJson.json()).error, 'bad_request');
 

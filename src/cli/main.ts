@@ -8,6 +8,7 @@ import {
   DEFAULT_AGENT_CONFIG,
   DEFAULT_DB_FILE,
   OFFLINE_DEFAULTS,
+  RETENTION_DEFAULTS,
   SERVER_DEFAULTS,
   SIM_DEFAULTS,
   SIM_DIALECTS,
@@ -97,6 +98,24 @@ program
       .env('DEVSTATUS_BODY_LIMIT')
       .default(SERVER_DEFAULTS.bodyLimit)
       .argParser(int('body limit', 1, 1024 * 1024 * 1024)),
+  )
+  .addOption(
+    new Option('--body-budget <bytes>', 'memory for report bodies in flight, all connections together (more: 503, retry later)')
+      .env('DEVSTATUS_BODY_BUDGET')
+      .default(SERVER_DEFAULTS.bodyBudgetBytes)
+      .argParser(int('body budget', 1024, 64 * 1024 * 1024 * 1024)),
+  )
+  .addOption(
+    new Option('--body-timeout <seconds>', 'drop a request whose headers or body make no progress for this long (408)')
+      .env('DEVSTATUS_BODY_TIMEOUT')
+      .default(SERVER_DEFAULTS.bodyTimeoutMs / 1000)
+      .argParser(num('body timeout', 1, 3600)),
+  )
+  .addOption(
+    new Option('--retention-days <days>', 'history and delivered alerts older than this are deleted (0: keep for ever)')
+      .env('DEVSTATUS_RETENTION_DAYS')
+      .default(RETENTION_DEFAULTS.days)
+      .argParser(num('retention days', 0, 100 * 365)),
   )
   .addOption(
     new Option('--admin-token <token>', 'token for the dashboard and /api/* (default: generated once and kept in --admin-token-file)').env(
@@ -274,6 +293,50 @@ program
     });
   });
 
+const dbOptions = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--db <file>', 'SQLite database file').env('DEVSTATUS_DB').default(DEFAULT_DB_FILE))
+    .addOption(new Option('--database-url <url>', 'PostgreSQL instead of SQLite').env('DATABASE_URL'));
+
+const user = program
+  .command('user')
+  .description('operator accounts (roles: admin, operator, viewer); passwords from DEVSTATUS_PASSWORD, standard input or a prompt');
+dbOptions(
+  user
+    .command('add <username>')
+    .description('add a user')
+    .addOption(new Option('--role <role>', 'admin, operator or viewer').default('viewer')),
+).action(async (username: string, opts) => {
+  const { userAdd } = await import('./user.js');
+  await userAdd(opts, username, opts.role);
+});
+dbOptions(
+  user
+    .command('passwd <username>')
+    .description("set a user's password (ends their sessions)")
+    .addOption(new Option('--role <role>', 'also change the role to admin, operator or viewer')),
+).action(async (username: string, opts) => {
+  const { userPasswd } = await import('./user.js');
+  await userPasswd(opts, username, opts.role);
+});
+dbOptions(user.command('remove <username>').description('remove a user, their sessions and API keys')).action(async (username: string, opts) => {
+  const { userRemove } = await import('./user.js');
+  await userRemove(opts, username);
+});
+dbOptions(user.command('list').description('list users').option('--json', 'as JSON', false)).action(async (opts) => {
+  const { userList } = await import('./user.js');
+  await userList(opts, opts.json);
+});
+
+dbOptions(
+  program
+    .command('backup <file>')
+    .description('write a consistent copy of a live SQLite store to <file> (SQLite online backup); PostgreSQL: use pg_dump'),
+).action(async (file: string, opts) => {
+  const { backup } = await import('./backup.js');
+  await backup(opts, file);
+});
+
 // A usage error is its one line and where to read more, not the whole help.
 const hintAtHelp = (cmd: Command) =>
   cmd.configureOutput({
@@ -282,7 +345,7 @@ const hintAtHelp = (cmd: Command) =>
       write(`${str.trimEnd()}\nRun '${name} --help' for the options.\n`);
     },
   });
-for (const cmd of [program, ...program.commands]) hintAtHelp(cmd);
+for (const cmd of [program, ...program.commands, ...user.commands]) hintAtHelp(cmd);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`devstatus: ${err instanceof Error ? err.message : String(err)}`);

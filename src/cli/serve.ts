@@ -1,4 +1,5 @@
 import { dirname, join, relative, isAbsolute } from 'node:path';
+import { RETENTION_DEFAULTS } from '../defaults.js';
 import { buildServer } from '../server/app.js';
 import { resolveAdminToken } from '../server/routes/auth.js';
 import { describeDatabaseUrl, openStore } from '../store/index.js';
@@ -27,6 +28,10 @@ export interface ServeOptions {
   webhookMaxAttempts: number;
   adminToken?: string;
   adminTokenFile?: string;
+  retentionDays?: number;
+  bodyBudget?: number;
+  /** Seconds. */
+  bodyTimeout?: number;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -63,6 +68,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     leadership,
     path: opts.path,
     bodyLimit: opts.bodyLimit,
+    bodyBudgetBytes: opts.bodyBudget,
+    bodyTimeoutMs: opts.bodyTimeout === undefined ? undefined : opts.bodyTimeout * 1000,
     logger: log,
     registryMode: opts.registryMode,
     offline: { reportIntervalMs: opts.reportInterval * 1000, misses: opts.offlineMisses },
@@ -71,7 +78,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
       secret: opts.webhookSecret || undefined,
       dedupMs: opts.alertDedupS * 1000,
       maxAttempts: opts.webhookMaxAttempts,
+      // 0 keeps everything: a century is for ever here.
+      retentionMs: (opts.retentionDays === 0 ? 36_500 : (opts.retentionDays ?? RETENTION_DEFAULTS.days)) * 86_400_000,
     },
+    retention: opts.retentionDays === 0 ? false : { maxAgeMs: (opts.retentionDays ?? RETENTION_DEFAULTS.days) * 86_400_000 },
     adminToken: admin.token,
   });
   let stopping = false;
@@ -79,6 +89,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
+    // Whatever clients or the database do, the process (and its SQLite lock) goes within seconds.
+    setTimeout(() => {
+      app.log.error('shutdown did not finish in 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
     await app.close();
     leadership.off('change', announce);
     await leadership.release();

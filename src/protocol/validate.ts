@@ -1,5 +1,6 @@
 // Normalization and validation of an incoming report. Every rejection names the field
 // (as a readable path like `sub_devices[2].ep_status`) and the reason.
+import { isUtf8 } from 'node:buffer';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { checkNestingDepth } from './depth.js';

@@ -2,13 +2,15 @@
 // on :9528, echoes the report) that validates strictly, stores durably and serves a read API.
 // This file only wires the parts together; each route family, the event bus and the error
 // bodies have their own module.
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
-import { REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
-import { ReportValidationError } from '../protocol/index.js';
+import { REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
+import { decodeUtf8Strict, ReportValidationError } from '../protocol/index.js';
 import type { Leadership, RegistryMode, Store } from '../store/types.js';
-import { apiErrorHandler } from './errors.js';
+import { registerAuditLog } from './audit.js';
+import { BodyBudget } from './body-budget.js';
+import { apiErrorHandler, tooLargeBody } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, publishFleetEvents } from './live-bridge.js';
@@ -16,11 +18,15 @@ import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
 import { createReportEndpoint, registerReportPathHint } from './report-endpoint.js';
+import { registerRequestGuard } from './request-guard.js';
+import { registerAccountsApi } from './routes/accounts-api.js';
 import { registerAdminRoutes } from './routes/admin-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
 import { registerConsoleRoutes } from './routes/console-api.js';
 import { registerReadApi } from './routes/read-api.js';
+import { RetentionJob, type RetentionOptions } from './retention.js';
+import { WriteHealth } from './write-health.js';
 
 export interface ServerOptions {
   store: Store;
@@ -55,6 +61,16 @@ export interface ServerOptions {
    * byte-for-byte repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
    */
   repeatCacheBytes?: number;
+  /** Bytes of report bodies held at once, all connections together (default SERVER_DEFAULTS). */
+  bodyBudgetBytes?: number;
+  /** Headers or a body that make no progress this long are dropped (default SERVER_DEFAULTS). */
+  bodyTimeoutMs?: number;
+  /** At close, requests in flight get this long before connections are cut (default SERVER_DEFAULTS). */
+  shutdownGraceMs?: number;
+  /** History retention (default RETENTION_DEFAULTS.days); false keeps everything. */
+  retention?: RetentionOptions | false;
+  /** Dashboard session lifetime (default SESSION_DEFAULTS). */
+  sessionMaxAgeMs?: number;
 }
 
 function normalizePath(path: string): string {
@@ -65,8 +81,14 @@ function normalizePath(path: string): string {
 /** JSON bodies of the API, whatever content type (or none) they come with, as for reports. */
 function parseApiBodiesAsJson(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body.toString();
+  // Which content types get here is request-guard.ts's business (application/json or none).
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = decodeUtf8Strict(body as Buffer);
+    } catch (e) {
+      return done(e as Error);
+    }
     // Admin actions like .../revoke need no body.
     if (text.trim() === '') return done(null, {});
     try {
@@ -90,7 +112,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const bodyLimit = opts.bodyLimit ?? SERVER_DEFAULTS.bodyLimit;
 
   const repeats = new RepeatCache(opts.repeatCacheBytes ?? REPEAT_MEMORY_BYTES);
+  const health = new WriteHealth();
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? SERVER_DEFAULTS.bodyTimeoutMs;
+  const bodyBudget = new BodyBudget(opts.bodyBudgetBytes ?? SERVER_DEFAULTS.bodyBudgetBytes);
   const reportEndpoint = createReportEndpoint({
+    budget: bodyBudget,
+    bodyTimeoutMs,
+    health,
     store,
     events,
     registryMode: opts.registryMode ?? 'open',
@@ -103,8 +131,29 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const app = Fastify({
     // Reports are answered before Fastify sees them (see report-endpoint.ts).
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
+      const dispatch = (req: IncomingMessage, res: ServerResponse) => {
         if (!reportEndpoint.handle(req, res)) handler(req, res);
+      };
+      const server = createServer(
+        {
+          // Headers that never complete (slowloris, a silent connection) are dropped; bodies
+          // have their own stall timer (report-endpoint.ts). Checked every second, not every 30.
+          headersTimeout: bodyTimeoutMs,
+          requestTimeout: Math.max(bodyTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+        },
+        dispatch,
+      );
+      // Expect: 100-continue: a body that is too large is refused before the client sends it.
+      server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+        if (Number(req.headers['content-length']) > bodyLimit) {
+          const body = JSON.stringify(tooLargeBody(bodyLimit));
+          res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+          res.end(body);
+          return;
+        }
+        res.writeContinue();
+        dispatch(req, res);
       });
       // Fastify's own default, which it does not apply to a server it did not create. Node's 5 s
       // would close a box's idle connection just as its next report (every 5 s) goes out on it.
@@ -121,33 +170,52 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;
   app.decorate('fleetEvents', events);
-  if (opts.adminToken !== undefined) await registerAdminAuth(app, { token: opts.adminToken, reportPath });
+  app.decorate('writeHealth', health);
+  // At close: idle connections go now; requests in flight get a grace period, then every
+  // connection is cut (a client holding a half-sent request must not keep the process alive).
+  app.addHook('preClose', async () => {
+    app.server.closeIdleConnections();
+    setTimeout(() => app.server.closeAllConnections(), opts.shutdownGraceMs ?? SERVER_DEFAULTS.shutdownGraceMs).unref();
+  });
+  registerRequestGuard(app);
+  if (opts.adminToken !== undefined) {
+    await registerAdminAuth(app, { token: opts.adminToken, reportPath, store, sessionMaxAgeMs: opts.sessionMaxAgeMs });
+  }
+  registerAuditLog(app, store);
 
   parseApiBodiesAsJson(app);
   app.setErrorHandler(apiErrorHandler(bodyLimit));
 
   registerReportPathHint(app, reportPath);
-  registerReadApi(app, store);
+  registerReadApi(app, store, health);
   await registerConsoleRoutes(app, store);
   registerAdminRoutes(app, store);
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
+  if (opts.adminToken !== undefined) registerAccountsApi(app, store);
+  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats, bodyBudget }));
 
   const detector =
     opts.offline === false
       ? null
       : new OfflineDetector({ store, events, ...opts.offline, log: app.log, leadership: opts.leadership });
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
+  const retention =
+    opts.retention === false
+      ? null
+      : new RetentionJob(store, opts.retention ?? { maxAgeMs: RETENTION_DEFAULTS.days * 86_400_000 }, app.log, opts.leadership);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
+  app.decorate('retention', retention);
   runWithServer(
     app,
     () => {
       detector?.start();
       alerts.start();
+      retention?.start();
     },
     async () => {
       await detector?.stop();
       await alerts.stop();
+      await retention?.stop();
     },
   );
 
@@ -182,6 +250,10 @@ declare module 'fastify' {
     /** null when offline detection is off. tick() may be called from outside (leader election). */
     offlineDetector: OfflineDetector | null;
     alertDispatcher: AlertDispatcher;
+    /** null when retention is off. */
+    retention: RetentionJob | null;
+    /** Whether reports are being stored (for /healthz). */
+    writeHealth: WriteHealth;
     metricsRegistry?: import('prom-client').Registry;
   }
 }

@@ -12,8 +12,13 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  request_timeout: 408,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
   internal_error: 500,
+  /** The receiver cannot take this now (memory budget, storage failing): retry later. */
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -51,6 +56,7 @@ export function apiErrorHandler(bodyLimit: number) {
   return (err: FastifyError | ReportValidationError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ReportValidationError) return sendError(reply, 'bad_request', err.reason, err.field);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(tooLargeBody(bodyLimit));
+    if (err.statusCode === 415) return sendError(reply, 'unsupported_media_type', err.message, 'content-type');
     const status = err.statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send(errorBody('bad_request', err.message));
     req.log.error({ err }, 'request failed');

@@ -4,15 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/types.js';
 import type { FleetEvents } from './events.js';
+import type { BodyBudget } from './body-budget.js';
 import type { RepeatCache } from './repeat-cache.js';
 
-export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error'] as const;
+// busy: over the memory budget for bodies in flight; timeout: a body that stalled.
+export const REJECT_REASONS = ['bad_body', 'invalid_field', 'too_large', 'forbidden', 'store_error', 'busy', 'timeout'] as const;
 
 export function installMetrics(
   app: FastifyInstance,
-  opts: { store: Store; events: FleetEvents; repeats?: RepeatCache; processMetrics?: boolean },
+  opts: { store: Store; events: FleetEvents; repeats?: RepeatCache; bodyBudget?: BodyBudget; processMetrics?: boolean },
 ): Registry {
-  const { store, events, repeats } = opts;
+  const { store, events, repeats, bodyBudget } = opts;
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'devstatus_' });
 
@@ -102,6 +104,16 @@ export function installMetrics(
       registers: [registry],
       collect() {
         this.set(repeats.stats.bytes);
+      },
+    });
+  }
+  if (bodyBudget) {
+    new Gauge({
+      name: 'devstatus_report_body_bytes_in_flight',
+      help: 'Bytes of report bodies being received now, all connections together (limit: --body-budget)',
+      registers: [registry],
+      collect() {
+        this.set(bodyBudget.used);
       },
     });
   }

@@ -1,10 +1,11 @@
 // The report path (POST /DeviceStatus): the one route every box hits every few seconds. It is
 // served straight from node:http, ahead of Fastify's router, hooks and reply machinery, which
 // cost more per report than parsing and storing it does; every other route stays on Fastify.
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { decodeUtf8Strict, hasUtf8Bom, parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { BodyBudget } from './body-budget.js';
+import type { WriteHealth } from './write-health.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
 import { ERROR_STATUS, errorBody, sendError, tooLargeBody, type ErrorBody } from './errors.js';
 import type { FleetEvents } from './events.js';
@@ -19,6 +20,12 @@ export interface ReportEndpointOptions {
   reportPath: string;
   log: () => FastifyBaseLogger;
   repeats: RepeatCache;
+  /** Bytes of bodies in flight, shared by every connection. */
+  budget: BodyBudget;
+  /** A body that makes no progress for this long is dropped with a 408. */
+  bodyTimeoutMs: number;
+  /** Where store failures (a full disk…) and recoveries are reported, for /healthz. */
+  health: WriteHealth;
 }
 
 interface Answer {
@@ -43,7 +50,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
 
   /** The report in a body, and the answer to give once it is stored. Throws ReportValidationError. */
   function parseBody(bytes: Buffer): { report: Report; echo: Buffer | string; exact: boolean } {
-    const text = bytes.toString('utf8');
+    const text = decodeUtf8Strict(bytes);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -53,12 +60,12 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
     }
     const { report, normalized } = parseReportDetailed(body);
-    // Bytes that were not valid UTF-8 were read with replacement characters: they are not the
-    // report any more, neither to echo nor to recognize a repeat by.
-    const exact = isUtf8(bytes);
+    // Bytes that are not UTF-8 never get this far (decodeUtf8Strict), so the bytes are the report.
+    const exact = true;
     // A report already in normal form is echoed with the very bytes the box sent (they say the
     // same as the normalized report); serializing and encoding it again would only cost time.
-    const echo = normalized || !exact ? JSON.stringify(toWire(report)) : bytes;
+    // A byte order mark is not echoed back.
+    const echo = normalized || hasUtf8Bom(bytes) ? JSON.stringify(toWire(report)) : bytes;
     return { report, echo, exact };
   }
 
@@ -69,6 +76,7 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       const { report, echo, exact } = known ? { ...known, exact: true } : parseBody(bytes);
       const receivedAt = Date.now();
       const { transitions } = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      o.health.succeeded();
       if (!known && exact) repeats.remember(bytes, report, echo);
       const log = o.log();
       log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
@@ -91,16 +99,21 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
         );
       }
       o.log().error({ err }, 'report could not be stored');
-      return reject('store_error', json(errorBody('internal_error', 'the report could not be stored; retry later')));
+      o.health.failed(err as Error);
+      return reject(
+        'store_error',
+        json(errorBody('internal_error', 'the report could not be stored; retry later')),
+      );
     }
   }
 
   function send(res: ServerResponse, a: Answer, started: bigint, close = false): void {
-    if (res.destroyed) return;
+    if (res.destroyed || res.headersSent) return;
     res.writeHead(a.status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': typeof a.body === 'string' ? Buffer.byteLength(a.body) : a.body.length,
       ...(close ? { connection: 'close' } : {}),
+      ...(a.status === 503 ? { 'retry-after': '5' } : {}),
     });
     res.end(a.body);
     if (a.status === 200) events.emit('ingested', Number(process.hrtime.bigint() - started) / 1e9);
@@ -108,6 +121,11 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
 
   const tooLarge = (): Answer =>
     reject('too_large', json(tooLargeBody(bodyLimit)));
+  const unsupportedEncoding = (encoding: string): Answer =>
+    reject(
+      'bad_body',
+      json(errorBody('unsupported_media_type', `is compressed (${encoding}); send the report as plain, uncompressed JSON`, '(body)')),
+    );
 
   return {
     /** Serves the request if it is a report; returns false to leave it to Fastify. */
@@ -125,23 +143,68 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
         req.resume();
         return true;
       }
+      const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding && encoding !== 'identity') {
+        send(res, unsupportedEncoding(encoding), started, true);
+        req.resume();
+        return true;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
-      let over = false;
+      let done = false;
+      // Bytes this body holds of the shared budget, given back whatever happens to it.
+      const finish = () => {
+        done = true;
+        clearTimeout(stall);
+        o.budget.release(size);
+        chunks.length = 0;
+      };
+      const dropStalled = () => {
+        if (done) return;
+        finish();
+        send(res, reject('timeout', json(errorBody('request_timeout', `no part of the body came for ${o.bodyTimeoutMs / 1000} s`, '(body)'))), started, true);
+        req.socket.destroySoon();
+      };
+      let stall = setTimeout(dropStalled, o.bodyTimeoutMs);
       req.on('data', (chunk: Buffer) => {
-        if (over) return;
+        if (done) return;
+        if (size + chunk.length > bodyLimit) {
+          finish();
+          send(res, tooLarge(), started, true);
+          return;
+        }
+        if (!o.budget.take(size, chunk.length)) {
+          // Memory for bodies is spent (a flood of slow uploads): refuse this one, keep the rest.
+          finish();
+          send(res, reject('busy', json(errorBody('unavailable', 'too many report bodies in flight; retry later', '(body)'))), started, true);
+          return;
+        }
         size += chunk.length;
-        if (size > bodyLimit) {
-          over = true;
-          chunks.length = 0;
-        } else chunks.push(chunk);
+        chunks.push(chunk);
+        clearTimeout(stall);
+        stall = setTimeout(dropStalled, o.bodyTimeoutMs);
       });
       req.on('end', () => {
-        if (over) return send(res, tooLarge(), started, true);
-        void processBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).then((a) => send(res, a, started));
+        if (done) return;
+        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        const held = size;
+        done = true;
+        clearTimeout(stall);
+        chunks.length = 0;
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+          o.budget.release(held);
+          return send(res, unsupportedEncoding('gzip'), started, true);
+        }
+        void processBody(bytes).then((a) => {
+          o.budget.release(held);
+          send(res, a, started);
+        });
       });
-      // A box that hangs up mid-body: nothing to answer.
+      // A box that hangs up mid-body: nothing to answer, but its bytes go back to the budget.
       req.on('error', () => {});
+      req.on('close', () => {
+        if (!done) finish();
+      });
       return true;
     },
   };

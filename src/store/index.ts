@@ -24,9 +24,11 @@ export interface OpenStoreOptions {
   /** SQLite file (the embedded default). */
   dbFile?: string;
   log?: StoreLogger;
+  /** SQLite: open beside a running receiver, without its one-process lock (short CLI tasks). */
+  beside?: boolean;
 }
 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   if (opts.databaseUrl) return PostgresStore.open({ url: opts.databaseUrl, log: opts.log });
-  return new SqliteStore({ file: opts.dbFile ?? DEFAULT_DB_FILE });
+  return new SqliteStore({ file: opts.dbFile ?? DEFAULT_DB_FILE, lock: opts.beside !== true });
 }

@@ -138,3 +138,52 @@ export function consoleMigration(d: Dialect, nameKey: string): string {
   const types: Record<string, string> = { ...d, name_key: nameKey };
   return CONSOLE_MIGRATION.replace(/\{(\w+)\}/g, (token, name: string) => types[name] ?? token);
 }
+
+// ---- Accounts, sessions, API keys, audit log (issue 10). One block, appended after each store's
+// own migrations (the SQLite and PostgreSQL lists differ in length before it). Secrets are kept
+// as hashes only.
+const ACCOUNT_MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS users (
+     id {id},
+     username {key} NOT NULL UNIQUE,
+     password_hash {text} NOT NULL,
+     role {text} NOT NULL,
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS sessions (
+     id_hash {key} PRIMARY KEY,
+     user_id {count},
+     role {text} NOT NULL,
+     created_at {ms} NOT NULL,
+     expires_at {ms} NOT NULL,
+     ip {text}
+   ){keyed};
+   CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+   CREATE TABLE IF NOT EXISTS api_keys (
+     id {id},
+     user_id {count} NOT NULL,
+     name {text} NOT NULL,
+     key_hash {key} NOT NULL UNIQUE,
+     prefix {text} NOT NULL,
+     created_at {ms} NOT NULL,
+     last_used_at {ms},
+     revoked_at {ms}
+   );
+   CREATE TABLE IF NOT EXISTS audit_log (
+     id {id},
+     at {ms} NOT NULL,
+     actor {text} NOT NULL,
+     role {text},
+     method {text} NOT NULL,
+     path {text} NOT NULL,
+     ip {text},
+     status {int} NOT NULL,
+     detail {text}
+   );`,
+];
+
+/** The accounts block in one dialect: append it at the end of a store's migrations. */
+export function accountMigrations(d: Dialect): string[] {
+  return ACCOUNT_MIGRATIONS.map((sql) => sql.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token)));
+}

@@ -13,6 +13,7 @@ import type {
   SubDeviceState,
   Transition,
 } from './api-types.js';
+import type { Accounts } from './accounts.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
 // dashboard type-checks against the very same definitions.
@@ -192,6 +193,8 @@ export function deliveryStatusAfter(r: DeliveryResult): DeliveryStatus {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Operator accounts, sessions, API keys, the audit log, history retention (accounts.ts). */
+  readonly accounts: Accounts;
   /**
    * Stores one validated report atomically and returns the status transitions it caused. The
    * report must come from the protocol's validation (parseReport): stores rely on its rules

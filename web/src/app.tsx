@@ -4,6 +4,8 @@ import { Header } from './components/header.js';
 import { t } from './i18n/index.js';
 import { navigations, route } from './router.js';
 import { loadError, session } from './state/session.js';
+import { AdminAuditView } from './views/admin-audit.js';
+import { AdminUsersView } from './views/admin-users.js';
 import { BoxView } from './views/box.js';
 import { FleetView } from './views/fleet.js';
 import { LoginView } from './views/login.js';
@@ -15,6 +17,8 @@ function Page() {
   useEffect(() => {
     loadError.value = null;
   }, [key]);
+  if (r.name === 'admin-users') return <AdminUsersView key={key} />;
+  if (r.name === 'admin-audit') return <AdminAuditView key={key} />;
   return r.name === 'box' ? <BoxView key={key} devSno={r.devSno} /> : <FleetView key={key} params={r.params} />;
 }
 

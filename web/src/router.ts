@@ -2,11 +2,17 @@
 // and #/boxes/<dev_sno>. Old path links (/boxes/<dev_sno>, /?q=...) are turned into hash routes.
 import { signal } from '@preact/signals';
 
-export type Route = { name: 'fleet'; params: URLSearchParams } | { name: 'box'; devSno: string };
+export type Route =
+  | { name: 'fleet'; params: URLSearchParams }
+  | { name: 'box'; devSno: string }
+  | { name: 'admin-users' }
+  | { name: 'admin-audit' };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const [pathname = '', query = ''] = path.split(/\?(.*)/s, 2);
+  if (/^\/admin\/users\/?$/.test(pathname)) return { name: 'admin-users' };
+  if (/^\/admin\/audit\/?$/.test(pathname)) return { name: 'admin-audit' };
   const m = /^\/boxes\/([^/]+)\/?$/.exec(pathname);
   if (m) {
     try {

@@ -6,6 +6,7 @@ import { LIMITS } from '../../protocol/index.js';
 import { generateCode } from '../../store/registry.js';
 import type { CodeStatus, DeliveryStatus, Store } from '../../store/types.js';
 import { notOneOf, sendError } from '../errors.js';
+import { intParam, textParam } from '../query.js';
 
 // Null first: the validator coerces types, and would turn null into "" for a string branch.
 const Text = Type.Union([Type.Null(), Type.String({ maxLength: 200 })]);
@@ -38,7 +39,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
   });
 
   app.get<{ Params: { dev_sno: string } }>('/api/admin/codes/:dev_sno', async (req, reply) => {
-    const code = await store.getCode(req.params.dev_sno);
+    const code = await store.getCode(textParam(req.params.dev_sno, 'dev_sno')!);
     return code ?? notFound(reply, req.params.dev_sno);
   });
 
@@ -64,7 +65,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     ['reinstate', 'active'],
   ] as const) {
     app.post<{ Params: { dev_sno: string } }>(`/api/admin/codes/:dev_sno/${action}`, async (req, reply) => {
-      const entry = await store.setCodeStatus(req.params.dev_sno, status, Date.now());
+      const entry = await store.setCodeStatus(textParam(req.params.dev_sno, 'dev_sno')!, status, Date.now());
       return entry ?? notFound(reply, req.params.dev_sno);
     });
   }
@@ -73,7 +74,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     '/api/admin/devices/:dev_sno',
     { schema: { body: DeviceFields }, preValidation: emptyBodyIsObject },
     async (req, reply) => {
-      const entry = await store.updateCode(req.params.dev_sno, req.body, Date.now());
+      const entry = await store.updateCode(textParam(req.params.dev_sno, 'dev_sno')!, req.body, Date.now());
       return entry ?? notFound(reply, req.params.dev_sno);
     },
   );
@@ -84,12 +85,11 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
       const { status, before, limit } = req.query;
       const wrongStatus = notOneOf(status, ['pending', 'delivered', 'failed']);
       if (wrongStatus) return sendError(reply, 'bad_request', wrongStatus, 'status');
-      if (before !== undefined && !/^\d+$/.test(before)) return sendError(reply, 'bad_request', 'must be a delivery id', 'before');
       const [deliveries, counts] = await Promise.all([
         store.listDeliveries({
           status: status as DeliveryStatus | undefined,
-          before: before === undefined ? undefined : Number(before),
-          limit: limit === undefined ? undefined : Number(limit),
+          before: intParam(before, 'before', 0),
+          limit: intParam(limit, 'limit', 1),
         }),
         store.deliveryCounts(),
       ]);

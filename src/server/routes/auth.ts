@@ -1,19 +1,39 @@
-// Admin access to the read API and the dashboard's data: one shared admin token, sent as
-// `Authorization: Bearer <token>` (scripts) or held in an HttpOnly cookie set by POST /api/login
-// (the dashboard; EventSource cannot send headers). The report path, /healthz, /metrics and the
-// dashboard's static files stay open: boxes send no headers, and the page itself holds no data.
+// Access to /api/*: the admin token (scripts; `Authorization: Bearer <token>`), API keys of
+// operator accounts (`Bearer dsk_…`), and dashboard sessions (an HttpOnly cookie holding a random
+// id that is kept server-side, hashed, with an expiry; logout and a password change end it).
+// Roles: admin (everything), operator (acknowledge, silence, read), viewer (read only). The
+// report path, /healthz, /metrics and the dashboard's static files stay open: boxes send no
+// headers, and the page itself holds no data.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SESSION_DEFAULTS } from '../../defaults.js';
+import type { Role } from '../../store/accounts.js';
+import type { Store } from '../../store/types.js';
 import { sendError } from '../errors.js';
+import { LoginLimiter } from '../login-limiter.js';
+import { dummyHash, verifyPassword } from '../passwords.js';
 
 export const SESSION_COOKIE = 'devstatus_session';
-const SESSION_MAX_AGE_S = 30 * 24 * 3600;
+/** API keys start with this, so a key is told from the admin token without a lookup. */
+export const API_KEY_PREFIX = 'dsk_';
 
-/** Routes under /api/ that answer without the token. */
+/** Routes under /api/ that answer without credentials. */
 const OPEN_API_ROUTES = new Set(['/api/login', '/api/logout']);
+
+/** Who is calling: set on every /api request once authenticated. */
+export interface Caller {
+  /** User name; "admin-token" for the shared token; "anonymous" when nothing is protected. */
+  actor: string;
+  role: Role;
+  user_id: number | null;
+  via: 'token' | 'session' | 'api_key' | 'none';
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export const hasRole = (caller: Caller, needed: Role): boolean => RANK[caller.role] >= RANK[needed];
 
 // Hashing both sides first gives equal lengths, so the comparison time says nothing about
 // the token's length or content.
@@ -23,10 +43,7 @@ export function tokensEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The cookie carries a value derived from the token, not the token itself. */
-function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('devstatus dashboard session v1').digest('base64url');
-}
+export const sha256 = (secret: string): string => createHash('sha256').update(secret).digest('base64url');
 
 function bearerToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
@@ -40,17 +57,37 @@ function pathOf(url: string): string {
   return (q === -1 ? url : url.slice(0, q)).toLowerCase();
 }
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The least role that may make this call (routes for one's own account check ownership themselves). */
+function requiredRole(method: string, path: string): Role {
+  if (path.startsWith('/api/users') || path.startsWith('/api/audit')) return 'admin';
+  if (path === '/api/me' || path.startsWith('/api/me/') || path === '/api/keys' || path.startsWith('/api/keys/')) return 'viewer';
+  if (READS.has(method)) return 'viewer';
+  if (path.startsWith('/api/admin/')) return 'admin';
+  return 'operator';
+}
+
 export interface AdminAuthOptions {
   token: string;
   /** The report path; never protected, even if configured under /api/. */
   reportPath: string;
+  store: Store;
+  /** How long a dashboard session lasts (default SESSION_DEFAULTS.maxAgeMs). */
+  sessionMaxAgeMs?: number;
+  limiter?: LoginLimiter;
 }
 
 export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOptions): Promise<void> {
-  const { token } = opts;
+  const { token, store } = opts;
   if (token.length === 0) throw new Error('admin token must not be empty');
-  const session = sessionValue(token);
+  const accounts = store.accounts;
+  const maxAgeMs = opts.sessionMaxAgeMs ?? SESSION_DEFAULTS.maxAgeMs;
+  const limiter = opts.limiter ?? new LoginLimiter();
   const reportPath = opts.reportPath.toLowerCase();
+  // Sessions are kept under an HMAC of their id keyed with the admin token: a new token (the
+  // token file deleted, or another DEVSTATUS_ADMIN_TOKEN) ends every session.
+  const sessionKey = (id: string) => createHmac('sha256', token).update(id).digest('base64url');
 
   // No cookie hooks on every request (boxes post reports without cookies, hundreds a second):
   // the session cookie is parsed only where it matters, below, and set by login/logout themselves.
@@ -65,44 +102,117 @@ export async function registerAdminAuth(app: FastifyInstance, opts: AdminAuthOpt
     return path.startsWith('/api/') || path === '/api' || (route?.startsWith('/api/') ?? false);
   };
 
-  const authorized = (req: FastifyRequest): boolean => {
-    const bearer = bearerToken(req);
-    if (bearer !== undefined) return tokensEqual(bearer, token);
+  const sessionId = (req: FastifyRequest): string | undefined => {
     const header = req.headers.cookie;
-    const cookie = header ? app.parseCookie(header)[SESSION_COOKIE] : undefined;
-    return cookie !== undefined && tokensEqual(cookie, session);
+    return header ? app.parseCookie(header)[SESSION_COOKIE] : undefined;
   };
 
-  app.addHook('onRequest', (req, reply, done) => {
-    if (!isProtected(req) || authorized(req)) return done();
-    sendError(
-      reply.header('www-authenticate', 'Bearer realm="devstatus"'),
-      'unauthorized',
-      'admin token required',
-      undefined,
-      'admin token required: send "Authorization: Bearer <token>" or log in on the dashboard',
-    );
+  const authenticate = async (req: FastifyRequest): Promise<Caller | null> => {
+    const bearer = bearerToken(req);
+    if (bearer !== undefined) {
+      if (bearer.startsWith(API_KEY_PREFIX)) {
+        const p = await accounts.useApiKey(sha256(bearer), Date.now());
+        return p && { actor: p.username ?? 'admin-token', role: p.role, user_id: p.user_id, via: 'api_key' };
+      }
+      return tokensEqual(bearer, token) ? { actor: 'admin-token', role: 'admin', user_id: null, via: 'token' } : null;
+    }
+    const id = sessionId(req);
+    if (!id) return null;
+    const p = await accounts.getSession(sessionKey(id), Date.now());
+    return p && { actor: p.username ?? 'admin-token', role: p.role, user_id: p.user_id, via: 'session' };
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isProtected(req)) return;
+    const caller = await authenticate(req);
+    if (!caller) {
+      return sendError(
+        reply.header('www-authenticate', 'Bearer realm="devstatus"'),
+        'unauthorized',
+        'admin token required',
+        undefined,
+        'admin token required: send "Authorization: Bearer <token or API key>" or log in on the dashboard',
+      );
+    }
+    req.caller = caller;
+    const needed = requiredRole(req.method, pathOf(req.url));
+    if (!hasRole(caller, needed)) {
+      return sendError(reply, 'forbidden', `needs the ${needed} role; ${caller.actor} is ${caller.role}`, undefined);
+    }
   });
 
-  app.post<{ Body: { token?: unknown } | undefined }>('/api/login', async (req, reply) => {
-    const given = req.body && typeof req.body === 'object' ? req.body.token : undefined;
-    if (typeof given !== 'string' || !tokensEqual(given, token)) {
-      return sendError(reply, 'unauthorized', 'wrong token', undefined, 'wrong admin token');
-    }
-    const cookie = app.serializeCookie(SESSION_COOKIE, session, {
+  const startSession = async (req: FastifyRequest, reply: FastifyReply, userId: number | null, role: Role) => {
+    const id = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    await accounts.createSession({ idHash: sessionKey(id), userId, role, expiresAt: now + maxAgeMs, ip: req.ip }, now);
+    const cookie = app.serializeCookie(SESSION_COOKIE, id, {
       httpOnly: true,
       sameSite: 'strict',
       secure: req.protocol === 'https',
       path: '/',
-      maxAge: SESSION_MAX_AGE_S,
+      maxAge: Math.floor(maxAgeMs / 1000),
     });
-    return reply.header('set-cookie', cookie).send({ ok: true });
+    reply.header('set-cookie', cookie);
+  };
+
+  const tooMany = (reply: FastifyReply, seconds: number) =>
+    sendError(reply.header('retry-after', String(seconds)), 'too_many_requests', `too many failed logins; try again in ${seconds} s`);
+
+  // Open to anyone: a small body limit, so stalled uploads here cannot pin much memory.
+  app.post<{ Body: { token?: unknown; username?: unknown; password?: unknown } | undefined }>('/api/login', { bodyLimit: 8192 }, async (req, reply) => {
+    const body = req.body && typeof req.body === 'object' ? req.body : {};
+    const address = `ip:${req.ip}`;
+    if (body.username !== undefined || body.password !== undefined) {
+      const username = typeof body.username === 'string' ? body.username.trim() : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      req.auditDetail = `login as ${username.slice(0, 100)}`;
+      const keys = [`user:${username.toLowerCase()}`, address];
+      const wait = limiter.blockedFor(keys);
+      if (wait > 0) return tooMany(reply, wait);
+      const user = username ? await accounts.getUser(username) : null;
+      // The same work and the same answer whether or not the account exists.
+      const ok = (await verifyPassword(password, user?.password_hash ?? (await dummyHash()))) && user !== null;
+      if (!ok || !user) {
+        limiter.failed(keys);
+        return sendError(reply, 'unauthorized', 'wrong user name or password');
+      }
+      limiter.succeeded(keys[0]!);
+      req.caller = { actor: user.username, role: user.role, user_id: user.id, via: 'session' };
+      await startSession(req, reply, user.id, user.role);
+      return reply.send({ ok: true, username: user.username, role: user.role });
+    }
+    req.auditDetail = 'login with the admin token';
+    const wait = limiter.blockedFor([address]);
+    if (wait > 0) return tooMany(reply, wait);
+    if (typeof body.token !== 'string' || !tokensEqual(body.token, token)) {
+      limiter.failed([address]);
+      return sendError(reply, 'unauthorized', 'wrong token', undefined, 'wrong admin token');
+    }
+    req.caller = { actor: 'admin-token', role: 'admin', user_id: null, via: 'session' };
+    await startSession(req, reply, null, 'admin');
+    return reply.send({ ok: true, username: null, role: 'admin' });
   });
 
-  app.post('/api/logout', async (_req, reply) => {
+  app.post('/api/logout', { bodyLimit: 1024 }, async (req, reply) => {
+    const id = sessionId(req);
+    if (id) await accounts.endSession(sessionKey(id));
     const expired = app.serializeCookie(SESSION_COOKIE, '', { path: '/', httpOnly: true, sameSite: 'strict', expires: new Date(0), maxAge: 0 });
     return reply.header('set-cookie', expired).send({ ok: true });
   });
+
+  app.get('/api/me', async (req) => {
+    const c = req.caller!;
+    return { username: c.user_id === null ? null : c.actor, actor: c.actor, role: c.role, via: c.via };
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on /api/* requests. */
+    caller?: import('./auth.js').Caller;
+    /** What the audit log should say about this call beyond method and path. */
+    auditDetail?: string;
+  }
 }
 
 export interface ResolvedAdminToken {

@@ -4,11 +4,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
 import { sendError } from '../errors.js';
+import { textParam } from '../query.js';
+import type { WriteHealth } from '../write-health.js';
 
-export function registerReadApi(app: FastifyInstance, store: Store): void {
+export function registerReadApi(app: FastifyInstance, store: Store, health?: WriteHealth): void {
   app.get('/healthz', async (_req, reply) => {
     try {
       await store.ping();
+      // Reads work but writes do not (a full disk): boxes are being refused, so not healthy.
+      const problem = health?.problem;
+      if (problem) {
+        return reply.code(503).send({ ok: false, store: store.kind, reason: `writes are failing: ${problem.reason}`, since: new Date(problem.since).toISOString() });
+      }
       return { ok: true, store: store.kind };
     } catch (e) {
       return reply.code(503).send({ ok: false, store: store.kind, reason: (e as Error).message });
@@ -21,7 +28,7 @@ export function registerReadApi(app: FastifyInstance, store: Store): void {
     sendError(reply, 'not_found', `no box with dev_sno ${devSno}`, 'dev_sno');
 
   app.get<{ Params: { dev_sno: string } }>('/api/devices/:dev_sno', async (req, reply) => {
-    const found = await store.getBox(req.params.dev_sno);
+    const found = await store.getBox(textParam(req.params.dev_sno, 'dev_sno')!);
     return found ?? noBox(reply, req.params.dev_sno);
   });
 }

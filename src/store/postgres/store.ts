@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
+import { Accounts } from '../accounts.js';
 import type * as api from '../types.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
@@ -55,6 +56,7 @@ export class PostgresStore implements api.Store {
   private readonly leaderships = new Set<PgLeadership>();
   private readonly bus: PgBus;
   private closed = false;
+  readonly accounts: Accounts;
 
   /** Connects, applies pending migrations and returns the store; errors say what to check. */
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -89,6 +91,15 @@ export class PostgresStore implements api.Store {
     }
     this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
+    // The shared SQL uses ? placeholders; PostgreSQL numbers them.
+    const numbered = (sql: string) => {
+      let n = 0;
+      return sql.replace(/\?/g, () => `$${++n}`);
+    };
+    this.accounts = new Accounts({
+      all: async <T>(sql: string, params: unknown[]) => (await this.pool.query(numbered(sql), params)).rows as T[],
+      run: async (sql: string, params: unknown[]) => (await this.pool.query(numbered(sql), params)).rowCount ?? 0,
+    });
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);
   }
 

@@ -1,6 +1,6 @@
 // The SQLite schema, applied in order at open. Append only: never edit a migration that has shipped.
 import type Database from 'better-sqlite3';
-import { consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
+import { accountMigrations, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /** SQLite's column types for the shared schema (../schema.ts). */
 const SQLITE: Dialect = {
@@ -24,6 +24,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
   // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
   consoleMigration(SQLITE, 'ep_name'),
+  // ---- issue 10 (accounts, sessions, API keys, audit log): keep this block last.
+  ...accountMigrations(SQLITE),
 ];
 
 export function migrate(db: Database.Database): void {

@@ -2,10 +2,11 @@
 // the parts together: ingest.ts (group commit), durability.ts (WAL sync off the event loop, the
 // process lock), known-boxes.ts (repeats without a read), reads.ts, registry.ts,
 // alerts-outbox.ts, coordination.ts, migrations.ts.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
+import { Accounts } from '../accounts.js';
 import type * as api from '../types.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
@@ -28,6 +29,24 @@ export interface SqliteStoreOptions {
    * Default REPEAT_MEMORY_BYTES (src/defaults.ts).
    */
   knownBytes?: number;
+  /**
+   * false: do not take the one-process lock (for short CLI tasks such as `devstatus user`, which
+   * only touch tables the receiver reads afresh at every use). Default true.
+   */
+  lock?: boolean;
+}
+
+/**
+ * The database holds password hashes and the fleet: readable by its owner only. SQLite gives the
+ * -wal and -shm files the main file's mode, so creating it 0600 covers them.
+ */
+function ownerOnly(file: string): void {
+  try {
+    closeSync(openSync(file, 'a', 0o600));
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch {
+    /* not ours to change: SQLite will say what is wrong with the file */
+  }
 }
 
 export class SqliteStore implements api.Store {
@@ -42,11 +61,15 @@ export class SqliteStore implements api.Store {
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private closed = false;
+  readonly accounts: Accounts;
 
   constructor(opts: SqliteStoreOptions) {
     const onDisk = opts.file !== ':memory:' && opts.file !== '';
-    if (onDisk) mkdirSync(dirname(opts.file), { recursive: true });
-    this.processLock = onDisk ? lockForThisProcess(opts.file) : null;
+    if (onDisk) {
+      mkdirSync(dirname(opts.file), { recursive: true });
+      ownerOnly(opts.file);
+    }
+    this.processLock = onDisk && opts.lock !== false ? lockForThisProcess(opts.file) : null;
     const db = (this.db = new Database(opts.file));
     db.pragma('journal_mode = WAL');
     // NORMAL: SQLite keeps the WAL consistent (it syncs around checkpoints) but does not wait
@@ -64,6 +87,17 @@ export class SqliteStore implements api.Store {
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
     this.locations = new SqliteLocations(db, this.sync);
+    this.accounts = new Accounts({
+      all: async <T>(sql: string, params: unknown[]) => {
+        await this.sync.settled();
+        return db.prepare(sql).all(...params) as T[];
+      },
+      run: async (sql: string, params: unknown[]) => {
+        const { changes } = db.prepare(sql).run(...params);
+        if (changes > 0) await this.sync.durable();
+        return changes;
+      },
+    });
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {

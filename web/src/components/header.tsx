@@ -1,4 +1,6 @@
 // The top bar: home link, language switch, live-stream state, log out.
+import { useEffect, useState } from 'preact/hooks';
+import { adminApi } from '../admin-api.js';
 import { t } from '../i18n/index.js';
 import { everConnected, liveState } from '../state/live.js';
 import { logout, handleError } from '../state/session.js';
@@ -15,6 +17,22 @@ function LiveBadge() {
   );
 }
 
+/** Users & audit, for admins only (the API refuses the others anyway). */
+function AdminLink() {
+  const [admin, setAdmin] = useState(false);
+  useEffect(() => {
+    adminApi
+      .me()
+      .then((me) => setAdmin(me.role === 'admin'))
+      .catch(() => setAdmin(false));
+  }, []);
+  return admin ? (
+    <a class="nav-link" href="#/admin/users">
+      {t('header.admin')}
+    </a>
+  ) : null;
+}
+
 export function Header() {
   return (
     <header class="topbar">
@@ -26,6 +44,7 @@ export function Header() {
       </a>
       <span class="spacer" />
       <LiveBadge />
+      <AdminLink />
       <LangSwitch />
       <button type="button" class="link-button" onClick={() => void logout().catch(handleError)}>
         {t('header.logout')}

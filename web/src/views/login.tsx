@@ -1,5 +1,6 @@
 // The login form: the admin token, checked by the receiver, which then sets the session cookie.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { adminApi } from '../admin-api.js';
 import { api } from '../api.js';
 import { LangSwitch } from '../components/lang-switch.js';
 import { t, tParts } from '../i18n/index.js';
@@ -12,22 +13,28 @@ function noticeText(notice: Notice | undefined): string {
 
 export function LoginView({ notice }: { notice?: Notice }) {
   const input = useRef<HTMLInputElement>(null);
+  const user = useRef<HTMLInputElement>(null);
+  const [named, setNamed] = useState(false);
   const [message, setMessage] = useState<Notice | undefined>(notice);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     document.title = t('app.titleLogin');
-    input.current?.focus();
+    user.current?.focus();
   }, []);
 
   const submit = (ev: Event) => {
     ev.preventDefault();
     setBusy(true);
     setMessage(undefined);
-    api
-      .login(input.current?.value.trim() ?? '')
+    const username = user.current?.value.trim() ?? '';
+    // A user name: an operator account; none: the admin token.
+    const attempt = username
+      ? adminApi.loginWithPassword(username, input.current?.value ?? '')
+      : api.login(input.current?.value.trim() ?? '');
+    attempt
       .then((ok) => {
-        if (ok) return start();
-        setMessage({ key: 'login.wrong' });
+        if (ok === true) return start();
+        setMessage(typeof ok === 'string' ? { text: ok } : { key: username ? 'login.wrongPassword' : 'login.wrong' });
         input.current?.select();
       })
       .catch((e: unknown) => setMessage({ text: t('login.failed', { status: e instanceof Error ? e.message : String(e) }) }))
@@ -42,7 +49,22 @@ export function LoginView({ notice }: { notice?: Notice }) {
           <LangSwitch />
         </div>
         <p>{t('login.intro')}</p>
-        <input ref={input} type="password" name="token" placeholder={t('login.token')} autocomplete="current-password" aria-label={t('login.token')} />
+        <input
+          ref={user}
+          name="username"
+          placeholder={t('login.usernamePlaceholder')}
+          autocomplete="username"
+          aria-label={t('login.username')}
+          onInput={(e) => setNamed((e.target as HTMLInputElement).value.trim() !== '')}
+        />
+        <input
+          ref={input}
+          type="password"
+          name={named ? 'password' : 'token'}
+          placeholder={named ? t('login.password') : t('login.token')}
+          autocomplete="current-password"
+          aria-label={named ? t('login.password') : t('login.token')}
+        />
         <button type="submit" class="primary" disabled={busy}>
           {t('login.submit')}
         </button>
