@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
 import { REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
 import { ReportValidationError } from '../protocol/index.js';
-import type { Leadership, RegistryMode, Store } from '../store/types.js';
+import type { Leadership, RegistryMode, Store, Transition } from '../store/types.js';
 import { apiErrorHandler } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
@@ -15,6 +15,7 @@ import { feedFromStore, publishFleetEvents } from './live-bridge.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
+import { TransitionLog } from './transition-log.js';
 import { createReportEndpoint, registerReportPathHint } from './report-endpoint.js';
 import { registerAdminRoutes } from './routes/admin-api.js';
 import { registerAdminAuth } from './routes/auth.js';
@@ -137,6 +138,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
+  // Every transition announced (reports, offline detection) reaches the log through here.
+  const transitionLog = new TransitionLog(() => app.log);
+  const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
+  events.on('transitions', logTransitions);
   runWithServer(
     app,
     () => {
@@ -146,6 +151,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async () => {
       await detector?.stop();
       await alerts.stop();
+      events.off('transitions', logTransitions);
+      transitionLog.flush();
     },
   );
 

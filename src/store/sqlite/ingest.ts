@@ -8,7 +8,23 @@ import { planIngest, timeoutTransitions, type PriorSubDevice } from '../diff.js'
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
-import { identityOf, jsonOf, keepable, sameReport, type KnownBox, type KnownBoxes } from './known-boxes.js';
+import type { Digest } from '../../util/body-digest.js';
+import { identityOf, jsonOf, type KnownBoxes } from './known-boxes.js';
+
+/** A byte-for-byte repeat, known by its digest only (see Store.ingestRepeat). */
+interface PendingRepeat {
+  devSno: string;
+  digest: Digest;
+  receivedAt: number;
+  resolve: (stored: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
+type Pending = PendingReport | PendingRepeat;
+/** What writing one pending report gave: a repeat is stored (true) or was not known any more (false). */
+type Written = IngestResult | boolean;
+
+const isRepeat = (p: Pending): p is PendingRepeat => (p as Partial<PendingReport>).report === undefined;
 
 /** What the diff needs plus the fields that decide whether a row must be rewritten. */
 interface PriorSubRow extends PriorSubDevice {
@@ -86,18 +102,23 @@ type Statements = ReturnType<typeof prepareStatements>;
  */
 function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
   // `learned`: what the caller may remember once this report's writes are committed.
-  const writeOne = (p: PendingReport, learned: Array<[string, KnownBox]>): IngestResult => {
+  const writeOne = (p: Pending, learned: Array<[string, Digest]>): Written => {
+    if (isRepeat(p)) {
+      // Still known (nothing since the lookup made the box's rows differ): one update.
+      if (!known.matches(p.devSno, p.digest)) return false;
+      s.repeatBox.run(p.receivedAt, p.devSno);
+      return true;
+    }
     const { report, receivedAt: now, mode } = p;
     const identity = identityOf(report, p.source);
-    const remembered = known.get(report.dev_sno);
-    if (remembered !== undefined && sameReport(remembered, identity)) {
+    if (known.matches(report.dev_sno, identity)) {
       // Same sub-devices, same statuses as the box's last report, and the box is online with
       // an active code (see KnownBoxes): nothing to read, nothing to diff, no transition.
       s.repeatBox.run(now, report.dev_sno);
       return { transitions: [] };
     }
     // From here on the rows change; what is remembered is stale until the commit.
-    if (remembered !== undefined) known.forget(report.dev_sno);
+    known.forget(report.dev_sno);
     const extraJson = jsonOf(report.extra);
     const row = s.boxAndCode.get(report.dev_sno)!;
     const code = row.code_status === null ? null : { status: row.code_status };
@@ -142,7 +163,7 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
     for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: report.dev_sno, ep_id, now, seen: box!.last_report_at });
     for (const t of plan.transitions) s.insertHistory.run({ ...t, at: now });
     // The box is online now, with an active code, and its rows say what this report says.
-    learned.push([report.dev_sno, keepable(identity)]);
+    learned.push([report.dev_sno, identity]);
     return { transitions: plan.transitions };
   };
   const ingestOne = db.transaction(writeOne);
@@ -152,12 +173,12 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
   // per report; if one does fail (a refused code, a disk error), the batch is rolled back whole
   // and written again with each report in its own savepoint, so the bad one rolls back alone
   // and the others still commit.
-  const fastBatch = db.transaction((batch: PendingReport[], learned: Array<[string, KnownBox]>) =>
+  const fastBatch = db.transaction((batch: Pending[], learned: Array<[string, Digest]>) =>
     batch.map((p) => writeOne(p, learned)),
   );
-  const safeBatch = db.transaction((batch: PendingReport[], learned: Array<[string, KnownBox]>) =>
+  const safeBatch = db.transaction((batch: Pending[], learned: Array<[string, Digest]>) =>
     batch.map((p) => {
-      const mine: Array<[string, KnownBox]> = [];
+      const mine: Array<[string, Digest]> = [];
       try {
         const r = ingestOne(p, mine);
         learned.push(...mine);
@@ -167,9 +188,9 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
       }
     }),
   );
-  return (batch: PendingReport[]): Array<IngestResult | Error> => {
-    let learned: Array<[string, KnownBox]> = [];
-    let results: Array<IngestResult | Error>;
+  return (batch: Pending[]): Array<Written | Error> => {
+    let learned: Array<[string, Digest]> = [];
+    let results: Array<Written | Error>;
     try {
       results = fastBatch(batch, learned);
     } catch {
@@ -184,12 +205,12 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
 
 /** The reports waiting for their batch, and the writing of each batch. */
 export class SqliteIngest {
-  private pending: PendingReport[] = [];
+  private pending: Pending[] = [];
   private flushScheduled = false;
   private flushAfterSync = false;
   private closed = false;
   private readonly stmts: Statements;
-  private readonly writeBatch: (batch: PendingReport[]) => Array<IngestResult | Error>;
+  private readonly writeBatch: (batch: Pending[]) => Array<Written | Error>;
 
   constructor(
     private readonly db: Database.Database,
@@ -203,15 +224,23 @@ export class SqliteIngest {
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions): Promise<IngestResult> {
     if (this.closed) return Promise.reject(storeClosed());
-    return new Promise((resolve, reject) => {
-      this.pending.push(pendingReport(report, receivedAt, opts, resolve, reject));
-      if (this.pending.length >= this.maxBatch) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        // setImmediate lets every request already parsed in this tick join the batch.
-        setImmediate(() => this.flushUnlessSyncing());
-      }
-    });
+    return new Promise((resolve, reject) => this.enqueue(pendingReport(report, receivedAt, opts, resolve, reject)));
+  }
+
+  /** See Store.ingestRepeat: undefined unless the box's last report had this digest. */
+  ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
+    if (this.closed || !this.known.matches(devSno, digest)) return undefined;
+    return new Promise((resolve, reject) => this.enqueue({ devSno, digest, receivedAt, resolve, reject }));
+  }
+
+  private enqueue(p: Pending): void {
+    this.pending.push(p);
+    if (this.pending.length >= this.maxBatch) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate lets every request already parsed in this tick join the batch.
+      setImmediate(() => this.flushUnlessSyncing());
+    }
   }
 
   /** Called once a sync is done: the reports that waited for it go in one commit now. */
@@ -248,7 +277,7 @@ export class SqliteIngest {
         for (const p of batch) p.reject(failure);
         continue;
       }
-      let results: Array<IngestResult | Error>;
+      let results: Array<Written | Error>;
       try {
         results = this.writeBatch(batch);
       } catch (e) {
@@ -256,19 +285,24 @@ export class SqliteIngest {
         continue;
       }
       // Refused reports were rolled back: nothing of theirs waits for the disk.
-      const stored: Array<[PendingReport, IngestResult]> = [];
-      batch.forEach((p, i) => {
+      const stored: Pending[] = [];
+      const written: Written[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!;
         const r = results[i]!;
         if (r instanceof Error) p.reject(r);
-        else stored.push([p, r]);
-      });
+        else {
+          stored.push(p);
+          written.push(r);
+        }
+      }
       if (stored.length === 0) continue;
       this.sync.durable().then(
         () => {
-          for (const [p, r] of stored) p.resolve(r);
+          for (let i = 0; i < stored.length; i++) (stored[i]!.resolve as (r: Written) => void)(written[i]!);
         },
         (e: unknown) => {
-          for (const [p] of stored) p.reject(e);
+          for (const p of stored) p.reject(e);
         },
       );
     }

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
+import type { Digest } from '../../util/body-digest.js';
 import type * as api from '../types.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
@@ -22,8 +23,8 @@ export interface SqliteStoreOptions {
   /** Most reports written in one transaction. */
   maxBatch?: number;
   /**
-   * Memory (bytes) for remembering the last report of online boxes, about 2 kB per box of 8
-   * sub-devices; a box that does not fit is read from the database at each report instead.
+   * Memory (bytes) for remembering the last report of online boxes (its digest: about 64 bytes
+   * a box); a box that does not fit is read from the database at each report instead.
    * Default REPEAT_MEMORY_BYTES (src/defaults.ts).
    */
   knownBytes?: number;
@@ -65,6 +66,10 @@ export class SqliteStore implements api.Store {
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
     return this.writer.ingest(report, receivedAt, opts);
+  }
+
+  ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
+    return this.writer.ingestRepeat(devSno, digest, receivedAt);
   }
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
