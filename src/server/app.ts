@@ -51,8 +51,9 @@ export interface ServerOptions {
   /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
   leadership?: Leadership;
   /**
-   * Memory (bytes, default REPEAT_MEMORY_BYTES) for each box's last report body, so that a
-   * byte-for-byte repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
+   * Memory (bytes, default REPEAT_MEMORY_BYTES; about 64 a box) for a digest of each box's last
+   * report body, so that a byte-for-byte repeat is not parsed and validated again (see
+   * repeat-cache.ts); 0 turns that off.
    */
   repeatCacheBytes?: number;
 }
