@@ -1,16 +1,20 @@
 // The receiver's in-process event bus: what it announces to the rest of the process (alerts,
 // live views, metrics). Its own module so that those listeners need not import the composition root.
 import { EventEmitter } from 'node:events';
+import type { Report } from '../protocol/index.js';
 import type { Transition } from '../store/types.js';
 
 /**
  * What listeners learn of a stored report: its box and how many of its sub-devices are online
- * and offline. Not the report itself: a repeat is stored without parsing its body again.
+ * and offline; and the report itself when its body was parsed. A byte-for-byte repeat recognized
+ * by its digest is stored without parsing its body again: it has no `report` (a receiver built
+ * with repeatCacheBytes 0 parses every body).
  */
 export interface StoredReport {
   dev_sno: string;
   online: number;
   offline: number;
+  report?: Report;
 }
 
 export interface FleetEventMap {

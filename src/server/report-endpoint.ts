@@ -29,7 +29,7 @@ interface Answer {
 function storedReport(report: Report): StoredReport {
   let online = 0;
   for (const s of report.sub_devices) if (s.ep_status === 'online') online++;
-  return { dev_sno: report.dev_sno, online, offline: report.sub_devices.length - online };
+  return { dev_sno: report.dev_sno, online, offline: report.sub_devices.length - online, report };
 }
 
 /** An error answer; `extra` adds fields a box's client may look for (the refused dev_sno…). */
