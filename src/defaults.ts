@@ -42,7 +42,10 @@ export const ALERT_DEFAULTS = {
   retentionMs: 30 * 24 * 3600_000,
 } as const;
 
-/** Memory for each box's last report body, so that a byte-for-byte repeat is not parsed again. */
+/**
+ * Memory for recognizing each box's byte-for-byte repeats (a digest of its last report, about 64
+ * bytes a box: 64 MiB holds a million boxes), in the receiver and again in the SQLite store.
+ */
 export const REPEAT_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** Config file of `devstatus agent` / `devstatus report`. */

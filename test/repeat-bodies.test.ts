@@ -1,12 +1,14 @@
 // A box's byte-for-byte repeat skips parsing in the receiver (RepeatCache) and reading in the
-// SQLite store (its memory of each online box's last report). These tests pin down that the
+// SQLite store (its memory of each online box's last report); both know a body by its digest. These tests pin down that the
 // short paths never answer differently from the long one: whatever happened in between (a
 // revoked code, the box going silent, a restart), the same bytes give what a first parse would.
 import assert from 'node:assert/strict';
 import { closeSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseReport } from '../src/protocol/index.js';
+import { REPEAT_MEMORY_BYTES } from '../src/defaults.js';
 import { RepeatCache } from '../src/server/repeat-cache.js';
+import { digestOfBytes } from '../src/util/body-digest.js';
 import { SqliteStore } from '../src/store/index.js';
 import { backends, report, sqliteBackend, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import { eventually } from './support/webhook.js';
@@ -93,64 +95,112 @@ for (const backend of backends()) {
   });
 }
 
-describe('RepeatCache', () => {
+describe('RepeatCache (a digest of each box\'s last body)', () => {
   const parsed = (text: string) => parseReport(JSON.parse(text));
   const bytes = (text: string) => Buffer.from(text);
+  const seen = (cache: RepeatCache, text: string) => cache.lookup(cache.identify(bytes(text)));
+  const remember = (cache: RepeatCache, text: string) => cache.remember(cache.identify(bytes(text)), parsed(text));
 
   it('recognizes only the exact bytes of the last body of a box', () => {
     const cache = new RepeatCache(1 << 20);
     const a = JSON.stringify(report('RC1', { '10.0.0.1': 'online' }));
     const b = JSON.stringify(report('RC1', { '10.0.0.1': 'offline' }));
-    assert.equal(cache.lookup(bytes(a)), undefined);
-    cache.remember(bytes(a), parsed(a), bytes(a));
-    assert.equal(cache.lookup(bytes(a))?.report.dev_sno, 'RC1');
-    assert.equal(cache.lookup(bytes(a + ' ')), undefined, 'one byte more is another body');
-    assert.equal(cache.lookup(bytes(b)), undefined);
-    cache.remember(bytes(b), parsed(b), bytes(b));
-    assert.equal(cache.lookup(bytes(a)), undefined, 'a box is remembered by its last body only');
-    assert.equal(cache.lookup(bytes(b))?.report.sub_devices[0]!.ep_status, 'offline');
-    assert.deepEqual(cache.stats, { hits: 2, misses: 4, boxes: 1, bytes: cache.stats.bytes });
+    assert.equal(seen(cache, a), undefined);
+    remember(cache, a);
+    assert.equal(seen(cache, a)?.devSno, 'RC1');
+    assert.equal(seen(cache, a + ' '), undefined, 'one byte more is another body');
+    // One byte different, same length: another body.
+    const oneByte = a.replace('10.0.0.1', '10.0.0.2');
+    assert.equal(oneByte.length, a.length);
+    assert.equal(seen(cache, oneByte), undefined, 'one byte different is another body');
+    for (let i = 0; i < a.length; i++) {
+      const flipped = Buffer.from(a);
+      flipped[i] = flipped[i]! ^ 0x01;
+      assert.equal(cache.lookup(cache.identify(flipped)), undefined, `byte ${i} flipped`);
+    }
+    assert.equal(seen(cache, b), undefined);
+    remember(cache, b);
+    assert.equal(seen(cache, a), undefined, 'a box is remembered by its last body only');
+    const hit = seen(cache, b)!;
+    assert.deepEqual([hit.devSno, hit.online, hit.offline], ['RC1', 0, 1]);
+    assert.deepEqual(cache.stats, { hits: 2, misses: 5 + a.length, boxes: 1, bytes: cache.stats.bytes });
   });
 
   it('cannot be misled by where "dev_sno" appears in a body', () => {
     const cache = new RepeatCache(1 << 20);
-    // An unknown field holding a "dev_sno" of its own comes first: both bodies land in slot "X"...
+    // An unknown field holding a "dev_sno" of its own comes first: the body is found under "X"...
     const decoy = (status: string) =>
       `{"extra":{"dev_sno":"X"},"dev_sno":"RC2","sub_devices":[{"ep_id":"RC2__1","ep_ip":"1","ep_status":"${status}","ep_location":"","ep_type":"photo","ep_name":""}]}`;
     const one = decoy('online');
-    cache.remember(bytes(one), parsed(one), bytes(one));
-    // ...and still only the identical bytes are recognized.
-    assert.equal(cache.lookup(bytes(decoy('offline'))), undefined);
-    assert.equal(cache.lookup(bytes(one))?.report.dev_sno, 'RC2');
-    // An escaped dev_sno is not guessed at: such a body is simply not remembered.
+    remember(cache, one);
+    // ...which is not the dev_sno it parsed to: such a body is not remembered (a hit must name its box).
+    assert.equal(seen(cache, one), undefined);
+    assert.equal(cache.stats.boxes, 0);
+    // An escaped dev_sno is not guessed at: such a body is not remembered either.
     const escaped = '{"dev_sno":"RC\\u0033","sub_devices":[]}';
-    cache.remember(bytes(escaped), parsed(escaped), bytes(escaped));
-    assert.equal(cache.lookup(bytes(escaped)), undefined);
+    remember(cache, escaped);
+    assert.equal(seen(cache, escaped), undefined);
+    assert.equal(cache.stats.boxes, 0);
   });
 
-  it('keeps within its memory limit, dropping the boxes that changed least recently, and does nothing at 0', () => {
+  it('keeps within its memory limit at 64 bytes a box, dropping the boxes that changed least recently, and does nothing at 0', () => {
     const text = (n: number) => JSON.stringify(report(`RC3-${n}`, { '10.0.0.1': 'online' }));
-    const one = 3 * Buffer.byteLength(text(0)) + 512;
-    const cache = new RepeatCache(3 * one);
-    for (let n = 0; n < 5; n++) cache.remember(bytes(text(n)), parsed(text(n)), bytes(text(n)));
+    const cache = new RepeatCache(3 * 64);
+    for (let n = 0; n < 5; n++) remember(cache, text(n));
     assert.equal(cache.stats.boxes, 3);
-    assert.ok(cache.stats.bytes <= 3 * one);
-    assert.equal(cache.lookup(bytes(text(0))), undefined);
-    assert.ok(cache.lookup(bytes(text(4))));
+    assert.ok(cache.stats.bytes <= 3 * 64, `${cache.stats.bytes} bytes`);
+    assert.equal(seen(cache, text(0)), undefined);
+    assert.ok(seen(cache, text(4)));
     const off = new RepeatCache(0);
-    off.remember(bytes(text(0)), parsed(text(0)), bytes(text(0)));
-    assert.equal(off.lookup(bytes(text(0))), undefined);
+    remember(off, text(0));
+    assert.equal(seen(off, text(0)), undefined);
     assert.equal(off.stats.boxes, 0);
   });
 
-  it('hands out a frozen report: one object answers many requests', () => {
-    const cache = new RepeatCache(1 << 20);
-    const text = JSON.stringify(report('RC4', { '10.0.0.1': 'online' }));
-    cache.remember(bytes(text), parsed(text), bytes(text));
-    const hit = cache.lookup(bytes(text))!;
-    assert.throws(() => {
-      (hit.report.sub_devices[0] as { ep_status: string }).ep_status = 'offline';
-    }, TypeError);
+  it('holds 100,000 boxes of 8 sub-devices in its default memory, at most 64 bytes a box', () => {
+    const cache = new RepeatCache(REPEAT_MEMORY_BYTES);
+    const subs = (n: number) => Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`10.${n >> 16}.${(n >> 8) & 255}.${i}`, n % 3 === i % 3 ? 'offline' : 'online'] as const));
+    const body = (n: number) => bytes(JSON.stringify(report(`BOX-${String(n).padStart(6, '0')}`, subs(n) as Record<string, 'online' | 'offline'>)));
+    const boxes = 100_000;
+    for (let n = 0; n < boxes; n++) {
+      const b = body(n);
+      cache.remember(cache.identify(b), parseReport(JSON.parse(b.toString())));
+    }
+    assert.equal(cache.stats.boxes, boxes);
+    assert.ok(cache.stats.bytes / boxes <= 64, `${(cache.stats.bytes / boxes).toFixed(1)} bytes a box`);
+    let hits = 0;
+    for (let n = 0; n < boxes; n++) if (cache.lookup(cache.identify(body(n)))) hits++;
+    assert.equal(hits, boxes, 'every box is still remembered');
+    const hit = cache.lookup(cache.identify(body(4)))!;
+    assert.deepEqual([hit.devSno, hit.online + hit.offline], ['BOX-000004', 8]);
+  });
+});
+
+describe('sqlite store: a repeat known by its digest alone', () => {
+  const bytes = (text: string) => Buffer.from(text);
+  it('is stored without its report while the box is known, and handed back once it is not', async () => {
+    const fresh = await sqliteBackend.fresh();
+    const store = fresh.store as SqliteStore;
+    try {
+      const text = JSON.stringify(report('DIG1', { '10.0.0.1': 'online' }));
+      const t0 = Date.now();
+      await store.ingest(parseReport(JSON.parse(text)), t0, { source: bytes(text) });
+      assert.equal(await store.ingestRepeat('DIG1', digestOfBytes(bytes(text)), t0 + 1), true);
+      // A body one byte different is not the box's last one: no short path.
+      assert.equal(store.ingestRepeat('DIG1', digestOfBytes(bytes(text.replace('online', 'onlinf'))), t0 + 2), undefined);
+      assert.equal(store.ingestRepeat('DIG2', digestOfBytes(bytes(text)), t0 + 2), undefined, 'another box');
+      // Known when asked, not any more when written (the code was revoked in between): not stored.
+      const late = store.ingestRepeat('DIG1', digestOfBytes(bytes(text)), t0 + 3);
+      assert.ok(late);
+      await store.setCodeStatus('DIG1', 'revoked', t0 + 3);
+      assert.equal(await late, false);
+      const found = (await store.getBox('DIG1'))!;
+      assert.equal(found.box.report_count, 2);
+      assert.equal(found.box.last_report_at, new Date(t0 + 1).toISOString());
+    } finally {
+      await store.close();
+      await fresh.cleanup();
+    }
   });
 });
 

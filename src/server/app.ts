@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
 import { REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
 import { decodeUtf8Strict, ReportValidationError } from '../protocol/index.js';
-import type { Leadership, RegistryMode, Store } from '../store/types.js';
+import type { Leadership, RegistryMode, Store, Transition } from '../store/types.js';
 import { registerAuditLog } from './audit.js';
 import { BodyBudget } from './body-budget.js';
 import { apiErrorHandler, tooLargeBody } from './errors.js';
@@ -17,6 +17,7 @@ import { feedFromStore, publishFleetEvents } from './live-bridge.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
+import { TransitionLog } from './transition-log.js';
 import { createReportEndpoint, registerReportPathHint } from './report-endpoint.js';
 import { registerRequestGuard } from './request-guard.js';
 import { registerAccountsApi } from './routes/accounts-api.js';
@@ -57,8 +58,9 @@ export interface ServerOptions {
   /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
   leadership?: Leadership;
   /**
-   * Memory (bytes, default REPEAT_MEMORY_BYTES) for each box's last report body, so that a
-   * byte-for-byte repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
+   * Memory (bytes, default REPEAT_MEMORY_BYTES; about 64 a box) for a digest of each box's last
+   * report body, so that a byte-for-byte repeat is not parsed and validated again (see
+   * repeat-cache.ts); 0 turns that off.
    */
   repeatCacheBytes?: number;
   /** Bytes of report bodies held at once, all connections together (default SERVER_DEFAULTS). */
@@ -205,6 +207,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
   app.decorate('retention', retention);
+  // Every transition announced (reports, offline detection) reaches the log through here.
+  const transitionLog = new TransitionLog(() => app.log);
+  const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
+  events.on('transitions', logTransitions);
   runWithServer(
     app,
     () => {
@@ -216,6 +222,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       await detector?.stop();
       await alerts.stop();
       await retention?.stop();
+      events.off('transitions', logTransitions);
+      transitionLog.flush();
     },
   );
 

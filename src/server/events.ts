@@ -4,8 +4,21 @@ import { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
 import type { Transition } from '../store/types.js';
 
+/**
+ * What listeners learn of a stored report: its box and how many of its sub-devices are online
+ * and offline; and the report itself when its body was parsed. A byte-for-byte repeat recognized
+ * by its digest is stored without parsing its body again: it has no `report` (a receiver built
+ * with repeatCacheBytes 0 parses every body).
+ */
+export interface StoredReport {
+  dev_sno: string;
+  online: number;
+  offline: number;
+  report?: Report;
+}
+
 export interface FleetEventMap {
-  report: [report: Report, receivedAt: number];
+  report: [report: StoredReport, receivedAt: number];
   transitions: [transitions: Transition[]];
   rejected: [reason: string];
   /** A report was stored and answered, `seconds` after it arrived. */

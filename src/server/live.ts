@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Transition } from '../store/types.js';
-import type { FleetEvents } from './events.js';
+import type { FleetEvents, StoredReport } from './events.js';
 
 /** What the dashboard needs to know about one received report. */
 export interface LiveReport {
@@ -27,17 +27,10 @@ export interface LiveFeed {
 export function feedFromFleetEvents(events: FleetEvents): LiveFeed {
   return {
     subscribe(listener) {
-      const onReport = (report: { dev_sno: string; sub_devices: Array<{ ep_status: string }> }, receivedAt: number) => {
-        let online = 0;
-        for (const s of report.sub_devices) if (s.ep_status === 'online') online++;
+      const onReport = (report: StoredReport, receivedAt: number) => {
         listener({
           kind: 'report',
-          report: {
-            dev_sno: report.dev_sno,
-            at: new Date(receivedAt).toISOString(),
-            online,
-            offline: report.sub_devices.length - online,
-          },
+          report: { dev_sno: report.dev_sno, at: new Date(receivedAt).toISOString(), online: report.online, offline: report.offline },
         });
       };
       const onTransitions = (transitions: Transition[]) => listener({ kind: 'transitions', transitions });

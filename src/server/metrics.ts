@@ -136,8 +136,16 @@ export function installMetrics(
     received.inc();
     rejected.inc({ reason });
   });
+  // A storm brings thousands of transitions a second: each (kind, status) counter is looked up
+  // once, not by its labels at every transition.
+  const transitionCounters = { box: new Map<string, Counter.Internal>(), sub_device: new Map<string, Counter.Internal>() };
   events.on('transitions', (ts) => {
-    for (const t of ts) transitions.inc({ kind: t.ep_id === null ? 'box' : 'sub_device', to: t.to_status });
+    for (const t of ts) {
+      const kind = t.ep_id === null ? 'box' : 'sub_device';
+      let counter = transitionCounters[kind].get(t.to_status);
+      if (counter === undefined) transitionCounters[kind].set(t.to_status, (counter = transitions.labels({ kind, to: t.to_status })));
+      counter.inc();
+    }
   });
   events.on('alerts', (queued, held) => {
     alertsQueued.inc(queued);

@@ -60,10 +60,8 @@ export class OfflineDetector {
     if (now - this.watchingSince < this.timeoutMs) return [];
     if (this.leadership && !this.leadership.isLeader()) return [];
     const transitions = await this.store.markSilentBoxesOffline(now - this.timeoutMs, now);
-    if (transitions.length) {
-      for (const t of transitions) this.log?.info(t, 'status transition');
-      this.events.emit('transitions', transitions);
-    }
+    // Logged by the server's listener (see transition-log.ts).
+    if (transitions.length) this.events.emit('transitions', transitions);
     return transitions;
   }
 }

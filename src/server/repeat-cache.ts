@@ -1,20 +1,26 @@
 // A box sends the same report every few seconds, byte for byte, until something about its
-// sub-devices changes. The receiver remembers each box's last accepted body together with what
-// parsing it gave; when the very same bytes come again, decoding, JSON parsing and validation
-// are skipped: the same bytes always parse to the same report. A body that differs in any byte
+// sub-devices changes. The receiver remembers a digest of each box's last accepted body (see
+// util/body-digest.ts) with its sub-device counts; when the very same bytes come again, decoding,
+// JSON parsing and validation are skipped: the same bytes always parse to the same report, and
+// that report's echo is those very bytes. Only bodies already in normal form are remembered (the
+// others' echo is another text, which would have to be kept). A body that differs in any byte
 // goes the whole way, as does every body while the cache is off (limit 0).
 import type { Report } from '../protocol/index.js';
-import { ownCopy } from '../util/own-copy.js';
+import { digestOfBytes, type Digest } from '../util/body-digest.js';
+import { DigestMemory } from '../util/digest-memory.js';
 
-export interface KnownBody {
-  report: Report;
-  /** What to answer: the normalized report, as bytes or text. */
-  echo: Buffer | string;
+/** A body as the cache knows it: its box (as written in it) and its digest. */
+export interface BodyIdentity {
+  devSno: string;
+  digest: Digest;
 }
 
-interface Entry extends KnownBody {
-  bytes: Buffer;
-  size: number;
+/** What a repeated body said: its box and how many of its sub-devices are online, offline. */
+export interface KnownBody {
+  devSno: string;
+  digest: Digest;
+  online: number;
+  offline: number;
 }
 
 const DEV_SNO_KEY = Buffer.from('"dev_sno"');
@@ -24,9 +30,9 @@ const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c ===
 
 /**
  * The dev_sno as written in the body, found without parsing it. It only picks the slot a body is
- * remembered in: a body is recognized only when all of its bytes equal the remembered ones, so a
- * wrong guess (an escaped dev_sno, the key inside some other string) costs a miss, never a wrong
- * answer.
+ * remembered in: a body is recognized only when its digest equals the remembered one, so a wrong
+ * guess (an escaped dev_sno, the key inside some other string) costs a miss, never a wrong answer;
+ * and a body is remembered only under the dev_sno it parsed to.
  */
 function slotOf(body: Buffer): string | null {
   let i = body.indexOf(DEV_SNO_KEY);
@@ -44,66 +50,53 @@ function slotOf(body: Buffer): string | null {
   return body.toString('latin1', start, end);
 }
 
-/** Freezes the report all the way down: one object now answers many requests. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
+/** Sub-device counts, packed in the 32 bits a box's entry has for them. */
+const COUNT_MAX = 0xffff;
 
 export class RepeatCache {
-  private readonly entries = new Map<string, Entry>();
-  private size = 0;
+  private readonly memory: DigestMemory;
   private hitCount = 0;
   private missCount = 0;
 
-  /** @param limitBytes memory to use, roughly (about 6 kB per box of 8 sub-devices); 0 turns it off. */
-  constructor(private readonly limitBytes: number) {}
+  /** @param limitBytes memory to use (about 64 bytes a box); 0 turns it off. */
+  constructor(private readonly limitBytes: number) {
+    this.memory = new DigestMemory(limitBytes);
+  }
 
   get stats(): { hits: number; misses: number; boxes: number; bytes: number } {
-    return { hits: this.hitCount, misses: this.missCount, boxes: this.entries.size, bytes: this.size };
+    return { hits: this.hitCount, misses: this.missCount, boxes: this.memory.boxes, bytes: this.memory.bytes };
   }
 
-  /** What these bytes parsed to last time, if they are exactly the last body of some box. */
-  lookup(body: Buffer): KnownBody | undefined {
+  /** Who a body claims to be and its digest; null when it cannot be remembered (no plain dev_sno). */
+  identify(body: Buffer): BodyIdentity | null {
+    if (this.limitBytes <= 0) return null;
+    const devSno = slotOf(body);
+    return devSno === null ? null : { devSno, digest: digestOfBytes(body) };
+  }
+
+  /** What the body said, if it is exactly the last remembered body of its box. */
+  lookup(id: BodyIdentity | null): KnownBody | undefined {
     if (this.limitBytes <= 0) return undefined;
-    const slot = slotOf(body);
-    const entry = slot === null ? undefined : this.entries.get(slot);
-    if (entry !== undefined && entry.bytes.equals(body)) {
-      this.hitCount++;
-      return entry;
+    const info = id === null ? -1 : this.memory.find(id.devSno, id.digest);
+    if (info < 0) {
+      this.missCount++;
+      return undefined;
     }
-    this.missCount++;
-    return undefined;
+    this.hitCount++;
+    return { devSno: id!.devSno, digest: id!.digest, online: info >>> 16, offline: info & COUNT_MAX };
   }
 
-  /** Remembers a body that was accepted and stored, with the report it parsed to. */
-  remember(body: Buffer, report: Report, echo: Buffer | string): void {
-    if (this.limitBytes <= 0) return;
-    const slot = slotOf(body);
-    if (slot === null) return;
-    this.forget(slot);
-    const bytes = ownCopy(body);
-    // The parsed strings take about twice the bytes (two-byte text), the objects about as much;
-    // a normalized echo is text of its own.
-    const size = 3 * body.length + 512 + (typeof echo === 'string' ? 2 * echo.length : 0);
-    this.entries.set(slot, {
-      bytes,
-      report: deepFreeze(report),
-      echo: echo === body ? bytes : echo,
-      size,
-    });
-    this.size += size;
-    // The first entries are the ones least recently changed.
-    while (this.size > this.limitBytes && this.entries.size > 0) this.forget(this.entries.keys().next().value!);
-  }
-
-  private forget(slot: string): void {
-    const old = this.entries.get(slot);
-    if (old === undefined) return;
-    this.entries.delete(slot);
-    this.size -= old.size;
+  /**
+   * Remembers a body that was accepted and stored, in normal form (its own echo), with the
+   * report it parsed to.
+   */
+  remember(id: BodyIdentity | null, report: Report): void {
+    // Under its real dev_sno only: a hit then names the right box without parsing.
+    if (id === null || id.devSno !== report.dev_sno) return;
+    let online = 0;
+    for (const s of report.sub_devices) if (s.ep_status === 'online') online++;
+    const offline = report.sub_devices.length - online;
+    if (online > COUNT_MAX || offline > COUNT_MAX) return;
+    this.memory.remember(id.devSno, id.digest, ((online << 16) | offline) >>> 0);
   }
 }

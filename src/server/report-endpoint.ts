@@ -8,7 +8,7 @@ import { BodyBudget } from './body-budget.js';
 import type { WriteHealth } from './write-health.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
 import { ERROR_STATUS, errorBody, sendError, tooLargeBody, type ErrorBody } from './errors.js';
-import type { FleetEvents } from './events.js';
+import type { FleetEvents, StoredReport } from './events.js';
 import type { RepeatCache } from './repeat-cache.js';
 
 export interface ReportEndpointOptions {
@@ -31,6 +31,12 @@ export interface ReportEndpointOptions {
 interface Answer {
   status: number;
   body: string | Buffer;
+}
+
+function storedReport(report: Report): StoredReport {
+  let online = 0;
+  for (const s of report.sub_devices) if (s.ep_status === 'online') online++;
+  return { dev_sno: report.dev_sno, online, offline: report.sub_devices.length - online, report };
 }
 
 /** An error answer; `extra` adds fields a box's client may look for (the refused dev_sno…). */
@@ -72,19 +78,26 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
   /** Validates and stores one report body; never throws. */
   async function processBody(bytes: Buffer): Promise<Answer> {
     try {
-      const known = repeats.lookup(bytes);
-      const { report, echo, exact } = known ? { ...known, exact: true } : parseBody(bytes);
-      const receivedAt = Date.now();
+      const id = repeats.identify(bytes);
+      const known = repeats.lookup(id);
+      // A repeat's echo is its own bytes; the store takes it without the parsed report if it can.
+      let receivedAt = Date.now();
+      const stored = known && store.ingestRepeat?.(known.devSno, known.digest, receivedAt);
+      if (stored && (await stored)) {
+        o.health.succeeded();
+        events.emit('report', { dev_sno: known.devSno, online: known.online, offline: known.offline }, receivedAt);
+        return { status: 200, body: bytes };
+      }
+      const { report, echo, exact } = parseBody(bytes);
+      if (stored) receivedAt = Date.now();
       const { transitions } = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
       o.health.succeeded();
-      if (!known && exact) repeats.remember(bytes, report, echo);
+      if (!known && echo === bytes) repeats.remember(id, report);
       const log = o.log();
       log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');
-      events.emit('report', report, receivedAt);
-      if (transitions.length) {
-        for (const t of transitions) log.info(t, 'status transition');
-        events.emit('transitions', transitions);
-      }
+      events.emit('report', storedReport(report), receivedAt);
+      // Logged by the listeners (one line a second in a storm, see transition-log.ts).
+      if (transitions.length) events.emit('transitions', transitions);
       return { status: 200, body: echo };
     } catch (err) {
       if (err instanceof ReportValidationError) {

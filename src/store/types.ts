@@ -14,6 +14,7 @@ import type {
   Transition,
 } from './api-types.js';
 import type { Accounts } from './accounts.js';
+import type { Digest } from '../util/body-digest.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
 // dashboard type-checks against the very same definitions.
@@ -201,6 +202,15 @@ export interface Store {
    * (e.g. no NUL characters, which PostgreSQL text cannot hold).
    */
   ingest(report: Report, receivedAt: number, opts?: IngestOptions): Promise<IngestResult>;
+  /**
+   * Optional short path for a byte-for-byte repeat, known only by the digest of its bytes (see
+   * util/body-digest.ts): stores it as ingest would store the report those bytes parse to, and
+   * resolves true, when the store knows that report to be exactly what its rows already say
+   * (passed earlier to ingest with those bytes as `source`). Returns undefined right away when
+   * it does not know that; resolves false when it learned otherwise before writing (a revoked
+   * code, the box gone offline): nothing was stored then, and the caller ingests the report.
+   */
+  ingestRepeat?(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined;
   listBoxes(query?: ListBoxesQuery): Promise<{ total: number; boxes: BoxState[] }>;
   getBox(devSno: string): Promise<{ box: BoxState; sub_devices: SubDeviceState[] } | null>;
   history(devSno: string, query?: HistoryQuery): Promise<HistoryEntry[]>;

@@ -24,8 +24,9 @@ export async function startReceiverOn(port: number, dbDir: string): Promise<Rece
   const store = new SqliteStore({ file: join(dbDir, `receiver-${Date.now()}-${Math.random().toString(36).slice(2)}.db`) });
   const events = new FleetEvents();
   const reports: Report[] = [];
-  events.on('report', (report) => reports.push(report));
-  const app = await buildServer({ store, events });
+  // Every body parsed (no repeat cache), so that each stored report comes with its report.
+  events.on('report', (stored) => reports.push(stored.report!));
+  const app = await buildServer({ store, events, repeatCacheBytes: 0 });
   const url = await app.listen({ host: '127.0.0.1', port });
   return {
     url,

@@ -8,7 +8,23 @@ import { planIngest, timeoutTransitions, type PriorSubDevice } from '../diff.js'
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
-import { identityOf, jsonOf, keepable, sameReport, type KnownBox, type KnownBoxes } from './known-boxes.js';
+import type { Digest } from '../../util/body-digest.js';
+import { identityOf, jsonOf, type KnownBoxes } from './known-boxes.js';
+
+/** A byte-for-byte repeat, known by its digest only (see Store.ingestRepeat). */
+interface PendingRepeat {
+  devSno: string;
+  digest: Digest;
+  receivedAt: number;
+  resolve: (stored: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
+type Pending = PendingReport | PendingRepeat;
+/** What writing one pending report gave: a repeat is stored (true) or was not known any more (false). */
+type Written = IngestResult | boolean;
+
+const isRepeat = (p: Pending): p is PendingRepeat => (p as Partial<PendingReport>).report === undefined;
 
 /** What the diff needs plus the fields that decide whether a row must be rewritten. */
 interface PriorSubRow extends PriorSubDevice {
@@ -17,6 +33,18 @@ interface PriorSubRow extends PriorSubDevice {
   ep_type: string;
   ep_name: string;
   extra: string;
+}
+
+/** Finds a box's prior sub-device rows by ep_id: a scan for the usual handful, a Map past that. */
+function priorLookup(prior: PriorSubRow[]): (epId: string) => PriorSubRow | undefined {
+  if (prior.length > 16) {
+    const byId = new Map(prior.map((r) => [r.ep_id, r]));
+    return (epId) => byId.get(epId);
+  }
+  return (epId) => {
+    for (const r of prior) if (r.ep_id === epId) return r;
+    return undefined;
+  };
 }
 
 function sameFields(row: PriorSubRow, sub: Report['sub_devices'][number], extra: string): boolean {
@@ -49,20 +77,26 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO boxes (dev_sno, status, first_seen_at, last_report_at, status_changed_at, report_count, sub_online, sub_offline, extra)
        VALUES (@dev_sno, 'online', @now, @now, @now, 1, @on, @off, @extra)`,
     ),
-    updateBox: db.prepare(
-      `UPDATE boxes SET status = 'online', last_report_at = @now, report_count = report_count + 1,
-         status_changed_at = CASE WHEN @changed THEN @now ELSE status_changed_at END,
-         sub_online = @on, sub_offline = @off, extra = @extra
-       WHERE dev_sno = @dev_sno`,
+    // A box back online: its status changes (and with it the boxes_status index).
+    reviveBox: db.prepare<[number, number, number, number, string, string]>(
+      `UPDATE boxes SET status = 'online', last_report_at = ?, report_count = report_count + 1,
+         status_changed_at = ?, sub_online = ?, sub_offline = ?, extra = ?
+       WHERE dev_sno = ?`,
     ),
-    upsertSub: db.prepare(
+    // A box that was online already, the usual case: status left out, the index is not touched.
+    updateBox: db.prepare<[number, number, number, string, string]>(
+      `UPDATE boxes SET last_report_at = ?, report_count = report_count + 1, sub_online = ?, sub_offline = ?, extra = ?
+       WHERE dev_sno = ?`,
+    ),
+    insertSub: db.prepare<[string, string, string, string, string, string, string, string, number, number, number]>(
       `INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra, first_seen_at, last_seen_at, status_changed_at)
-       VALUES (@dev_sno, @ep_id, @ep_ip, @ep_status, @ep_location, @ep_type, @ep_name, @extra, @now, @now, @now)
-       ON CONFLICT (dev_sno, ep_id) DO UPDATE SET
-         ep_ip = excluded.ep_ip, ep_status = excluded.ep_status, ep_location = excluded.ep_location,
-         ep_type = excluded.ep_type, ep_name = excluded.ep_name, extra = excluded.extra,
-         last_seen_at = excluded.last_seen_at,
-         status_changed_at = CASE WHEN @changed THEN excluded.status_changed_at ELSE sub_devices.status_changed_at END`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // A row that exists (an UPDATE, not an INSERT that fails into ON CONFLICT: half the work).
+    updateSub: db.prepare<[string, string, string, string, string, string, number, number, number, string, string]>(
+      `UPDATE sub_devices SET ep_ip = ?, ep_status = ?, ep_location = ?, ep_type = ?, ep_name = ?, extra = ?,
+         last_seen_at = ?, status_changed_at = CASE WHEN ? THEN ? ELSE status_changed_at END
+       WHERE dev_sno = ? AND ep_id = ?`,
     ),
     removeSub: db.prepare(
       `UPDATE sub_devices SET ep_status = 'removed', status_changed_at = @now, last_seen_at = @seen WHERE dev_sno = @dev_sno AND ep_id = @ep_id`,
@@ -70,6 +104,15 @@ function prepareStatements(db: Database.Database) {
     insertHistory: db.prepare(
       `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
        VALUES (@at, @dev_sno, @ep_id, @from_status, @to_status, @reason)`,
+    ),
+    /** HISTORY_ROWS_PER_INSERT history rows in one statement (see HistoryRows). */
+    insertHistoryRows: db.prepare(
+      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason) VALUES ${Array(HISTORY_ROWS_PER_INSERT)
+        .fill('(?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+    ),
+    insertHistoryRow: db.prepare<[number, string, string | null, string | null, string, string]>(
+      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
     autoRegister: db.prepare(
       `INSERT INTO registry (dev_sno, status, source, created_at, updated_at) VALUES (?, 'active', 'auto', ?, ?)`,
@@ -79,70 +122,100 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+const HISTORY_ROWS_PER_INSERT = 32;
+const HISTORY_COLUMNS = 6;
+
+/**
+ * The history rows of a batch, written together at its end: a storm gives one or more per
+ * report, and one statement of 32 rows costs far less than 32 statements of one.
+ */
+class HistoryRows {
+  /** Column values, row after row: at, dev_sno, ep_id, from_status, to_status, reason. */
+  values: Array<string | number | null> = [];
+
+  add(at: number, t: Transition): void {
+    this.values.push(at, t.dev_sno, t.ep_id, t.from_status, t.to_status, t.reason);
+  }
+
+  append(other: HistoryRows): void {
+    for (const v of other.values) this.values.push(v);
+  }
+
+  write(s: Statements): void {
+    const v = this.values;
+    const full = HISTORY_ROWS_PER_INSERT * HISTORY_COLUMNS;
+    let i = 0;
+    for (; i + full <= v.length; i += full) s.insertHistoryRows.run(v.slice(i, i + full));
+    for (; i < v.length; i += HISTORY_COLUMNS) {
+      s.insertHistoryRow.run(v[i] as number, v[i + 1] as string, v[i + 2] as string | null, v[i + 3] as string | null, v[i + 4] as string, v[i + 5] as string);
+    }
+  }
+}
+
+/** What a batch's reports leave for after their writes: history to insert, boxes to remember. */
+interface BatchOutput {
+  history: HistoryRows;
+  /** What may be remembered once the transaction has committed. */
+  learned: Array<[string, Digest]>;
+}
+
+const batchOutput = (): BatchOutput => ({ history: new HistoryRows(), learned: [] });
+
 /**
  * Writes a batch of reports in one transaction and returns each one's result (an Error for a
  * report that was refused and rolled back alone). Boxes whose rows now say what their report
  * says are remembered once the transaction has committed.
  */
 function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
-  // `learned`: what the caller may remember once this report's writes are committed.
-  const writeOne = (p: PendingReport, learned: Array<[string, KnownBox]>): IngestResult => {
+  const writeOne = (p: Pending, out: BatchOutput): Written => {
+    if (isRepeat(p)) {
+      // Still known (nothing since the lookup made the box's rows differ): one update.
+      if (!known.matches(p.devSno, p.digest)) return false;
+      s.repeatBox.run(p.receivedAt, p.devSno);
+      return true;
+    }
     const { report, receivedAt: now, mode } = p;
+    const devSno = report.dev_sno;
     const identity = identityOf(report, p.source);
-    const remembered = known.get(report.dev_sno);
-    if (remembered !== undefined && sameReport(remembered, identity)) {
+    if (known.matches(devSno, identity)) {
       // Same sub-devices, same statuses as the box's last report, and the box is online with
       // an active code (see KnownBoxes): nothing to read, nothing to diff, no transition.
-      s.repeatBox.run(now, report.dev_sno);
+      s.repeatBox.run(now, devSno);
       return { transitions: [] };
     }
     // From here on the rows change; what is remembered is stale until the commit.
-    if (remembered !== undefined) known.forget(report.dev_sno);
+    known.forget(devSno);
     const extraJson = jsonOf(report.extra);
-    const row = s.boxAndCode.get(report.dev_sno)!;
+    const row = s.boxAndCode.get(devSno)!;
     const code = row.code_status === null ? null : { status: row.code_status };
-    if (admitReport(report.dev_sno, code, mode) === 'register') {
-      s.autoRegister.run(report.dev_sno, now, now);
+    if (admitReport(devSno, code, mode) === 'register') {
+      s.autoRegister.run(devSno, now, now);
     }
     const box = row.status === null ? null : { status: row.status, last_report_at: row.last_report_at };
-    const prior = box ? s.subs.all(report.dev_sno) : [];
+    const prior = box ? s.subs.all(devSno) : [];
     const plan = planIngest(report, { box, subDevices: prior }, now);
-    const priorById = new Map(prior.map((r) => [r.ep_id, r]));
-    const boxParams = {
-      dev_sno: report.dev_sno,
-      now,
-      on: plan.box.subOnline,
-      off: plan.box.subOffline,
-      extra: extraJson,
-      changed: plan.box.statusChanged ? 1 : 0,
-    };
+    const priorOf = priorLookup(prior);
+    const { subOnline, subOffline } = plan.box;
     if (plan.box.isNew) {
-      const { changed: _changed, ...insertParams } = boxParams;
-      s.insertBox.run(insertParams);
-    } else s.updateBox.run(boxParams);
+      s.insertBox.run({ dev_sno: devSno, now, on: subOnline, off: subOffline, extra: extraJson });
+    } else if (plan.box.statusChanged) s.reviveBox.run(now, now, subOnline, subOffline, extraJson, devSno);
+    else s.updateBox.run(now, subOnline, subOffline, extraJson, devSno);
     for (const w of plan.writes) {
-      const extra = JSON.stringify(w.sub.extra);
-      const before = priorById.get(w.sub.ep_id);
+      const sub = w.sub;
+      const extra = jsonOf(sub.extra);
+      if (w.isNew) {
+        s.insertSub.run(devSno, sub.ep_id, sub.ep_ip, sub.ep_status, sub.ep_location, sub.ep_type, sub.ep_name, extra, now, now, now);
+        continue;
+      }
       // An unchanged row is left alone: its last_seen_at is the box's last_report_at (see getBox).
-      if (!w.isNew && !w.statusChanged && before && sameFields(before, w.sub, extra)) continue;
-      s.upsertSub.run({
-        dev_sno: report.dev_sno,
-        ep_id: w.sub.ep_id,
-        ep_ip: w.sub.ep_ip,
-        ep_status: w.sub.ep_status,
-        ep_location: w.sub.ep_location,
-        ep_type: w.sub.ep_type,
-        ep_name: w.sub.ep_name,
-        extra,
-        now,
-        changed: w.statusChanged ? 1 : 0,
-      });
+      if (!w.statusChanged && sameFields(priorOf(sub.ep_id)!, sub, extra)) continue;
+      s.updateSub.run(sub.ep_ip, sub.ep_status, sub.ep_location, sub.ep_type, sub.ep_name, extra, now, w.statusChanged ? 1 : 0, now, devSno, sub.ep_id);
     }
     // A sub-device missing now was last seen in the box's previous report.
-    for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: report.dev_sno, ep_id, now, seen: box!.last_report_at });
-    for (const t of plan.transitions) s.insertHistory.run({ ...t, at: now });
+    for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: devSno, ep_id, now, seen: box!.last_report_at });
+    for (const t of plan.transitions) out.history.add(now, t);
     // The box is online now, with an active code, and its rows say what this report says.
-    learned.push([report.dev_sno, keepable(identity)]);
+    out.learned.push([devSno, identity]);
     return { transitions: plan.transitions };
   };
   const ingestOne = db.transaction(writeOne);
@@ -152,44 +225,49 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
   // per report; if one does fail (a refused code, a disk error), the batch is rolled back whole
   // and written again with each report in its own savepoint, so the bad one rolls back alone
   // and the others still commit.
-  const fastBatch = db.transaction((batch: PendingReport[], learned: Array<[string, KnownBox]>) =>
-    batch.map((p) => writeOne(p, learned)),
-  );
-  const safeBatch = db.transaction((batch: PendingReport[], learned: Array<[string, KnownBox]>) =>
-    batch.map((p) => {
-      const mine: Array<[string, KnownBox]> = [];
+  const fastBatch = db.transaction((batch: Pending[], out: BatchOutput) => {
+    const results = batch.map((p) => writeOne(p, out));
+    out.history.write(s);
+    return results;
+  });
+  const safeBatch = db.transaction((batch: Pending[], out: BatchOutput) => {
+    const results = batch.map((p) => {
+      const mine = batchOutput();
       try {
         const r = ingestOne(p, mine);
-        learned.push(...mine);
+        out.history.append(mine.history);
+        for (const l of mine.learned) out.learned.push(l);
         return r;
       } catch (e) {
         return asError(e);
       }
-    }),
-  );
-  return (batch: PendingReport[]): Array<IngestResult | Error> => {
-    let learned: Array<[string, KnownBox]> = [];
-    let results: Array<IngestResult | Error>;
+    });
+    out.history.write(s);
+    return results;
+  });
+  return (batch: Pending[]): Array<Written | Error> => {
+    let out = batchOutput();
+    let results: Array<Written | Error>;
     try {
-      results = fastBatch(batch, learned);
+      results = fastBatch(batch, out);
     } catch {
-      learned = [];
-      results = safeBatch(batch, learned);
+      out = batchOutput();
+      results = safeBatch(batch, out);
     }
     // Committed: remember, in order, so a box's last report in the batch wins.
-    for (const [devSno, k] of learned) known.remember(devSno, k);
+    for (const [devSno, k] of out.learned) known.remember(devSno, k);
     return results;
   };
 }
 
 /** The reports waiting for their batch, and the writing of each batch. */
 export class SqliteIngest {
-  private pending: PendingReport[] = [];
+  private pending: Pending[] = [];
   private flushScheduled = false;
   private flushAfterSync = false;
   private closed = false;
   private readonly stmts: Statements;
-  private readonly writeBatch: (batch: PendingReport[]) => Array<IngestResult | Error>;
+  private readonly writeBatch: (batch: Pending[]) => Array<Written | Error>;
 
   constructor(
     private readonly db: Database.Database,
@@ -203,15 +281,23 @@ export class SqliteIngest {
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions): Promise<IngestResult> {
     if (this.closed) return Promise.reject(storeClosed());
-    return new Promise((resolve, reject) => {
-      this.pending.push(pendingReport(report, receivedAt, opts, resolve, reject));
-      if (this.pending.length >= this.maxBatch) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        // setImmediate lets every request already parsed in this tick join the batch.
-        setImmediate(() => this.flushUnlessSyncing());
-      }
-    });
+    return new Promise((resolve, reject) => this.enqueue(pendingReport(report, receivedAt, opts, resolve, reject)));
+  }
+
+  /** See Store.ingestRepeat: undefined unless the box's last report had this digest. */
+  ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
+    if (this.closed || !this.known.matches(devSno, digest)) return undefined;
+    return new Promise((resolve, reject) => this.enqueue({ devSno, digest, receivedAt, resolve, reject }));
+  }
+
+  private enqueue(p: Pending): void {
+    this.pending.push(p);
+    if (this.pending.length >= this.maxBatch) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate lets every request already parsed in this tick join the batch.
+      setImmediate(() => this.flushUnlessSyncing());
+    }
   }
 
   /** Called once a sync is done: the reports that waited for it go in one commit now. */
@@ -248,7 +334,7 @@ export class SqliteIngest {
         for (const p of batch) p.reject(failure);
         continue;
       }
-      let results: Array<IngestResult | Error>;
+      let results: Array<Written | Error>;
       try {
         results = this.writeBatch(batch);
       } catch (e) {
@@ -256,19 +342,24 @@ export class SqliteIngest {
         continue;
       }
       // Refused reports were rolled back: nothing of theirs waits for the disk.
-      const stored: Array<[PendingReport, IngestResult]> = [];
-      batch.forEach((p, i) => {
+      const stored: Pending[] = [];
+      const written: Written[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!;
         const r = results[i]!;
         if (r instanceof Error) p.reject(r);
-        else stored.push([p, r]);
-      });
+        else {
+          stored.push(p);
+          written.push(r);
+        }
+      }
       if (stored.length === 0) continue;
       this.sync.durable().then(
         () => {
-          for (const [p, r] of stored) p.resolve(r);
+          for (let i = 0; i < stored.length; i++) (stored[i]!.resolve as (r: Written) => void)(written[i]!);
         },
         (e: unknown) => {
-          for (const [p] of stored) p.reject(e);
+          for (const p of stored) p.reject(e);
         },
       );
     }

@@ -1,14 +1,10 @@
-// What the SQLite store remembers of online boxes: the last report each one sent, so that a
-// repeat of it (the usual case) needs no read of the database and no diff.
+// What the SQLite store remembers of online boxes: a digest of the last report each one sent
+// (about 64 bytes a box, see util/digest-memory.ts), so that a repeat of it (the usual case)
+// needs no read of the database and no diff.
 import type { Report } from '../../protocol/index.js';
 import { REPEAT_MEMORY_BYTES } from '../../defaults.js';
-import { ownCopy } from '../../util/own-copy.js';
-
-/**
- * What an online box's last report said: the bytes it came in (when the caller passed them, the
- * usual case) or else its fingerprint. Either is exact: equal means the same report.
- */
-export type KnownBox = Buffer | string;
+import { digestOfBytes, digestOfText, type Digest } from '../../util/body-digest.js';
+import { DigestMemory } from '../../util/digest-memory.js';
 
 function isEmpty(o: Record<string, unknown>): boolean {
   for (const _ in o) return false;
@@ -19,8 +15,8 @@ function isEmpty(o: Record<string, unknown>): boolean {
 export const jsonOf = (o: Record<string, unknown>) => (isEmpty(o) ? '{}' : JSON.stringify(o));
 
 /**
- * Everything a report says about its sub-devices (order included), kept whole rather than hashed:
- * comparing it is exact, so no two different reports can ever pass for a repeat.
+ * Everything a report says about its sub-devices (order included), unambiguously: no two
+ * different reports have the same fingerprint.
  */
 function subsFingerprint(report: Report): string {
   let text = '';
@@ -38,53 +34,39 @@ function reportFingerprint(report: Report): string {
   return `${report.dev_sno.length}:${report.dev_sno}${jsonOf(report.extra)}\n${subsFingerprint(report)}`;
 }
 
-/** How a report is recognized: its bytes (as they are, not yet copied) or its fingerprint. */
-export function identityOf(report: Report, source: Uint8Array | undefined): KnownBox {
-  return source === undefined
-    ? reportFingerprint(report)
-    : Buffer.isBuffer(source)
-      ? source
-      : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+/**
+ * How a report is recognized: the digest of the bytes it was parsed from (the usual case), or
+ * of its fingerprint for callers that have no bytes to give. Either is exact but for the
+ * digest's 2^-64 (see body-digest.ts): equal means the same report.
+ */
+export function identityOf(report: Report, source: Uint8Array | undefined): Digest {
+  return source === undefined ? digestOfText(reportFingerprint(report)) : digestOfBytes(source);
 }
-
-export function sameReport(known: KnownBox, now: KnownBox): boolean {
-  return typeof known === 'string' ? known === now : typeof now !== 'string' && known.equals(now);
-}
-
-/** What to keep of an identity: bytes get memory of their own (see ownCopy). */
-export const keepable = (k: KnownBox): KnownBox => (typeof k === 'string' ? k : ownCopy(k));
-
-const sizeOf = (k: KnownBox) => (typeof k === 'string' ? 2 * k.length : k.length) + 128;
 
 /**
- * Online boxes (with an active code) and what their last report said. Only ever true of the
- * database: an entry is added after the commit that made it so, and dropped before anything
- * that could make it false (a different report, the box going offline, its code changing).
- * That holds because no other process writes the file (see lockForThisProcess).
+ * Online boxes (with an active code) and the digest of what their last report said. Only ever
+ * true of the database: an entry is added after the commit that made it so, and dropped before
+ * anything that could make it false (a different report, the box going offline, its code
+ * changing). That holds because no other process writes the file (see lockForThisProcess).
  */
 export class KnownBoxes {
-  private readonly boxes = new Map<string, KnownBox>();
-  /** Memory in use, roughly; `limit` is what it may grow to. */
-  private size = 0;
+  private readonly memory: DigestMemory;
 
-  constructor(private readonly limit: number = REPEAT_MEMORY_BYTES) {}
-
-  get(devSno: string): KnownBox | undefined {
-    return this.boxes.get(devSno);
+  /** @param limit memory to use, about 64 bytes a box; 0 remembers nothing. */
+  constructor(limit: number = REPEAT_MEMORY_BYTES) {
+    this.memory = new DigestMemory(limit);
   }
 
-  remember(devSno: string, k: KnownBox): void {
-    // Re-inserted at the end, so the first entry is the one least recently changed.
-    this.forget(devSno);
-    this.boxes.set(devSno, k);
-    this.size += sizeOf(k);
-    while (this.size > this.limit && this.boxes.size > 0) this.forget(this.boxes.keys().next().value!);
+  /** True when d is the digest of the box's last report and its rows say what that report says. */
+  matches(devSno: string, d: Digest): boolean {
+    return this.memory.find(devSno, d) >= 0;
+  }
+
+  remember(devSno: string, d: Digest): void {
+    this.memory.remember(devSno, d);
   }
 
   forget(devSno: string): void {
-    const k = this.boxes.get(devSno);
-    if (k === undefined) return;
-    this.boxes.delete(devSno);
-    this.size -= sizeOf(k);
+    this.memory.forget(devSno);
   }
 }
