@@ -5,7 +5,10 @@
 // so the queue starts draining within one interval of the platform coming back.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { parseReport, toWire, type EpStatus, type ReportWire } from '../protocol/index.js';
+// The protocol's modules themselves, not its index: the index brings the receiver's validators
+// (dialects, login, events), each compiled when loaded, into the agent's bundle and memory.
+import type { EpStatus, ReportWire } from '../protocol/schema.js';
+import { parseReport, toWire } from '../protocol/validate.js';
 import type { AgentConfig, SubDeviceSpec } from './config.js';
 import { closePostConnections, postReport } from './post.js';
 import { probeAll } from './probing.js';

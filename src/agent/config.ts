@@ -7,7 +7,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { parse as parseYaml } from 'yaml';
-import { describeValueError, EP_TYPES, LIMITS, makeEpId, pointerToField, type EpType } from '../protocol/index.js';
+import { EP_TYPES, LIMITS, makeEpId, type EpType } from '../protocol/schema.js';
+import { describeValueError, pointerToField } from '../protocol/validate.js';
 import { DEFAULT_SIP_PORT } from '../probe/sip.js';
 import { parseRtspUrl } from '../probe/rtsp.js';
 

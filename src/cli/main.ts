@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `devstatus` command. Each command's code is imported when that command runs, so that
 // `devstatus agent` on a box does not load the receiver (Fastify, SQLite, PostgreSQL).
+// First, before anything else loads: V8 settings of the agent (see agent-v8.ts).
+import { leanV8ForAgent } from './agent-v8.js';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -192,6 +194,8 @@ program
   .addOption(logLevelOption('log level (debug logs every report sent or queued)'))
   .addOption(logFormatOption())
   .action(async (opts) => {
+    // Before the agent's code loads: its start-up is when the young generation would grow.
+    leanV8ForAgent();
     const { runAgent } = await loadAgentCommands();
     await runAgent(opts);
   });
