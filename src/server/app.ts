@@ -4,6 +4,7 @@
 // bodies have their own module.
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AlertingService, type AlertingOptions } from '../alerts/alerting-service.js';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
 import { REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
 import { ReportValidationError } from '../protocol/index.js';
@@ -17,6 +18,7 @@ import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
 import { createReportEndpoint, registerReportPathHint } from './report-endpoint.js';
 import { registerAdminRoutes } from './routes/admin-api.js';
+import { registerAlertingApi } from './routes/alerting-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
 import { registerReadApi } from './routes/read-api.js';
@@ -33,6 +35,8 @@ export interface ServerOptions {
   offline?: { reportIntervalMs?: number; misses?: number } | false;
   /** Webhook alerts; off without URLs. */
   alerts?: AlertOptions;
+  /** Alerting from DB-configured channels (issue 12); publicUrl defaults to http://127.0.0.1:9528. */
+  alerting?: Partial<AlertingOptions>;
   /** GET /metrics (default true). */
   metrics?: boolean;
   /** When set, /api/* needs this token (bearer or login cookie). Unset: nothing is protected. */
@@ -137,15 +141,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
+  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...opts.alerting }, opts.leadership, app.log);
+  app.decorate('alerting', alerting);
+  registerAlertingApi(app, store, alerting);
   runWithServer(
     app,
     () => {
       detector?.start();
       alerts.start();
+      alerting.start();
     },
     async () => {
       await detector?.stop();
       await alerts.stop();
+      await alerting.stop();
     },
   );
 
@@ -180,6 +189,7 @@ declare module 'fastify' {
     /** null when offline detection is off. tick() may be called from outside (leader election). */
     offlineDetector: OfflineDetector | null;
     alertDispatcher: AlertDispatcher;
+    alerting: AlertingService;
     metricsRegistry?: import('prom-client').Registry;
   }
 }

@@ -1,6 +1,7 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
 import type { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
+import type { AlertingStore } from './alerting-rows.js';
 import type { BoxState, BoxStatus, FleetSummary, HistoryEntry, SubDeviceState, Transition } from './api-types.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
@@ -173,6 +174,9 @@ export interface Store {
   deliveryCounts(): Promise<Record<DeliveryStatus, number>>;
   /** Deletes delivered and failed deliveries last updated before `before` (ms); returns how many. */
   pruneDeliveries(before: number): Promise<number>;
+
+  /** Alerting (issue 12): channels, rules, silences, engine steps, notifications outbox. */
+  readonly alerting: AlertingStore;
 
   /** Cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;

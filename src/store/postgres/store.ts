@@ -10,6 +10,7 @@ import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import type * as api from '../types.js';
+import { PgAlerting } from './alerting.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
@@ -40,6 +41,7 @@ export class PostgresStore implements api.Store {
   private readonly pool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly writer: PgIngest;
+  readonly alerting: PgAlerting;
   private readonly leaderRetryMs: number;
   private readonly log: StoreLogger;
   private readonly applicationName: string;
@@ -74,6 +76,7 @@ export class PostgresStore implements api.Store {
     this.pool.on('error', (err) => {
       if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
     });
+    this.alerting = new PgAlerting(this.pool);
     this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);

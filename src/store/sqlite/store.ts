@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
 import type * as api from '../types.js';
+import { SqliteAlerting } from './alerting.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
@@ -37,6 +38,7 @@ export class SqliteStore implements api.Store {
   private readonly writer: SqliteIngest;
   private readonly registry: SqliteRegistry;
   private readonly outbox: SqliteOutbox;
+  readonly alerting: SqliteAlerting;
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private closed = false;
@@ -61,6 +63,7 @@ export class SqliteStore implements api.Store {
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
+    this.alerting = new SqliteAlerting(db, this.sync);
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
