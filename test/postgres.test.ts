@@ -263,10 +263,10 @@ describe('postgres store', () => {
       const opened = await Promise.all([openPg(own), openPg(own), openPg(own)]);
       for (const s of opened) await s.close();
       const versions = await onDatabase(own, (c) => c.query('SELECT version FROM schema_migrations ORDER BY version'));
-      assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+      assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
 
       await onDatabase(own, (c) => c.query('INSERT INTO schema_migrations VALUES (99, 0)'));
-      await assert.rejects(openPg(own), /schema version 99, newer than this devstatus knows \(3\); upgrade devstatus/);
+      await assert.rejects(openPg(own), /schema version 99, newer than this devstatus knows \(4\); upgrade devstatus/);
     } finally {
       await own.drop();
     }
