@@ -5,7 +5,9 @@ import { t } from './i18n/index.js';
 import { navigations, route } from './router.js';
 import { loadError, session } from './state/session.js';
 import { BoxView } from './views/box.js';
+import { ChannelsView } from './views/admin-channels.js';
 import { FleetView } from './views/fleet.js';
+import { SilencesView } from './views/silences.js';
 import { LoginView } from './views/login.js';
 
 function Page() {
@@ -15,6 +17,8 @@ function Page() {
   useEffect(() => {
     loadError.value = null;
   }, [key]);
+  if (r.name === 'channels') return <ChannelsView key={key} />;
+  if (r.name === 'silences') return <SilencesView key={key} />;
   return r.name === 'box' ? <BoxView key={key} devSno={r.devSno} /> : <FleetView key={key} params={r.params} />;
 }
 

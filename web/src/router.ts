@@ -2,11 +2,18 @@
 // and #/boxes/<dev_sno>. Old path links (/boxes/<dev_sno>, /?q=...) are turned into hash routes.
 import { signal } from '@preact/signals';
 
-export type Route = { name: 'fleet'; params: URLSearchParams } | { name: 'box'; devSno: string };
+export type Route =
+  | { name: 'fleet'; params: URLSearchParams }
+  | { name: 'box'; devSno: string }
+  // alerting (issue 12)
+  | { name: 'channels' }
+  | { name: 'silences' };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const [pathname = '', query = ''] = path.split(/\?(.*)/s, 2);
+  if (/^\/alerts\/channels\/?$/.test(pathname)) return { name: 'channels' };
+  if (/^\/alerts\/silences\/?$/.test(pathname)) return { name: 'silences' };
   const m = /^\/boxes\/([^/]+)\/?$/.exec(pathname);
   if (m) {
     try {
