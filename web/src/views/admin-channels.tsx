@@ -145,7 +145,7 @@ export function ChannelsView() {
     { id: 'name', label: t('channels.name'), class: 'ch-name', cell: (c) => <strong>{c.name}</strong> },
     { id: 'kind', label: t('channels.kind'), class: 'ch-kind', cell: (c) => KIND_NAMES[c.kind] ?? c.kind },
     { id: 'target', label: t('channels.target'), class: 'ch-target mono', cell: (c) => target(c) },
-    { id: 'lang', label: t('channels.lang'), class: 'ch-lang', cell: (c) => String(c.config.lang ?? 'zh-CN') },
+    { id: 'lang', label: t('channels.lang'), class: 'ch-lang', cell: (c) => (c.config.lang === 'en' ? 'English' : '中文') },
     {
       id: 'actions',
       label: '',
