@@ -35,8 +35,11 @@ export interface ServerOptions {
   offline?: { reportIntervalMs?: number; misses?: number } | false;
   /** Webhook alerts; off without URLs. */
   alerts?: AlertOptions;
-  /** Alerting from DB-configured channels (issue 12); publicUrl defaults to http://127.0.0.1:9528. */
-  alerting?: Partial<AlertingOptions>;
+  /**
+   * Alerting from DB-configured channels (issue 12); publicUrl defaults to http://127.0.0.1:9528.
+   * false: the engine and deliveries do not run (the API still edits the configuration).
+   */
+  alerting?: Partial<AlertingOptions> | false;
   /** GET /metrics (default true). */
   metrics?: boolean;
   /** When set, /api/* needs this token (bearer or login cookie). Unset: nothing is protected. */
@@ -141,7 +144,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
-  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...opts.alerting }, opts.leadership, app.log);
+  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
   app.decorate('alerting', alerting);
   registerAlertingApi(app, store, alerting);
   runWithServer(
@@ -149,7 +152,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     () => {
       detector?.start();
       alerts.start();
-      alerting.start();
+      if (opts.alerting !== false) alerting.start();
     },
     async () => {
       await detector?.stop();
