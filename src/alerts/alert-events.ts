@@ -50,7 +50,8 @@ function entry(i: NotificationItem, base: string): ChangeEntry {
     camera_name: i.kind === 'sub_device' ? (e.ep_name ?? e.ep_id) : null,
     ep_type: (e.ep_type as EpType | null) ?? null,
     address: e.address,
-    location: i.kind === 'sub_device' ? ((e.ep_detail?.ep_location as string | undefined) ?? e.location_name) : e.location_name,
+    // The box's registry location reads better than a camera's raw ep_location (often an id).
+    location: e.location_name,
     from: status(i.from),
     to: status(i.to) ?? 'unknown',
     since: new Date(i.since).toISOString(),

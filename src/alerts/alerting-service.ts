@@ -27,6 +27,8 @@ export interface AlertingOptions {
   gapGraceMs?: number;
   /** Time zone of times in messages. */
   timeZone?: string;
+  /** Delivered/failed notifications and suppressed events are kept this long. */
+  retentionMs?: number;
 }
 
 /** With no rule stored, every enabled channel gets everything (box and camera, problems and recoveries). */
@@ -53,6 +55,7 @@ export class AlertingService {
   private stopped = true;
   /** (max history id seen, when): ids below one seen gapGraceMs ago are never coming. */
   private seen: { id: number; at: number }[] = [];
+  private lastPrune = 0;
 
   constructor(
     private readonly store: AlertingStore,
@@ -60,7 +63,7 @@ export class AlertingService {
     private readonly leadership?: Leadership,
     private readonly log?: FastifyBaseLogger,
   ) {
-    this.o = { tickMs: 1000, maxAttempts: 10, retryBaseMs: 1000, retryMaxMs: 300_000, gapGraceMs: 5000, timeZone: 'Asia/Shanghai', ...opts };
+    this.o = { tickMs: 1000, maxAttempts: 10, retryBaseMs: 1000, retryMaxMs: 300_000, gapGraceMs: 5000, timeZone: 'Asia/Shanghai', retentionMs: 30 * 86_400_000, ...opts };
   }
 
   start(): void {
@@ -129,6 +132,10 @@ export class AlertingService {
       this.loaded = null;
     }
     await this.deliverDue();
+    if (now - this.lastPrune > 3600_000 && this.isLeader()) {
+      this.lastPrune = now;
+      await this.store.pruneAlerting(now - this.o.retentionMs);
+    }
   }
 
   private async reloadConfig(): Promise<void> {

@@ -27,6 +27,8 @@ export interface ServeOptions {
   webhookMaxAttempts: number;
   adminToken?: string;
   adminTokenFile?: string;
+  /** Dashboard address for links in alert messages. */
+  publicUrl?: string;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -39,6 +41,12 @@ function dashboardUrl(address: string, host: string): string {
   // A wildcard address is not something to type into a browser.
   if (host === '0.0.0.0' || host === '::' || host === '') url.hostname = 'localhost';
   return `${url.origin}/`;
+}
+
+/** http://<host>:<port> of this receiver, a wildcard address shown as localhost. */
+function publicUrlOf(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -73,6 +81,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       maxAttempts: opts.webhookMaxAttempts,
     },
     adminToken: admin.token,
+    alerting: { publicUrl: opts.publicUrl || publicUrlOf(opts.host, opts.port) },
   });
   let stopping = false;
   const stop = async (signal: string) => {

@@ -156,6 +156,8 @@ export interface AlertingStore {
   listNotifications(q?: NotificationQuery): Promise<StoredNotification[]>;
   listSuppressed(q?: SuppressedQuery): Promise<StoredSuppressed[]>;
   notificationCounts(): Promise<Record<NotificationStatus, number>>;
+  /** Deletes delivered/failed notifications, suppressed events and applied acks older than `before` (ms). */
+  pruneAlerting(before: number): Promise<number>;
 }
 
 // ---- rows

@@ -260,4 +260,16 @@ export class PgAlerting implements AlertingStore {
     for (const r of rows) if (r.status in out) out[r.status as NotificationStatus] = Number(r.n);
     return out;
   }
+
+  async pruneAlerting(before: number): Promise<number> {
+    let n = 0;
+    for (const sql of [
+      "DELETE FROM alert_notifications WHERE status <> 'pending' AND updated_at < $1",
+      'DELETE FROM alert_suppressed WHERE at < $1',
+      'DELETE FROM alert_acks WHERE applied_at < $1',
+    ]) {
+      n += (await this.pool.query(sql, [before])).rowCount ?? 0;
+    }
+    return n;
+  }
 }

@@ -285,4 +285,13 @@ export class SqliteAlerting implements AlertingStore {
       return out;
     });
   }
+
+  pruneAlerting(before: number): Promise<number> {
+    return this.write(
+      () =>
+        this.db.prepare("DELETE FROM alert_notifications WHERE status <> 'pending' AND updated_at < ?").run(before).changes +
+        this.db.prepare('DELETE FROM alert_suppressed WHERE at < ?').run(before).changes +
+        this.db.prepare('DELETE FROM alert_acks WHERE applied_at < ?').run(before).changes,
+    );
+  }
 }
