@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parseReport } from '../src/protocol/index.js';
 import { startFakeDingTalk } from './support/fakes/dingtalk.js';
 import { startFakeFeishu } from './support/fakes/feishu.js';
+import { startFakeWeCom } from './support/fakes/wecom.js';
 import { backends, report, startServer, withFreshServer, withFreshStore, type RunningServer } from './support/server.js';
 import { eventually, startWebhookReceiver } from './support/webhook.js';
 
@@ -64,8 +65,9 @@ for (const backend of backends()) {
       }
     });
 
-    it('a camera going offline reaches DingTalk, Feishu and a signed webhook once each, with names; the API lists what each covered', async () => {
+    it('a camera going offline reaches DingTalk, WeCom, Feishu and a signed webhook once each, with names; the API lists what each covered', async () => {
       const ding = await startFakeDingTalk({ tok: {} });
+      const wecom = await startFakeWeCom(['wk']);
       const feishu = await startFakeFeishu({ hook: { secret: 'fs-secret' } });
       const hook = await startWebhookReceiver();
       try {
@@ -75,6 +77,7 @@ for (const backend of backends()) {
           for (const [name, config] of [
             ['ding', { kind: 'dingtalk', access_token: 'tok', base_url: ding.baseUrl, lang: 'en' }],
             ['fs', { kind: 'feishu', hook_token: 'hook', secret: 'fs-secret', base_url: feishu.baseUrl }],
+            ['wc', { kind: 'wecom', key: 'wk', base_url: wecom.baseUrl }],
             ['hook', { kind: 'webhook', url: hook.url, secret: 'hmac-key', lang: 'en' }],
           ] as const) {
             const r = await api(server, 'POST', '/api/alert-channels', { name, config });
@@ -84,7 +87,14 @@ for (const backend of backends()) {
           assert.equal((await api(server, 'POST', '/api/alert-rules', quickRule(ids))).status, 201);
           await server.post(report('BOX1', { '10.0.0.1': 'online', '10.0.0.2': 'online' }));
           await server.post(report('BOX1', { '10.0.0.1': 'offline', '10.0.0.2': 'online' }));
-          await eventually(async () => ding.delivered.length >= 1 && feishu.delivered.length >= 1 && hook.requests.length >= 1, 8000, 'all three channels');
+          await eventually(
+            async () => ding.delivered.length >= 1 && feishu.delivered.length >= 1 && wecom.delivered.length >= 1 && hook.requests.length >= 1,
+            8000,
+            'all four channels',
+          );
+          // zh-CN by default: WeCom's message reads in Chinese.
+          assert.match(wecom.delivered[0]!.content, /Gate east/);
+          assert.match(wecom.delivered[0]!.content, /离线/);
           const text = ding.delivered[0]!.text;
           assert.match(text, /Gate east/);
           assert.match(text, /cam 10\.0\.0\.1/);
@@ -96,19 +106,19 @@ for (const backend of backends()) {
 
           const list = await eventually(async () => {
             const r = await api(server, 'GET', '/api/alert-notifications');
-            return r.json.notifications.length === 3 && r.json.notifications.every((n: any) => n.status === 'delivered') ? r.json : null;
-          }, 5000, 'three delivered notifications');
+            return r.json.notifications.length === 4 && r.json.notifications.every((n: any) => n.status === 'delivered') ? r.json : null;
+          }, 5000, 'four delivered notifications');
           const history = await (await server.get('/api/devices/BOX1/history')).json();
           const offline = history.entries.find((e: any) => e.ep_id === 'BOX1__10.0.0.1' && e.to_status === 'offline');
           for (const n of list.notifications) assert.deepEqual(n.covered.map((c: any) => c.id), [offline.id]);
-          assert.deepEqual(list.counts, { pending: 0, delivered: 3, failed: 0 });
+          assert.deepEqual(list.counts, { pending: 0, delivered: 4, failed: 0 });
           // Nothing more: one transition, one message per channel.
           await new Promise((r) => setTimeout(r, 300));
           assert.equal(ding.delivered.length, 1);
           assert.equal(hook.requests.length, 1);
         });
       } finally {
-        await Promise.all([ding.close(), feishu.close(), hook.close()]);
+        await Promise.all([ding.close(), wecom.close(), feishu.close(), hook.close()]);
       }
     });
 

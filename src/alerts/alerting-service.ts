@@ -56,6 +56,8 @@ export class AlertingService {
   /** (max history id seen, when): ids below one seen gapGraceMs ago are never coming. */
   private seen: { id: number; at: number }[] = [];
   private lastPrune = 0;
+  /** When the configuration was last read: another receiver's API may have changed it. */
+  private configReadAt = 0;
 
   constructor(
     private readonly store: AlertingStore,
@@ -138,9 +140,15 @@ export class AlertingService {
     }
   }
 
+  /** Configuration is re-read when this receiver's API changed it, and every 5 s for other receivers' changes. */
+  private configStale(): boolean {
+    return this.configDirty || Date.now() - this.configReadAt > 5000;
+  }
+
   private async reloadConfig(): Promise<void> {
-    if (!this.configDirty && this.loaded) return;
+    if (!this.configStale() && this.loaded) return;
     this.configDirty = false;
+    this.configReadAt = Date.now();
     const [channels, rules, silences] = await Promise.all([this.store.listChannels(), this.store.listRules(), this.store.listSilences()]);
     this.channels = new Map(channels.map((c) => [c.id, c]));
     const enabled = new Set(channels.filter((c) => c.enabled).map((c) => c.id));
@@ -240,8 +248,9 @@ export class AlertingService {
 
   /** Claims due notifications and sends them: in order per channel, channels in parallel. */
   async deliverDue(): Promise<void> {
-    if (!this.loaded && (this.configDirty || this.channels.size === 0)) {
+    if (!this.loaded && this.configStale()) {
       this.configDirty = false;
+      this.configReadAt = Date.now();
       this.channels = new Map((await this.store.listChannels()).map((c) => [c.id, c]));
     }
     for (let round = 0; round < 20 && !this.stopped; round++) {
