@@ -13,6 +13,7 @@ import { createAlertChannel, type AlertChannelConfig } from './channel-config.js
 import { sendNotification } from './channels/factory.js';
 import type { AlertChannel, SendResult } from './channels/types.js';
 import { backoffMs } from './dispatcher.js';
+import { HistoryGate } from './history-gate.js';
 import { AlertEngine, type Notification, type Problem, type Rule, type SuppressedEvent } from './engine/index.js';
 
 export interface AlertingOptions {
@@ -53,8 +54,7 @@ export class AlertingService {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
-  /** (max history id seen, when): ids below one seen gapGraceMs ago are never coming. */
-  private seen: { id: number; at: number }[] = [];
+  private readonly gate: HistoryGate;
   private lastPrune = 0;
   /** When the configuration was last read: another receiver's API may have changed it. */
   private configReadAt = 0;
@@ -65,6 +65,7 @@ export class AlertingService {
     private readonly leadership?: Leadership,
     private readonly log?: FastifyBaseLogger,
   ) {
+    this.gate = new HistoryGate(opts.gapGraceMs ?? 5000);
     this.o = { tickMs: 1000, maxAttempts: 10, retryBaseMs: 1000, retryMaxMs: 300_000, gapGraceMs: 5000, timeZone: 'Asia/Shanghai', retentionMs: 30 * 86_400_000, ...opts };
   }
 
@@ -185,7 +186,7 @@ export class AlertingService {
     const cursorBefore = l.cursor;
     for (;;) {
       const rows = await this.store.historyEventsAfter(l.cursor, 5000);
-      const usable = this.contiguous(rows, l.cursor, now);
+      const usable = this.gate.usable(rows, l.cursor, now);
       if (usable.length === 0) break;
       l.cursor = usable[usable.length - 1]!.id;
       const out = l.engine.ingest(usable.map(alertEventFromHistory), now, String(l.cursor));
@@ -213,27 +214,6 @@ export class AlertingService {
     });
     l.suppressed = [];
     l.lastSaveAt = now;
-  }
-
-  /**
-   * The rows after `cursor` that can be consumed now: up to the first gap in ids, unless that
-   * gap was already there gapGraceMs ago (a rolled-back insert; PostgreSQL sequences commit out
-   * of order, so a fresh gap may be a transaction still committing).
-   */
-  private contiguous(rows: HistoryEventRow[], cursor: number, now: number): HistoryEventRow[] {
-    const maxId = rows.length ? rows[rows.length - 1]!.id : cursor;
-    if (!this.seen.length || this.seen[this.seen.length - 1]!.id < maxId) this.seen.push({ id: maxId, at: now });
-    let settled = cursor;
-    for (const s of this.seen) if (now - s.at >= this.o.gapGraceMs) settled = Math.max(settled, s.id);
-    this.seen = this.seen.filter((s) => now - s.at < this.o.gapGraceMs * 2 || s.id > settled);
-    let expected = cursor + 1;
-    let n = 0;
-    for (const r of rows) {
-      if (r.id !== expected && r.id - 1 > settled) break;
-      expected = r.id + 1;
-      n++;
-    }
-    return rows.slice(0, n);
   }
 
   private clientFor(id: string): AlertChannel | null {

@@ -141,7 +141,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.offline === false
       ? null
       : new OfflineDetector({ store, events, ...opts.offline, log: app.log, leadership: opts.leadership });
-  const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
+  const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log, opts.leadership);
+  app.addHook('onReady', () => alerts.prepare());
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
   const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);

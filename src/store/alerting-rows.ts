@@ -156,6 +156,9 @@ export interface AlertingStore {
   listNotifications(q?: NotificationQuery): Promise<StoredNotification[]>;
   listSuppressed(q?: SuppressedQuery): Promise<StoredSuppressed[]>;
   notificationCounts(): Promise<Record<NotificationStatus, number>>;
+  /** A named history cursor kept apart from the engine's (the --webhook flags' feed). */
+  loadCursor(name: string): Promise<number | null>;
+  saveCursor(name: string, cursor: number, now: number): Promise<void>;
   /** Deletes delivered/failed notifications, suppressed events and applied acks older than `before` (ms). */
   pruneAlerting(before: number): Promise<number>;
 }

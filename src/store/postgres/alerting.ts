@@ -272,4 +272,17 @@ export class PgAlerting implements AlertingStore {
     }
     return n;
   }
+
+  async loadCursor(name: string): Promise<number | null> {
+    const { rows } = await this.pool.query<{ cursor: string }>('SELECT cursor FROM alert_engine WHERE name = $1', [`cursor:${name}`]);
+    return rows[0] ? Number(rows[0].cursor) : null;
+  }
+
+  async saveCursor(name: string, cursor: number, now: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO alert_engine (name, version, cursor, state, updated_at) VALUES ($1, 0, $2, '{}', $3)
+       ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+      [`cursor:${name}`, cursor, now],
+    );
+  }
 }

@@ -294,4 +294,22 @@ export class SqliteAlerting implements AlertingStore {
         this.db.prepare('DELETE FROM alert_acks WHERE applied_at < ?').run(before).changes,
     );
   }
+
+  loadCursor(name: string): Promise<number | null> {
+    return this.read(() => {
+      const r = this.db.prepare('SELECT cursor FROM alert_engine WHERE name = ?').get(`cursor:${name}`) as { cursor: number } | undefined;
+      return r ? r.cursor : null;
+    });
+  }
+
+  saveCursor(name: string, cursor: number, now: number): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare(
+          `INSERT INTO alert_engine (name, version, cursor, state, updated_at) VALUES (?, 0, ?, '{}', ?)
+           ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+        )
+        .run(`cursor:${name}`, cursor, now);
+    });
+  }
 }
