@@ -51,6 +51,23 @@ describe('alerting with two receivers on one PostgreSQL database', () => {
     assert.deepEqual(changes().sort(), ['M0:offline', 'M1:offline']);
   });
 
+  it('acknowledges through the follower: the leader applies it and both show it', async () => {
+    const leader = leaderships.findIndex((l) => l.isLeader());
+    const follower = servers[1 - leader]!;
+    const res = await fetch(`${follower.url}/api/problems/ack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject: 'sub:M1__10.0.0.1', note: 'known', by: 'zhang' }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    for (const s of [follower, servers[leader]!]) {
+      await eventually(async () => {
+        const body = (await (await s.get('/api/alert-problems')).json()) as { problems: { subject: string; acknowledged: { by: string } | null }[] };
+        return body.problems.find((p) => p.subject === 'sub:M1__10.0.0.1')?.acknowledged?.by === 'zhang';
+      }, 5000, 'the acknowledgement');
+    }
+  });
+
   it('fails over: the other receiver resumes from the saved cursor', async () => {
     const leader = leaderships.findIndex((l) => l.isLeader());
     const other = 1 - leader;

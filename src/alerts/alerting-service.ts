@@ -48,6 +48,8 @@ export class AlertingService {
   private readonly o: Required<AlertingOptions>;
   private loaded: LoadedEngine | null = null;
   private configDirty = true;
+  /** No channel to send to: transitions are skipped, not fed to the engine (nothing to decide). */
+  private noRoutes = true;
   private channels = new Map<string, StoredChannel>();
   private readonly clients = new Map<string, { updated_at: number; channel: AlertChannel }>();
   private timer: NodeJS.Timeout | null = null;
@@ -163,6 +165,7 @@ export class AlertingService {
         : enabled.size > 0
           ? [{ id: DEFAULT_RULE_ID, name: 'default', channels: [...enabled] }]
           : [];
+    this.noRoutes = effective.every((r) => r.channels.length === 0 && !r.escalate_channels?.length);
     if (this.loaded) {
       this.loaded.engine.setRules(effective);
       this.loaded.engine.setSilences(silences);
@@ -184,7 +187,13 @@ export class AlertingService {
       acks.push({ id: a.id, result: ok ? 'applied' : 'not_open' });
     }
     const cursorBefore = l.cursor;
-    for (;;) {
+    if (this.noRoutes) {
+      // Nothing configured: move past what was stored (a channel added later starts from now)
+      // without writing a "no_route" row per transition during every report.
+      const last = await this.store.lastHistoryId();
+      if (last > l.cursor) l.engine.ingest([], now, String((l.cursor = last)));
+    }
+    for (; !this.noRoutes; ) {
       const rows = await this.store.historyEventsAfter(l.cursor, 5000);
       const usable = this.gate.usable(rows, l.cursor, now);
       if (usable.length === 0) break;

@@ -8,8 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DEFAULT_RULE_ID, type AlertingService } from '../../alerts/alerting-service.js';
 import { CHANNEL_KINDS } from '../../alerts/channels/types.js';
 import { AlertChannelConfigSchema, channelIdFor, maskConfig, mergeSecrets } from '../../alerts/channel-config.js';
-import { silenceActiveAt, validateRules, validateSilence, type Problem, type Rule, type Silence } from '../../alerts/engine/index.js';
-import { parseState } from '../../alerts/engine/state.js';
+import { findSilence, silenceActiveAt, silenceEndsAt, validateRules, validateSilence, type Problem, type Rule, type Silence } from '../../alerts/engine/index.js';
 import type { HistoryEventRow, NotificationStatus, StoredChannel, StoredNotification } from '../../store/alerting-rows.js';
 import type { Store } from '../../store/types.js';
 import { notOneOf, sendError } from '../errors.js';
@@ -121,9 +120,13 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
     const live = service.liveProblems();
     if (live) return { problems: live, silenced: service.liveSilenced(now) ?? [] };
     // Not the leader here: what the leader saved last (silences are evaluated here, as they are config).
-    const stored = await a.loadEngine();
-    const problems = stored ? Object.values(parseState(JSON.stringify(stored.state)).problems).sort((x, y) => x.since - y.since) : [];
-    return { problems, silenced: [] };
+    const [stored, silences] = await Promise.all([a.loadEngine(), a.listSilences()]);
+    const problems = stored ? Object.values(stored.state.problems).sort((x, y) => x.since - y.since) : [];
+    const silenced = problems.flatMap((p) => {
+      const s = findSilence(silences, p.event, now);
+      return s ? [{ subject: p.subject, silence_id: s.id, until: silenceEndsAt(s, now) }] : [];
+    });
+    return { problems, silenced };
   };
   const badConfig = (reply: FastifyReply, errors: string[], field: string) => sendError(reply, 'bad_request', errors.join('; '), field);
 

@@ -35,10 +35,9 @@ export class SqliteAlerting implements AlertingStore {
     private readonly sync: WalSync,
   ) {}
 
-  private async write<T>(work: () => T): Promise<T> {
-    const result = this.db.transaction(work)();
-    await this.sync.durable();
-    return result;
+  /** Runs `work` in a transaction; answers once it is on disk, when `wrote` says it wrote anything. */
+  private async write<T>(work: () => T, wrote: (result: T) => boolean = () => true): Promise<T> {
+    return this.sync.afterCommit(this.db.transaction(work)(), wrote);
   }
 
   private async read<T>(work: () => T): Promise<T> {
@@ -219,7 +218,8 @@ export class SqliteAlerting implements AlertingStore {
       const lease = this.db.prepare('UPDATE alert_notifications SET lease_until = ? WHERE id = ?');
       for (const r of rows) lease.run(leaseUntil, r.id);
       return rows.map(notificationFromRow);
-    });
+      // Polled every tick: an empty claim wrote nothing and must not cost an fsync.
+    }, (claimed) => claimed.length > 0);
   }
 
   recordNotificationResult(id: string, attempts: number, o: DeliveryOutcome): Promise<void> {
@@ -292,6 +292,7 @@ export class SqliteAlerting implements AlertingStore {
         this.db.prepare("DELETE FROM alert_notifications WHERE status <> 'pending' AND updated_at < ?").run(before).changes +
         this.db.prepare('DELETE FROM alert_suppressed WHERE at < ?').run(before).changes +
         this.db.prepare('DELETE FROM alert_acks WHERE applied_at < ?').run(before).changes,
+      (n) => n > 0,
     );
   }
 

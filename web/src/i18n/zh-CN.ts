@@ -109,7 +109,7 @@ export const zhCN: Messages = {
   'channels.hookToken': 'hook token（机器人地址最后一段）',
   'channels.secret': '加签密钥',
   'channels.keywords': '自定义关键词（逗号分隔）',
-  'channels.url': 'URL',
+  'channels.url': '地址（URL）',
   'channels.hmac': 'HMAC 密钥',
   'channels.baseUrl': '服务器地址（使用官方服务时留空）',
   'channels.save': '添加通道',
