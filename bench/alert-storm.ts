@@ -3,7 +3,7 @@
 // 250 boxes x 8 cameras report continuously; within the first 10 s all 2,000 cameras flip
 // offline. Prints notifications per channel per group interval, the highest rate each fake saw
 // against its limit, transitions covered vs stored, and reports/s with alerting vs without
-// (two runs of the same load in this one process) as a ratio. Speed is printed, never asserted;
+// (runs of the same load in this one process: without, with, without) as a ratio. Speed is printed, never asserted;
 // the outcome checks (limits kept, every transition accounted for) exit non-zero when broken.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     cameras: { type: 'string', default: '8' },
     'storm-s': { type: 'string', default: '10' },
     'run-s': { type: 'string', default: '15' },
-    'settle-s': { type: 'string', default: '75' },
+    'settle-s': { type: 'string', default: '180' },
     connections: { type: 'string', default: '16' },
   },
 });
@@ -133,8 +133,9 @@ async function main(): Promise<void> {
     if (!ok) failed = true;
   };
   try {
-    const without = await runLoad('without alerting', false, async () => {});
-    await without.close();
+    // Without, with, without again: the machine's load drifts; the ratio uses both baselines.
+    const without1 = await runLoad('without alerting', false, async () => {});
+    await without1.close();
     const withAlerts = await runLoad('with alerting   ', true, async (url) => {
       for (const [name, config] of [
         ['ops', { kind: 'dingtalk', access_token: 'storm', secret: 'SECstorm0123456789', base_url: ding.baseUrl }],
@@ -145,7 +146,10 @@ async function main(): Promise<void> {
         if (res.status !== 201) throw new Error(`channel ${name}: ${res.status} ${await res.text()}`);
       }
     });
-    console.log(`ingest with alerting / without: ${(withAlerts.reportsPerS / without.reportsPerS).toFixed(2)} (target >= 0.80)`);
+    const without2 = await runLoad('without alerting', false, async () => {});
+    await without2.close();
+    const baseline = (without1.reportsPerS + without2.reportsPerS) / 2;
+    console.log(`ingest with alerting / without (mean of both): ${(withAlerts.reportsPerS / baseline).toFixed(2)} (target >= 0.80)`);
 
     // Let the engine and the deliveries finish (DingTalk's 20/min stretches the storm out).
     const deadline = Date.now() + SETTLE_MS;
@@ -154,9 +158,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000));
       ns = await allNotifications(withAlerts);
       const history = await withAlerts.store.alerting.historyEventsAfter(withAlerts.historyFrom, 100_000);
-      const covered = new Set(ns.flatMap((n) => n.notification.covered_event_ids));
       const pending = ns.filter((n) => n.status === 'pending').length;
-      if ((pending === 0 && history.every((h) => covered.has(String(h.id)))) || Date.now() > deadline) break;
+      // Done when every channel covered every transition (DingTalk's 20/min can take minutes).
+      const done = ['dingtalk:ops', 'feishu:ops', 'webhook:main'].every((ch) => {
+        const covered = new Set(ns.filter((n) => n.channel === ch).flatMap((n) => n.notification.covered_event_ids));
+        return history.every((h) => covered.has(String(h.id)));
+      });
+      if ((pending === 0 && done) || Date.now() > deadline) break;
     }
     const history = await withAlerts.store.alerting.historyEventsAfter(withAlerts.historyFrom, 100_000);
     const suppressed = await withAlerts.store.alerting.listSuppressed({ limit: 1000 });
