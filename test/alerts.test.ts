@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { AlertOptions } from '../src/alerts/dispatcher.js';
+import { parseReport } from '../src/protocol/index.js';
 import { backends, report, startServer, withFreshServer, type RunningServer } from './support/server.js';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from './support/webhook.js';
 
@@ -206,6 +207,33 @@ for (const backend of backends()) {
         });
       } finally {
         await hook.close();
+      }
+    });
+
+    it('alerts on transitions committed while no receiver was queuing (history cursor), and only once', async () => {
+      const hook: WebhookReceiver = await startWebhookReceiver();
+      const fresh = await backend.fresh();
+      try {
+        const opts = { urls: [hook.url], ...FAST };
+        let server = await startServer(fresh.store, { offline: false, alerts: opts });
+        await server.post(report('CURSOR1', { '10.0.0.1': 'online' }));
+        await server.close();
+        // As if the receiver had died right after the report's commit: stored, never queued.
+        await fresh.store.ingest(parseReport(report('CURSOR1', { '10.0.0.1': 'offline' })), Date.now());
+        server = await startServer(fresh.store, { offline: false, alerts: opts });
+        try {
+          const [got] = await hook.waitFor(1);
+          assert.equal(got!.json.ep_id, 'CURSOR1__10.0.0.1');
+          assert.equal(got!.json.to, 'offline');
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(hook.requests.length, 1);
+        } finally {
+          await server.close();
+        }
+      } finally {
+        await fresh.store.close();
+        await hook.close();
+        await fresh.cleanup();
       }
     });
 

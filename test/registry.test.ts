@@ -144,6 +144,9 @@ describe('device registry migration', () => {
     const raw = new Database(file);
     raw.exec(
       'DROP TABLE registry; DROP TABLE alert_deliveries; DROP TABLE alert_subjects; ' +
+        // The alerting tables (issue 12), added by the last migration.
+        'DROP TABLE alert_channels; DROP TABLE alert_rules; DROP TABLE alert_silences; DROP TABLE alert_engine; ' +
+        'DROP TABLE alert_acks; DROP TABLE alert_notifications; DROP TABLE alert_suppressed; ' +
         'DELETE FROM schema_migrations WHERE version > 1',
     );
     raw.close();
@@ -166,7 +169,10 @@ describe('device registry migration', () => {
       await first.close();
       // Turn the database back into one of schema version 1.
       await onDatabase(db, (c) =>
-        c.query('DROP TABLE registry, alert_deliveries, alert_subjects; DELETE FROM schema_migrations WHERE version > 1'),
+        c.query(
+          'DROP TABLE registry, alert_deliveries, alert_subjects, alert_channels, alert_rules, alert_silences, alert_engine, ' +
+            'alert_acks, alert_notifications, alert_suppressed; DELETE FROM schema_migrations WHERE version > 1',
+        ),
       );
       const store = await PostgresStore.open({ url: db.url });
       try {

@@ -1,12 +1,20 @@
-// Webhook alerts on every status transition. Transitions go into a durable outbox in the
-// store (de-duplicated per box / sub-device, see store/alert-plan.ts); a pump posts each
-// pending delivery, signs it, and retries with exponential backoff until it is delivered or
-// has used all its attempts. Anything not yet delivered survives a restart.
+// Webhook alerts on every status transition (the --webhook flags). Transitions are read from
+// the history table (written in each report's own transaction) after a cursor kept in the
+// database, by the leader only, and go into a durable outbox in the store (de-duplicated per
+// box / sub-device, see store/alert-plan.ts); a pump posts each pending delivery, signs it, and
+// retries with exponential backoff until it is delivered or has used all its attempts. A crash
+// between a report's commit and its alert loses nothing: the cursor has not moved past it.
 import type { FastifyBaseLogger } from 'fastify';
 import { ALERT_DEFAULTS } from '../defaults.js';
 import type { FleetEvents } from '../server/events.js';
-import type { AlertDelivery, Store, Transition } from '../store/types.js';
+import type { AlertDelivery, HistoryReason, Leadership, Store, Transition } from '../store/types.js';
 import { postWebhook } from './channels/webhook.js';
+import { HistoryGate } from './history-gate.js';
+
+/** Name of the --webhook flags' history cursor in the store. */
+export const WEBHOOK_CURSOR = 'webhook-flags';
+/** Transitions older than this when first read are skipped (the cursor still moves past them). */
+export const WEBHOOK_REPLAY_MS = 3600_000;
 
 
 export interface AlertOptions {
@@ -40,23 +48,18 @@ export class AlertDispatcher {
   private again = false;
   private lastPrune = 0;
   private stopped = false;
-  private readonly onTransitions = (transitions: Transition[]) => {
-    this.track(
-      this.store
-        .queueAlerts(transitions, this.queueOpts())
-        .then(({ queued, held }) => {
-          if (queued || held) this.events.emit('alerts', queued, held);
-          if (queued) this.kick();
-        })
-        .catch((err: unknown) => this.log?.error({ err }, 'could not queue alerts')),
-    );
-  };
+  /** Last history id turned into alerts (null: not read from the store yet). */
+  private cursor: number | null = null;
+  private readonly gate = new HistoryGate(5000);
+  /** Transitions are in the history table already: read them now. */
+  private readonly onTransitions = () => this.kick();
 
   constructor(
     private readonly store: Store,
     private readonly events: FleetEvents,
     opts: AlertOptions,
     private readonly log?: FastifyBaseLogger,
+    private readonly leadership?: Leadership,
   ) {
     this.o = { ...ALERT_DEFAULTS, ...stripUndefined(opts), urls: opts.urls };
   }
@@ -72,6 +75,48 @@ export class AlertDispatcher {
   private track(p: Promise<unknown>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /**
+   * Before the server takes reports: a first start begins at the newest transition (older
+   * history is not news), so no report can slip in before the cursor is set.
+   */
+  async prepare(): Promise<void> {
+    if (!this.enabled || this.cursor !== null) return;
+    const saved = await this.store.alerting.loadCursor(WEBHOOK_CURSOR);
+    this.cursor = saved ?? (await this.store.alerting.lastHistoryId());
+    if (saved === null) await this.store.alerting.saveCursor(WEBHOOK_CURSOR, this.cursor, Date.now());
+  }
+
+  /** Queues alerts for the transitions stored after the cursor (leader only), then moves it. */
+  private async queueFromHistory(): Promise<void> {
+    if (this.leadership && !this.leadership.isLeader()) {
+      this.cursor = null; // another receiver moves it meanwhile
+      return;
+    }
+    let cursor = this.cursor ?? (await this.store.alerting.loadCursor(WEBHOOK_CURSOR)) ?? (await this.store.alerting.lastHistoryId());
+    this.cursor = cursor;
+    for (;;) {
+      const rows = await this.store.alerting.historyEventsAfter(cursor, 1000);
+      const usable = this.gate.usable(rows, cursor, Date.now());
+      if (usable.length === 0) return;
+      // A receiver that ran without --webhook for a while does not replay that history as news.
+      const fresh = usable.filter((r) => r.at >= Date.now() - WEBHOOK_REPLAY_MS);
+      const transitions: Transition[] = fresh.map((r) => ({
+        at: new Date(r.at).toISOString(),
+        dev_sno: r.dev_sno,
+        ep_id: r.ep_id,
+        from_status: r.from_status,
+        to_status: r.to_status,
+        reason: r.reason as HistoryReason,
+      }));
+      const { queued, held } = transitions.length ? await this.store.queueAlerts(transitions, this.queueOpts()) : { queued: 0, held: 0 };
+      // Queued first, cursor second: a crash in between sends those alerts again, never loses them.
+      cursor = this.cursor = usable[usable.length - 1]!.id;
+      await this.store.alerting.saveCursor(WEBHOOK_CURSOR, cursor, Date.now());
+      if (queued || held) this.events.emit('alerts', queued, held);
+      if (usable.length < rows.length || rows.length < 1000) return;
+    }
   }
 
   start(): void {
@@ -114,6 +159,7 @@ export class AlertDispatcher {
 
   /** Releases held alerts whose window ended and attempts every due delivery once. */
   async pump(): Promise<void> {
+    await this.queueFromHistory();
     if (Date.now() - this.lastPrune > 3600_000) {
       this.lastPrune = Date.now();
       await this.store.pruneDeliveries(this.lastPrune - this.o.retentionMs);

@@ -175,6 +175,11 @@ program
       .default(ALERT_DEFAULTS.maxAttempts)
       .argParser(int('webhook max attempts', 1, 100)),
   )
+  .addOption(
+    new Option('--public-url <url>', 'the dashboard address people open, for links in alert messages (default http://<host>:<port>)').env(
+      'DEVSTATUS_PUBLIC_URL',
+    ),
+  )
   .action(async (opts) => {
     const { serve } = await import('./serve.js');
     await serve(opts);

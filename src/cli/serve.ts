@@ -32,6 +32,8 @@ export interface ServeOptions {
   bodyBudget?: number;
   /** Seconds. */
   bodyTimeout?: number;
+  /** Dashboard address for links in alert messages. */
+  publicUrl?: string;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -44,6 +46,12 @@ function dashboardUrl(address: string, host: string): string {
   // A wildcard address is not something to type into a browser.
   if (host === '0.0.0.0' || host === '::' || host === '') url.hostname = 'localhost';
   return `${url.origin}/`;
+}
+
+/** http://<host>:<port> of this receiver, a wildcard address shown as localhost. */
+function publicUrlOf(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -83,6 +91,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
     retention: opts.retentionDays === 0 ? false : { maxAgeMs: (opts.retentionDays ?? RETENTION_DEFAULTS.days) * 86_400_000 },
     adminToken: admin.token,
+    alerting: { publicUrl: opts.publicUrl || publicUrlOf(opts.host, opts.port) },
   });
   let stopping = false;
   const stop = async (signal: string) => {

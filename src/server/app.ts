@@ -4,6 +4,7 @@
 // bodies have their own module.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { AlertingService, type AlertingOptions } from '../alerts/alerting-service.js';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
 import { REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
 import { decodeUtf8Strict, ReportValidationError } from '../protocol/index.js';
@@ -22,6 +23,7 @@ import { createReportEndpoint, registerReportPathHint } from './report-endpoint.
 import { registerRequestGuard } from './request-guard.js';
 import { registerAccountsApi } from './routes/accounts-api.js';
 import { registerAdminRoutes } from './routes/admin-api.js';
+import { registerAlertingApi } from './routes/alerting-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
 import { registerConsoleRoutes } from './routes/console-api.js';
@@ -41,6 +43,11 @@ export interface ServerOptions {
   offline?: { reportIntervalMs?: number; misses?: number } | false;
   /** Webhook alerts; off without URLs. */
   alerts?: AlertOptions;
+  /**
+   * Alerting from DB-configured channels (issue 12); publicUrl defaults to http://127.0.0.1:9528.
+   * false: the engine and deliveries do not run (the API still edits the configuration).
+   */
+  alerting?: Partial<AlertingOptions> | false;
   /** GET /metrics (default true). */
   metrics?: boolean;
   /** When set, /api/* needs this token (bearer or login cookie). Unset: nothing is protected. */
@@ -199,7 +206,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.offline === false
       ? null
       : new OfflineDetector({ store, events, ...opts.offline, log: app.log, leadership: opts.leadership });
-  const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
+  const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log, opts.leadership);
+  app.addHook('onReady', () => alerts.prepare());
   const retention =
     opts.retention === false
       ? null
@@ -211,12 +219,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const transitionLog = new TransitionLog(() => app.log);
   const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
   events.on('transitions', logTransitions);
+  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
+  app.decorate('alerting', alerting);
+  registerAlertingApi(app, store, alerting);
   runWithServer(
     app,
     () => {
       detector?.start();
       alerts.start();
       retention?.start();
+      if (opts.alerting !== false) alerting.start();
     },
     async () => {
       await detector?.stop();
@@ -224,6 +236,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       await retention?.stop();
       events.off('transitions', logTransitions);
       transitionLog.flush();
+      await alerting.stop();
     },
   );
 
@@ -262,6 +275,7 @@ declare module 'fastify' {
     retention: RetentionJob | null;
     /** Whether reports are being stored (for /healthz). */
     writeHealth: WriteHealth;
+    alerting: AlertingService;
     metricsRegistry?: import('prom-client').Registry;
   }
 }

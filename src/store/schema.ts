@@ -187,3 +187,85 @@ const ACCOUNT_MIGRATIONS: string[] = [
 export function accountMigrations(d: Dialect): string[] {
   return ACCOUNT_MIGRATIONS.map((sql) => sql.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token)));
 }
+
+// ---- alerting (issue 12): ONE migration block, appended last by each backend (sqlite/postgres
+// migrations.ts). Channels, rules and silences are configuration edited through the admin API;
+// the engine's snapshot + history cursor, the notifications outbox (one row per channel
+// notification, with its delivery state) and what was accounted for without a message are
+// written in one transaction per engine step (see src/alerts/alerting-service.ts).
+const ALERTING_MIGRATION = `CREATE TABLE alert_channels (
+     id {key} PRIMARY KEY,
+     kind {text} NOT NULL,
+     name {text} NOT NULL,
+     config {text} NOT NULL,
+     enabled {int} NOT NULL DEFAULT 1,
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL
+   ){keyed};
+   CREATE TABLE alert_rules (
+     id {key} PRIMARY KEY,
+     position {int} NOT NULL,
+     rule {text} NOT NULL,
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL
+   ){keyed};
+   CREATE TABLE alert_silences (
+     id {key} PRIMARY KEY,
+     silence {text} NOT NULL,
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL
+   ){keyed};
+   CREATE TABLE alert_engine (
+     name {key} PRIMARY KEY,
+     version {count} NOT NULL,
+     cursor {count} NOT NULL,
+     state {text} NOT NULL,
+     updated_at {ms} NOT NULL
+   ){keyed};
+   CREATE TABLE alert_acks (
+     id {id},
+     subject {key} NOT NULL,
+     action {text} NOT NULL,
+     by_user {text} NOT NULL,
+     note {text},
+     at {ms} NOT NULL,
+     applied_at {ms},
+     result {text}
+   );
+   CREATE INDEX alert_acks_pending ON alert_acks(applied_at, id);
+   CREATE TABLE alert_notifications (
+     id {key} PRIMARY KEY,
+     channel {key} NOT NULL,
+     rule_id {text} NOT NULL,
+     kind {text} NOT NULL,
+     severity {text} NOT NULL,
+     group_key {text} NOT NULL,
+     body {text} NOT NULL,
+     transitions {int} NOT NULL,
+     status {text} NOT NULL,
+     attempts {int} NOT NULL DEFAULT 0,
+     next_at {ms},
+     lease_until {ms},
+     last_error {text},
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL,
+     delivered_at {ms}
+   ){keyed};
+   CREATE INDEX alert_notifications_due ON alert_notifications(status, next_at);
+   CREATE INDEX alert_notifications_created ON alert_notifications(created_at);
+   CREATE TABLE alert_suppressed (
+     id {id},
+     history_id {count} NOT NULL,
+     subject {key} NOT NULL,
+     reason {text} NOT NULL,
+     channel {text},
+     silence_id {text},
+     covered_by {text},
+     at {ms} NOT NULL
+   );
+   CREATE INDEX alert_suppressed_at ON alert_suppressed(at);`;
+
+/** The alerting migration (issue 12) in one dialect: each backend appends it as its last block. */
+export function alertingMigration(d: Dialect): string {
+  return ALERTING_MIGRATION.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token));
+}

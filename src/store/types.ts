@@ -15,6 +15,7 @@ import type {
 } from './api-types.js';
 import type { Accounts } from './accounts.js';
 import type { Digest } from '../util/body-digest.js';
+import type { AlertingStore } from './alerting-rows.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
 // dashboard type-checks against the very same definitions.
@@ -259,6 +260,9 @@ export interface Store {
   deliveryCounts(): Promise<Record<DeliveryStatus, number>>;
   /** Deletes delivered and failed deliveries last updated before `before` (ms); returns how many. */
   pruneDeliveries(before: number): Promise<number>;
+
+  /** Alerting (issue 12): channels, rules, silences, engine steps, notifications outbox. */
+  readonly alerting: AlertingStore;
 
   /** Cheap round trip to the database, for /healthz. */
   ping(): Promise<void>;

@@ -7,7 +7,9 @@ import { loadError, session } from './state/session.js';
 import { AdminAuditView } from './views/admin-audit.js';
 import { AdminUsersView } from './views/admin-users.js';
 import { BoxView } from './views/box.js';
+import { ChannelsView } from './views/admin-channels.js';
 import { FleetView } from './views/fleet.js';
+import { SilencesView } from './views/silences.js';
 import { LoginView } from './views/login.js';
 
 function Page() {
@@ -19,6 +21,8 @@ function Page() {
   }, [key]);
   if (r.name === 'admin-users') return <AdminUsersView key={key} />;
   if (r.name === 'admin-audit') return <AdminAuditView key={key} />;
+  if (r.name === 'channels') return <ChannelsView key={key} />;
+  if (r.name === 'silences') return <SilencesView key={key} />;
   return r.name === 'box' ? <BoxView key={key} devSno={r.devSno} /> : <FleetView key={key} params={r.params} />;
 }
 

@@ -6,13 +6,18 @@ export type Route =
   | { name: 'fleet'; params: URLSearchParams }
   | { name: 'box'; devSno: string }
   | { name: 'admin-users' }
-  | { name: 'admin-audit' };
+  | { name: 'admin-audit' }
+  // alerting (issue 12)
+  | { name: 'channels' }
+  | { name: 'silences' };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const [pathname = '', query = ''] = path.split(/\?(.*)/s, 2);
   if (/^\/admin\/users\/?$/.test(pathname)) return { name: 'admin-users' };
   if (/^\/admin\/audit\/?$/.test(pathname)) return { name: 'admin-audit' };
+  if (/^\/alerts\/channels\/?$/.test(pathname)) return { name: 'channels' };
+  if (/^\/alerts\/silences\/?$/.test(pathname)) return { name: 'silences' };
   const m = /^\/boxes\/([^/]+)\/?$/.exec(pathname);
   if (m) {
     try {

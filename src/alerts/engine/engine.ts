@@ -85,6 +85,15 @@ export class AlertEngine {
     return true;
   }
 
+  /** Withdraws an acknowledgement: reminders and escalation resume. False when not open or not acknowledged. */
+  unacknowledge(subject: string): boolean {
+    const p = this.state.problems[subject];
+    if (!p?.acknowledged) return false;
+    p.acknowledged = null;
+    this.noticeHint = undefined;
+    return true;
+  }
+
   /** Records transitions; `cursor` (e.g. the last history id) is kept in the snapshot. */
   ingest(events: readonly AlertEvent[], now: number, cursor?: string): EngineOutput {
     const suppressed: SuppressedEvent[] = [];

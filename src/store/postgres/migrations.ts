@@ -1,6 +1,6 @@
 // The PostgreSQL schema, applied in order at open, by one receiver at a time.
 import type pg from 'pg';
-import { accountMigrations, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
+import { accountMigrations, alertingMigration, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /**
  * PostgreSQL's column types for the shared schema (../schema.ts). Times are milliseconds since
@@ -23,8 +23,11 @@ export const PG_MIGRATIONS: string[] = [
   ...sharedMigrations(POSTGRES),
   // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
   consoleMigration(POSTGRES, '(ep_name COLLATE "C")'),
-  // ---- issue 10 (accounts, sessions, API keys, audit log): keep this block last.
+  // ---- issue 10 (accounts, sessions, API keys, audit log): 
   ...accountMigrations(POSTGRES),
+  // alerting (issue 12): channels, rules, silences, engine snapshot + cursor, notifications
+  // outbox, suppressed events (see alertingMigration in ../schema.ts).
+  alertingMigration(POSTGRES),
 ];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.

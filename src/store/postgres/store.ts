@@ -11,6 +11,7 @@ import { storeClosed } from '../batch.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import { Accounts } from '../accounts.js';
 import type * as api from '../types.js';
+import { PgAlerting } from './alerting.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
@@ -50,6 +51,7 @@ export class PostgresStore implements api.Store {
   private readonly ingestPool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly writer: PgIngest;
+  readonly alerting: PgAlerting;
   private readonly leaderRetryMs: number;
   private readonly log: StoreLogger;
   private readonly applicationName: string;
@@ -89,6 +91,7 @@ export class PostgresStore implements api.Store {
         if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
       });
     }
+    this.alerting = new PgAlerting(this.pool);
     this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     // The shared SQL uses ? placeholders; PostgreSQL numbers them.

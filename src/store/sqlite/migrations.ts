@@ -1,6 +1,6 @@
 // The SQLite schema, applied in order at open. Append only: never edit a migration that has shipped.
 import type Database from 'better-sqlite3';
-import { accountMigrations, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
+import { accountMigrations, alertingMigration, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /** SQLite's column types for the shared schema (../schema.ts). */
 const SQLITE: Dialect = {
@@ -24,8 +24,11 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
   // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
   consoleMigration(SQLITE, 'ep_name'),
-  // ---- issue 10 (accounts, sessions, API keys, audit log): keep this block last.
+  // ---- issue 10 (accounts, sessions, API keys, audit log): 
   ...accountMigrations(SQLITE),
+  // alerting (issue 12): channels, rules, silences, engine snapshot + cursor, notifications
+  // outbox, suppressed events (see alertingMigration in ../schema.ts).
+  alertingMigration(SQLITE),
 ];
 
 export function migrate(db: Database.Database): void {

@@ -9,6 +9,7 @@ import type { Report } from '../../protocol/index.js';
 import { Accounts } from '../accounts.js';
 import type { Digest } from '../../util/body-digest.js';
 import type * as api from '../types.js';
+import { SqliteAlerting } from './alerting.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
@@ -62,6 +63,7 @@ export class SqliteStore implements api.Store {
   private readonly registry: SqliteRegistry;
   private readonly outbox: SqliteOutbox;
   private readonly locations: SqliteLocations;
+  readonly alerting: SqliteAlerting;
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private closed = false;
@@ -106,6 +108,7 @@ export class SqliteStore implements api.Store {
         return changes;
       },
     });
+    this.alerting = new SqliteAlerting(db, this.sync);
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {

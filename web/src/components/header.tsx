@@ -42,6 +42,10 @@ export function Header() {
         </span>{' '}
         devstatus
       </a>
+      <nav class="topnav">
+        <a href="#/alerts/silences">{t('nav.silences')}</a>
+        <a href="#/alerts/channels">{t('nav.channels')}</a>
+      </nav>
       <span class="spacer" />
       <LiveBadge />
       <AdminLink />
