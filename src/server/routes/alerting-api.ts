@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_RULE_ID, type AlertingService } from '../../alerts/alerting-service.js';
 import { CHANNEL_KINDS } from '../../alerts/channels/types.js';
 import { AlertChannelConfigSchema, channelIdFor, maskConfig, mergeSecrets } from '../../alerts/channel-config.js';
@@ -94,6 +94,9 @@ const AckBody = Type.Object(
   { additionalProperties: false },
 );
 type AckBody = Static<typeof AckBody>;
+
+/** Who made the call (a user, an API key's owner, the admin token); 'admin' when no auth is set up. */
+const actorOf = (req: FastifyRequest): string => req.caller?.actor ?? 'admin';
 
 export function publicChannel(c: StoredChannel) {
   return { id: c.id, kind: c.kind, name: c.name, enabled: c.enabled, config: maskConfig(c.config), created_at: c.created_at, updated_at: c.updated_at };
@@ -222,7 +225,7 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
       silences: silences.map((s) => ({ ...s, active: silenced.some((x) => x.silence_id === s.id) || silenceActiveAt(s, now), silencing: silenced.filter((x) => x.silence_id === s.id) })),
     };
   });
-  const saveSilence = async (body: SilenceBody, existing: Silence | null, reply: FastifyReply) => {
+  const saveSilence = async (body: SilenceBody, existing: Silence | null, reply: FastifyReply, actor: string) => {
     const now = Date.now();
     const s: Silence = {
       id: existing?.id ?? randomUUID().slice(0, 8),
@@ -230,7 +233,7 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
       starts_at: body.starts_at === undefined ? (existing?.starts_at ?? (body.recurring ? null : now)) : body.starts_at,
       ends_at: body.ends_at ?? null,
       recurring: body.recurring ?? null,
-      created_by: body.created_by ?? existing?.created_by ?? 'admin',
+      created_by: body.created_by ?? existing?.created_by ?? actor,
       comment: body.comment ?? existing?.comment ?? '',
       created_at: existing?.created_at ?? now,
     };
@@ -240,11 +243,11 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
     service.configChanged();
     return reply.code(existing ? 200 : 201).send(s);
   };
-  app.post<{ Body: SilenceBody }>('/api/silences', { schema: { body: SilenceBody } }, async (req, reply) => saveSilence(req.body, null, reply));
+  app.post<{ Body: SilenceBody }>('/api/silences', { schema: { body: SilenceBody } }, async (req, reply) => saveSilence(req.body, null, reply, actorOf(req)));
   app.put<{ Params: { id: string }; Body: SilenceBody }>('/api/silences/:id', { schema: { body: SilenceBody } }, async (req, reply) => {
     const existing = (await a.listSilences()).find((s) => s.id === req.params.id);
     if (!existing) return sendError(reply, 'not_found', `no silence ${req.params.id}`, 'id');
-    return saveSilence(req.body, existing, reply);
+    return saveSilence(req.body, existing, reply, actorOf(req));
   });
   /** Ends a silence now (kept in the list, so what it silenced stays visible). */
   app.post<{ Params: { id: string } }>('/api/silences/:id/expire', async (req, reply) => {
@@ -303,11 +306,11 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
       if (closed.length === subjects.length) return sendError(reply, 'not_found', `no open problem ${closed.join(', ')}`, 'subject');
       const now = Date.now();
       for (const subject of subjects.filter((s) => open.has(s))) {
-        await a.requestAck({ subject, action, by: req.body.by ?? 'admin', note: req.body.note ?? null, at: now });
+        await a.requestAck({ subject, action, by: req.body.by ?? actorOf(req), note: req.body.note ?? null, at: now });
       }
       // Applied by the leader's next step: here at once when this receiver leads.
       await service.kick();
-      return { action, subjects: subjects.filter((s) => open.has(s)), not_open: closed, by: req.body.by ?? 'admin', note: req.body.note ?? null };
+      return { action, subjects: subjects.filter((s) => open.has(s)), not_open: closed, by: req.body.by ?? actorOf(req), note: req.body.note ?? null };
     });
   }
 

@@ -65,6 +65,9 @@ function requiredRole(method: string, path: string): Role {
   if (path === '/api/me' || path.startsWith('/api/me/') || path === '/api/keys' || path.startsWith('/api/keys/')) return 'viewer';
   if (READS.has(method)) return 'viewer';
   if (path.startsWith('/api/admin/')) return 'admin';
+  // Where alerts go and what places are called is configuration: admins only. Silences and
+  // acknowledgements are the operator's daily work.
+  if (path.startsWith('/api/alert-channels') || path.startsWith('/api/alert-rules') || path.startsWith('/api/locations')) return 'admin';
   return 'operator';
 }
 
