@@ -97,7 +97,11 @@ export class FleetStore {
     const seen = new Map(before?.map((r) => [r.box.dev_sno, r]));
     this.rows.value = list.boxes.map((box) => {
       const old = seen.get(box.dev_sno);
-      if (old) return { box, flashSeq: old.flashSeq };
+      // Counts that changed in a reload (it can overtake the live event) flash too.
+      if (old) {
+        const changed = old.box.sub_devices_online !== box.sub_devices_online || old.box.sub_devices_offline !== box.sub_devices_offline;
+        return { box, flashSeq: changed ? ++this.flashCounter : old.flashSeq };
+      }
       return { box, flashSeq: flashNew ? ++this.flashCounter : 0 };
     });
     this.total.value = list.total;
