@@ -72,7 +72,9 @@ for (const backend of backends()) {
       const hook = await startWebhookReceiver();
       try {
         await withFreshServer(backend, FAST, async (server) => {
-          await server.store.addCode({ dev_sno: 'BOX1', source: 'registered', name: 'Gate east', location: 'Building 3' }, Date.now());
+          // The box's location is an id from the location directory: messages show its name.
+          await server.store.putLocation('site-b3', { name: 'Building 3' }, Date.now());
+          await server.store.addCode({ dev_sno: 'BOX1', source: 'registered', name: 'Gate east', location: 'site-b3' }, Date.now());
           const ids: string[] = [];
           for (const [name, config] of [
             ['ding', { kind: 'dingtalk', access_token: 'tok', base_url: ding.baseUrl, lang: 'en' }],
@@ -98,6 +100,8 @@ for (const backend of backends()) {
           const text = ding.delivered[0]!.text;
           assert.match(text, /Gate east/);
           assert.match(text, /cam 10\.0\.0\.1/);
+          assert.match(text, /Building 3/);
+          assert.doesNotMatch(text, /site-b3/);
           assert.match(text, /http:\/\/dash\.test\/#\/boxes\/BOX1/);
           assert.ok(feishu.delivered[0]!.texts.join('\n').includes('Gate east'));
           const h = hook.requests[0]!;

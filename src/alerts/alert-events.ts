@@ -7,8 +7,8 @@ import type { ChangeEntry, ChangeReason, GroupedNotification, Status } from './m
 import type { EpType } from '../protocol/index.js';
 
 export function alertEventFromHistory(r: HistoryEventRow): AlertEvent {
-  // TODO(console helper's locations table): resolve location ids to names there; until then
-  // the registry location (boxes) or the reported ep_location (cameras) is both id and name.
+  // The registry location (boxes) or the reported ep_location (cameras, often a UUID), named
+  // from the location directory when it has an entry.
   const location = r.box_location ?? r.ep_location ?? null;
   return {
     id: String(r.id),
@@ -20,7 +20,7 @@ export function alertEventFromHistory(r: HistoryEventRow): AlertEvent {
     ep_type: r.ep_id === null ? null : r.ep_type,
     address: r.ep_id === null ? null : r.ep_ip,
     location_id: location,
-    location_name: location,
+    location_name: r.location_name ?? location,
     group: null,
     from: r.from_status,
     to: r.to_status,

@@ -32,6 +32,8 @@ export interface HistoryEventRow {
   ep_type: string | null;
   ep_ip: string | null;
   ep_location: string | null;
+  /** Name of the location from the directory (the box's registry location, else the camera's). */
+  location_name: string | null;
 }
 
 export interface AckRequest {
@@ -282,15 +284,18 @@ export function historyEventFromRow(r: Record<string, unknown>): HistoryEventRow
     ep_type: (r.ep_type as string | null) ?? null,
     ep_ip: (r.ep_ip as string | null) ?? null,
     ep_location: (r.ep_location as string | null) ?? null,
+    location_name: (r.location_name as string | null) ?? null,
   };
 }
 
 /** History with names (registry, sub-devices); {where} is filled in by each query. */
 export const HISTORY_EVENTS_SQL = `SELECT h.id, h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason,
-    r.name AS box_name, r.location AS box_location, s.ep_name, s.ep_type, s.ep_ip, s.ep_location
+    r.name AS box_name, r.location AS box_location, s.ep_name, s.ep_type, s.ep_ip, s.ep_location,
+    l.name AS location_name
   FROM history h
   LEFT JOIN registry r ON r.dev_sno = h.dev_sno
-  LEFT JOIN sub_devices s ON s.dev_sno = h.dev_sno AND s.ep_id = h.ep_id`;
+  LEFT JOIN sub_devices s ON s.dev_sno = h.dev_sno AND s.ep_id = h.ep_id
+  LEFT JOIN locations l ON l.id = COALESCE(r.location, s.ep_location)`;
 
 export const NOTIFICATION_COLUMNS =
   'id, channel, rule_id, kind, severity, group_key, body, transitions, status, attempts, next_at, last_error, created_at, updated_at, delivered_at';
