@@ -3,6 +3,7 @@
 // (snapshot + cursor + notifications + suppressed events + applied acks) in ONE transaction;
 // the notifications outbox, claimed with leases. Row <-> object conversions live here so the
 // SQLite and PostgreSQL files only hold SQL.
+import type { HistoryRow } from './rows.js';
 import type { AlertEngineState, Notification, Rule, Silence, SuppressedEvent } from '../alerts/engine/index.js';
 
 export interface StoredChannel {
@@ -18,13 +19,7 @@ export interface StoredChannel {
 }
 
 /** A transition from the history table with the names a message needs. */
-export interface HistoryEventRow {
-  id: number;
-  at: number;
-  dev_sno: string;
-  ep_id: string | null;
-  from_status: string | null;
-  to_status: string;
+export interface HistoryEventRow extends Omit<HistoryRow, 'reason'> {
   reason: string;
   box_name: string | null;
   box_location: string | null;

@@ -107,3 +107,21 @@ export function timeoutTransitions(devSnos: string[], now: number): Transition[]
     reason: 'report_timeout',
   }));
 }
+
+/**
+ * Whether a stored sub-device row already holds what this report says of it (extras as the
+ * stored JSON text): a row whose status did not change either is left alone, not rewritten.
+ */
+export function sameSubFields(
+  row: { ep_ip: string; ep_location: string; ep_type: string; ep_name: string; extra: string },
+  sub: SubDevice,
+  extra: string,
+): boolean {
+  return (
+    row.ep_ip === sub.ep_ip &&
+    row.ep_location === sub.ep_location &&
+    row.ep_type === sub.ep_type &&
+    row.ep_name === sub.ep_name &&
+    row.extra === extra
+  );
+}

@@ -2,10 +2,10 @@
 // them (one round trip), plan each report against the box as the batch has it so far (rules in
 // ../diff.ts, ../registry.ts), and write the plans in one statement per wave (usually one).
 import type pg from 'pg';
-import type { Report, SubDevice } from '../../protocol/index.js';
+import type { Report } from '../../protocol/index.js';
 import { asError, type PendingReport } from '../batch.js';
 import { booleanArray, integerArray, textArray } from './array-literals.js';
-import { planIngest, type IngestPlan, type SubDeviceWrite } from '../diff.js';
+import { planIngest, sameSubFields, type IngestPlan, type SubDeviceWrite } from '../diff.js';
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestResult, SubDeviceStatus } from '../types.js';
 
@@ -79,21 +79,12 @@ export function plan(p: PendingReport, state: BatchState): Planned {
   for (const w of ingestPlan.writes) {
     const extra = jsonOf(w.sub.extra);
     const before = box.subs.get(w.sub.ep_id);
-    if (!w.isNew && !w.statusChanged && before && sameFields(before, w.sub, extra)) continue;
+    if (!w.isNew && !w.statusChanged && before && sameSubFields(before, w.sub, extra)) continue;
     subWrites.push({ w, extra });
   }
   return { source: p, report: p.report, now: p.receivedAt, register, plan: ingestPlan, previousReportAt: box.lastReportAt, subWrites };
 }
 
-function sameFields(row: SubInBatch, sub: SubDevice, extra: string): boolean {
-  return (
-    row.ep_ip === sub.ep_ip &&
-    row.ep_location === sub.ep_location &&
-    row.ep_type === sub.ep_type &&
-    row.ep_name === sub.ep_name &&
-    row.extra === extra
-  );
-}
 
 /** A copy to plan from again, as the batch was when its rows were locked. */
 export function cloneState(state: BatchState): BatchState {

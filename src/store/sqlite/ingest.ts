@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
 import { asError, pendingReport, storeClosed, type PendingReport } from '../batch.js';
-import { planIngest, timeoutTransitions, type PriorSubDevice } from '../diff.js';
+import { planIngest, sameSubFields, timeoutTransitions, type PriorSubDevice } from '../diff.js';
 import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
@@ -47,15 +47,6 @@ function priorLookup(prior: PriorSubRow[]): (epId: string) => PriorSubRow | unde
   };
 }
 
-function sameFields(row: PriorSubRow, sub: Report['sub_devices'][number], extra: string): boolean {
-  return (
-    row.ep_ip === sub.ep_ip &&
-    row.ep_location === sub.ep_location &&
-    row.ep_type === sub.ep_type &&
-    row.ep_name === sub.ep_name &&
-    row.extra === extra
-  );
-}
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -208,7 +199,7 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
         continue;
       }
       // An unchanged row is left alone: its last_seen_at is the box's last_report_at (see getBox).
-      if (!w.statusChanged && sameFields(priorOf(sub.ep_id)!, sub, extra)) continue;
+      if (!w.statusChanged && sameSubFields(priorOf(sub.ep_id)!, sub, extra)) continue;
       s.updateSub.run(sub.ep_ip, sub.ep_status, sub.ep_location, sub.ep_type, sub.ep_name, extra, now, w.statusChanged ? 1 : 0, now, devSno, sub.ep_id);
     }
     // A sub-device missing now was last seen in the box's previous report.
