@@ -21,6 +21,9 @@ export interface ServeOptions {
   reportInterval: number;
   offlineMisses: number;
   registryMode: 'open' | 'strict';
+  loginPath?: string;
+  publicUrl?: string;
+  reportPeriod?: number;
   webhook: string[];
   webhookSecret?: string;
   alertDedupS: number;
@@ -65,6 +68,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     bodyLimit: opts.bodyLimit,
     logger: log,
     registryMode: opts.registryMode,
+    loginPath: opts.loginPath,
+    publicUrl: opts.publicUrl || undefined,
+    reportPeriodS: opts.reportPeriod,
     offline: { reportIntervalMs: opts.reportInterval * 1000, misses: opts.offlineMisses },
     alerts: {
       urls: opts.webhook,

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
-import { REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
+import { PLATFORM_DEFAULTS, REPEAT_MEMORY_BYTES, SERVER_DEFAULTS } from '../defaults.js';
 import { ReportValidationError } from '../protocol/index.js';
 import type { Leadership, RegistryMode, Store } from '../store/types.js';
 import { apiErrorHandler } from './errors.js';
@@ -19,6 +19,7 @@ import { createReportEndpoint, registerReportPathHint } from './report-endpoint.
 import { registerAdminRoutes } from './routes/admin-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
+import { registerPlatformRoutes } from './routes/platform-api.js';
 import { registerReadApi } from './routes/read-api.js';
 
 export interface ServerOptions {
@@ -54,6 +55,12 @@ export interface ServerOptions {
    * byte-for-byte repeat is not parsed and validated again (see repeat-cache.ts); 0 turns that off.
    */
   repeatCacheBytes?: number;
+  /** Where boxes log in (GET, default PLATFORM_DEFAULTS.loginPath). */
+  loginPath?: string;
+  /** The receiver's URL as boxes reach it (behind a proxy); default: from each login's Host header. */
+  publicUrl?: string;
+  /** The report period boxes are told at login when neither they nor their group has one (s). */
+  reportPeriodS?: number;
 }
 
 function normalizePath(path: string): string {
@@ -128,6 +135,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerReportPathHint(app, reportPath);
   registerReadApi(app, store);
   registerAdminRoutes(app, store);
+  registerPlatformRoutes(app, store, {
+    loginPath: normalizePath(opts.loginPath ?? PLATFORM_DEFAULTS.loginPath),
+    reportPath,
+    registryMode: opts.registryMode ?? 'open',
+    publicUrl: opts.publicUrl,
+    fleetPeriodS: opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS,
+  });
   if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
 
   const detector =

@@ -1,10 +1,10 @@
 // The report path (POST /DeviceStatus): the one route every box hits every few seconds. It is
 // served straight from node:http, ahead of Fastify's router, hooks and reply machinery, which
 // cost more per report than parsing and storing it does; every other route stays on Fastify.
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { echoOf, parseReportBytes, ReportValidationError, type Report } from '../protocol/index.js';
+import { storedFormOf, withOfflineDetail } from '../store/platform-fields.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
 import { ERROR_STATUS, errorBody, sendError, tooLargeBody, type ErrorBody } from './errors.js';
 import type { FleetEvents } from './events.js';
@@ -41,25 +41,18 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
     return answer;
   };
 
-  /** The report in a body, and the answer to give once it is stored. Throws ReportValidationError. */
+  /**
+   * The report in a body, in any of the three dialects (docs/protocol-dialects.md), as the stores
+   * keep it, and the answer to give once it is stored. Throws ReportValidationError.
+   */
   function parseBody(bytes: Buffer): { report: Report; echo: Buffer | string; exact: boolean } {
-    const text = bytes.toString('utf8');
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      // Only a body that failed to parse is worth scanning for emptiness.
-      if (text.trim() === '') throw new ReportValidationError('(body)', 'is empty; expected a JSON object');
-      throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
-    }
-    const { report, normalized } = parseReportDetailed(body);
-    // Bytes that were not valid UTF-8 were read with replacement characters: they are not the
-    // report any more, neither to echo nor to recognize a repeat by.
-    const exact = isUtf8(bytes);
-    // A report already in normal form is echoed with the very bytes the box sent (they say the
-    // same as the normalized report); serializing and encoding it again would only cost time.
-    const echo = normalized || !exact ? JSON.stringify(toWire(report)) : bytes;
-    return { report, echo, exact };
+    // Strict UTF-8, JSON, dialect detection and validation; today's dialect takes the same fast
+    // validation as before. A body that is not UTF-8 is refused, so the bytes are the report.
+    const parsed = parseReportBytes(bytes);
+    // The answer is in the dialect the box used; a report already in normal form in today's
+    // dialect is echoed with the very bytes the box sent.
+    const echo = echoOf(parsed, bytes) as Buffer | string;
+    return { report: storedFormOf(parsed.report), echo, exact: true };
   }
 
   /** Validates and stores one report body; never throws. */
@@ -68,7 +61,8 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       const known = repeats.lookup(bytes);
       const { report, echo, exact } = known ? { ...known, exact: true } : parseBody(bytes);
       const receivedAt = Date.now();
-      const { transitions } = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      const stored = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      const transitions = withOfflineDetail(stored.transitions, report);
       if (!known && exact) repeats.remember(bytes, report, echo);
       const log = o.log();
       log.debug({ dev_sno: report.dev_sno, sub_devices: report.sub_devices.length }, 'report stored');

@@ -1,6 +1,7 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
 import type { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
+import type { PlatformStore } from './platform.js';
 import type { BoxState, BoxStatus, FleetSummary, HistoryEntry, SubDeviceState, Transition } from './api-types.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
@@ -132,6 +133,8 @@ export function deliveryStatusAfter(r: DeliveryResult): DeliveryStatus {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Box logins, report periods and health series (issue 11), on the same database. */
+  readonly platform: PlatformStore;
   /**
    * Stores one validated report atomically and returns the status transitions it caused. The
    * report must come from the protocol's validation (parseReport): stores rely on its rules

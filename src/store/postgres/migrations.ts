@@ -1,5 +1,6 @@
 // The PostgreSQL schema, applied in order at open, by one receiver at a time.
 import type pg from 'pg';
+import { platformMigration } from '../platform.js';
 import { sharedMigrations, type Dialect } from '../schema.js';
 
 /**
@@ -19,7 +20,12 @@ const POSTGRES: Dialect = {
 };
 
 /** Versioned schema, applied in order at open. Append only: never edit a migration that has shipped. */
-export const PG_MIGRATIONS: string[] = sharedMigrations(POSTGRES);
+export const PG_MIGRATIONS: string[] = [
+  ...sharedMigrations(POSTGRES),
+  // Platform side of the protocol (issue 11): box logins, report periods per box and group,
+  // box health series (src/store/platform.ts).
+  platformMigration(POSTGRES),
+];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.
 const LOCK_NS_MIGRATIONS = 0x64737401;

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
+import { PlatformStore } from '../platform.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import type * as api from '../types.js';
 import * as outbox from './alerts-outbox.js';
@@ -15,6 +16,7 @@ import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLo
 import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest } from './ingest.js';
 import { migrate } from './migrations.js';
+import { pgRunner } from './platform.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
 
@@ -46,6 +48,7 @@ export class PostgresStore implements api.Store {
   private readonly leaderships = new Set<PgLeadership>();
   private readonly bus: PgBus;
   private closed = false;
+  readonly platform: PlatformStore;
 
   /** Connects, applies pending migrations and returns the store; errors say what to check. */
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -74,6 +77,7 @@ export class PostgresStore implements api.Store {
     this.pool.on('error', (err) => {
       if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
     });
+    this.platform = new PlatformStore(pgRunner(this.pool));
     this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);

@@ -1,5 +1,6 @@
 // The SQLite schema, applied in order at open. Append only: never edit a migration that has shipped.
 import type Database from 'better-sqlite3';
+import { platformMigration } from '../platform.js';
 import { sharedMigrations, type Dialect } from '../schema.js';
 
 /** SQLite's column types for the shared schema (../schema.ts). */
@@ -22,6 +23,9 @@ const MIGRATIONS: string[] = [
   // 5: the fingerprints moved to memory (known-boxes.ts): kept in the row they made it six times
   // larger, and every report rewrites that row.
   `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
+  // Platform side of the protocol (issue 11): box logins, report periods per box and group,
+  // box health series (src/store/platform.ts).
+  platformMigration(SQLITE),
 ];
 
 export function migrate(db: Database.Database): void {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
+import { PlatformStore } from '../platform.js';
 import type * as api from '../types.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
@@ -13,6 +14,7 @@ import { lockForThisProcess, WalSync } from './durability.js';
 import { SqliteIngest } from './ingest.js';
 import { KnownBoxes } from './known-boxes.js';
 import { migrate } from './migrations.js';
+import { sqliteRunner } from './platform.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
 
@@ -40,6 +42,7 @@ export class SqliteStore implements api.Store {
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private closed = false;
+  readonly platform: PlatformStore;
 
   constructor(opts: SqliteStoreOptions) {
     const onDisk = opts.file !== ':memory:' && opts.file !== '';
@@ -61,6 +64,7 @@ export class SqliteStore implements api.Store {
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
+    this.platform = new PlatformStore(sqliteRunner(db, this.sync));
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
