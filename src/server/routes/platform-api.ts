@@ -25,7 +25,9 @@ export interface PlatformRoutesOptions {
   fleetPeriodS: number;
 }
 
-const Period = Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 86_400 })]);
+// One schema with both types, not a union: the validator coerces, and a union's null branch
+// would take 0 for null.
+const Period = Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 86_400 });
 const GroupName = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S(.*\\S)?$' });
 const CodeSettingsBody = Type.Object(
   { report_period_s: Type.Optional(Period), group: Type.Optional(Type.Union([Type.Null(), GroupName])) },
