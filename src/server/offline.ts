@@ -1,4 +1,6 @@
-// Marks a box offline when its reports stop: no report for interval x misses. Its sub-devices
+// Marks a box offline when its reports stop: no report for its period x misses, where its period
+// is the one it was told at its last login (issue 11), or the receiver's report interval for a
+// box that never logged in; boxes on 20 s and on 5 s are each judged by their own. Its sub-devices
 // then read `unknown` (see store/present.ts); the box's next report brings it back online.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Leadership, Store, Transition } from '../store/types.js';
@@ -20,6 +22,7 @@ export interface OfflineDetectorOptions {
 export class OfflineDetector {
   readonly timeoutMs: number;
   readonly tickMs: number;
+  private readonly misses: number;
   private readonly store: Store;
   private readonly events: FleetEvents;
   private readonly log?: FastifyBaseLogger;
@@ -31,7 +34,8 @@ export class OfflineDetector {
 
   constructor(opts: OfflineDetectorOptions) {
     const interval = opts.reportIntervalMs ?? OFFLINE_DEFAULTS.reportIntervalMs;
-    this.timeoutMs = interval * (opts.misses ?? OFFLINE_DEFAULTS.misses);
+    this.misses = opts.misses ?? OFFLINE_DEFAULTS.misses;
+    this.timeoutMs = interval * this.misses;
     // Detection lags the timeout by at most one tick.
     this.tickMs = Math.max(20, Math.min(1000, interval / 2));
     this.store = opts.store;
@@ -57,9 +61,12 @@ export class OfflineDetector {
 
   /** One pass: marks silent boxes offline and announces it. Callable from outside (e.g. by a leader). */
   async tick(now = Date.now()): Promise<Transition[]> {
-    if (now - this.watchingSince < this.timeoutMs) return [];
     if (this.leadership && !this.leadership.isLeader()) return [];
-    const transitions = await this.store.markSilentBoxesOffline(now - this.timeoutMs, now);
+    // Each box waits its own timeout from when we started listening (the store checks that).
+    const transitions = await this.store.markSilentBoxesOfflineByPeriod(
+      { defaultTimeoutMs: this.timeoutMs, misses: this.misses, watchingSince: this.watchingSince },
+      now,
+    );
     if (transitions.length) {
       for (const t of transitions) this.log?.info(t, 'status transition');
       this.events.emit('transitions', transitions);

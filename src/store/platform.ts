@@ -224,3 +224,22 @@ export class PlatformStore {
     return this.sql.run('DELETE FROM box_health_points WHERE at < ?1', [beforeMs]);
   }
 }
+
+/** How a box's silence is judged: its own told period when it logged in, else the default. */
+export interface SilenceRule {
+  /** Silence after which a box that never logged in is offline (report interval x misses). */
+  defaultTimeoutMs: number;
+  /** Reports missed in a row before a box that logged in is offline (its period x misses). */
+  misses: number;
+  /** Since when the receiver has been listening: no box is judged before its timeout has passed since then. */
+  watchingSince: number;
+}
+
+/**
+ * The SQL condition, on boxes b, of a box silent past its own timeout: the period it was told at
+ * its last login (box_logins) x misses, else the default. ?1 now, ?2 default ms, ?3 misses,
+ * ?4 watching since. Placeholders as in SqlRunner.
+ */
+export const SILENT_PAST_OWN_TIMEOUT = `b.status = 'online' AND b.last_report_at < ?1 - COALESCE(
+    (SELECT l.period_s * 1000 * ?3 FROM box_logins l WHERE l.dev_sno = b.dev_sno), ?2)
+  AND ?4 <= ?1 - COALESCE((SELECT l.period_s * 1000 * ?3 FROM box_logins l WHERE l.dev_sno = b.dev_sno), ?2)`;

@@ -1,7 +1,7 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
 import type { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
-import type { PlatformStore } from './platform.js';
+import type { PlatformStore, SilenceRule } from './platform.js';
 import type { BoxState, BoxStatus, FleetSummary, HistoryEntry, SubDeviceState, Transition } from './api-types.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
@@ -152,6 +152,11 @@ export interface Store {
    * records a 'report_timeout' history entry for each, and returns those transitions.
    */
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]>;
+  /**
+   * As markSilentBoxesOffline, but each box judged by its own timeout: the report period it was
+   * told at its last login x misses, else the default (issue 11; src/store/platform.ts).
+   */
+  markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<Transition[]>;
 
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
-import { PlatformStore } from '../platform.js';
+import { PlatformStore, type SilenceRule } from '../platform.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import type * as api from '../types.js';
 import * as outbox from './alerts-outbox.js';
@@ -16,7 +16,7 @@ import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLo
 import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest } from './ingest.js';
 import { migrate } from './migrations.js';
-import { pgRunner } from './platform.js';
+import { markSilentByOwnPeriod, pgRunner } from './platform.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
 
@@ -89,6 +89,12 @@ export class PostgresStore implements api.Store {
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  async markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<api.Transition[]> {
+    // A cutoff no report is before: waits for the reports already received, marks nobody.
+    await this.writer.markSilentBoxesOffline(Number.MIN_SAFE_INTEGER, now);
+    return markSilentByOwnPeriod(this.pool, rule, now);
   }
 
   listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
-import { PlatformStore } from '../platform.js';
+import { PlatformStore, type SilenceRule } from '../platform.js';
 import type * as api from '../types.js';
 import { SqliteOutbox } from './alerts-outbox.js';
 import { LocalCoordinator } from './coordination.js';
@@ -14,7 +14,7 @@ import { lockForThisProcess, WalSync } from './durability.js';
 import { SqliteIngest } from './ingest.js';
 import { KnownBoxes } from './known-boxes.js';
 import { migrate } from './migrations.js';
-import { sqliteRunner } from './platform.js';
+import { markSilentByOwnPeriod, sqliteRunner } from './platform.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
 
@@ -43,6 +43,7 @@ export class SqliteStore implements api.Store {
   private readonly local = new LocalCoordinator();
   private closed = false;
   readonly platform: PlatformStore;
+  private readonly known: KnownBoxes;
 
   constructor(opts: SqliteStoreOptions) {
     const onDisk = opts.file !== ':memory:' && opts.file !== '';
@@ -59,7 +60,7 @@ export class SqliteStore implements api.Store {
     // doing them ten times less often (WAL up to ~40 MB) keeps that off most reports.
     db.pragma('wal_autocheckpoint = 10000');
     migrate(db);
-    const known = new KnownBoxes(opts.knownBytes);
+    const known = (this.known = new KnownBoxes(opts.knownBytes));
     this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
@@ -73,6 +74,13 @@ export class SqliteStore implements api.Store {
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  async markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<api.Transition[]> {
+    // A cutoff no report is before: writes the reports already received, marks nobody.
+    await this.writer.markSilentBoxesOffline(Number.MIN_SAFE_INTEGER, now);
+    const transitions = markSilentByOwnPeriod(this.db, rule, now, (d) => this.known.forget(d));
+    return this.sync.afterCommit(transitions, (ts) => ts.length > 0);
   }
 
   async listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {
