@@ -12,6 +12,7 @@ import { apiErrorHandler } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, publishFleetEvents } from './live-bridge.js';
+import { BoxHealthSeries, installHealthMetrics, registerHealthRoutes } from './box-health.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
@@ -142,7 +143,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     publicUrl: opts.publicUrl,
     fleetPeriodS: opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS,
   });
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats }));
+  registerHealthRoutes(app, store);
+  if (opts.metrics !== false) {
+    const registry = installMetrics(app, { store, events, repeats });
+    installHealthMetrics(registry, store);
+    app.decorate('metricsRegistry', registry);
+  }
 
   const detector =
     opts.offline === false
@@ -151,13 +157,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerts = new AlertDispatcher(store, events, opts.alerts ?? { urls: [] }, app.log);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
+  const health = new BoxHealthSeries(store, events, { log: app.log });
   runWithServer(
     app,
     () => {
       detector?.start();
       alerts.start();
+      health.start();
     },
     async () => {
+      health.stop();
       await detector?.stop();
       await alerts.stop();
     },

@@ -116,15 +116,28 @@ function loginFromRow(r: LoginRow): BoxLogin {
   };
 }
 
+export interface FleetHealth {
+  /** Boxes per software version (of their last report that said one). */
+  by_sw_version: Array<{ sw_version: string; boxes: number }>;
+  /** Boxes whose last health says the disk is at least `diskFullPct` used. */
+  disk_full: number;
+}
+
+/** A field of the box's latest health (platform-fields.ts keeps it in the box's extra), as text. */
+function healthField(kind: 'sqlite' | 'postgres', field: string): string {
+  return kind === 'sqlite' ? `json_extract(extra, '$."$devstatus".health.${field}')` : `(extra #>> '{$devstatus,health,${field}}')`;
+}
+
 export class PlatformStore {
   constructor(
     private readonly sql: SqlRunner,
+    private readonly kind: 'sqlite' | 'postgres',
     /** The period a box is told when neither it nor its group has one. */
     private readonly fleetPeriodS: number = LOGIN_DEFAULTS.deviceMonitorPeriodS,
   ) {}
 
   withFleetPeriod(periodS: number): PlatformStore {
-    return new PlatformStore(this.sql, periodS);
+    return new PlatformStore(this.sql, this.kind, periodS);
   }
 
   /** Registers an unknown code as `auto` (open mode), as a first report does. */
@@ -217,6 +230,19 @@ export class PlatformStore {
       [devSno, sinceMs],
     );
     return rows.map((r) => ({ at: iso(r.at), cpu_pct: fromX10(r.cpu_x10), mem_pct: fromX10(r.mem_x10), disk_pct: fromX10(r.disk_x10) }));
+  }
+
+  async fleetHealth(diskFullPct: number): Promise<FleetHealth> {
+    const version = healthField(this.kind, 'sw_version');
+    const disk = this.kind === 'sqlite' ? healthField(this.kind, 'disk_pct') : `${healthField(this.kind, 'disk_pct')}::float8`;
+    const [versions, full] = await Promise.all([
+      this.sql.all<{ sw_version: string; boxes: number | string }>(
+        `SELECT ${version} AS sw_version, COUNT(*) AS boxes FROM boxes WHERE ${version} IS NOT NULL GROUP BY 1 ORDER BY 1`,
+        [],
+      ),
+      this.sql.all<{ n: number | string }>(`SELECT COUNT(*) AS n FROM boxes WHERE ${disk} >= ?1`, [diskFullPct]),
+    ]);
+    return { by_sw_version: versions.map((v) => ({ sw_version: String(v.sw_version), boxes: Number(v.boxes) })), disk_full: Number(full[0]?.n ?? 0) };
   }
 
   /** Deletes health points older than `beforeMs`; returns how many. */

@@ -77,7 +77,7 @@ export class PostgresStore implements api.Store {
     this.pool.on('error', (err) => {
       if (!this.closed) this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it will be reopened');
     });
-    this.platform = new PlatformStore(pgRunner(this.pool));
+    this.platform = new PlatformStore(pgRunner(this.pool), 'postgres');
     this.writer = new PgIngest(this.pool, opts.maxBatch ?? 256, opts.ingestLanes ?? 4);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     this.bus = new PgBus({ ...this.clientConfig, application_name: `${this.applicationName}-listen` }, this.log);

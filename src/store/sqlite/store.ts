@@ -65,7 +65,7 @@ export class SqliteStore implements api.Store {
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
-    this.platform = new PlatformStore(sqliteRunner(db, this.sync));
+    this.platform = new PlatformStore(sqliteRunner(db, this.sync), 'sqlite');
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
