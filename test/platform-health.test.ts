@@ -67,6 +67,11 @@ for (const backend of backends()) {
       assert.match(text, /devstatus_boxes_by_sw_version\{sw_version="2\.4\.1"\} 1/);
       assert.match(text, /devstatus_boxes_by_sw_version\{sw_version="2\.5\.0"\} 1/);
       assert.match(text, /devstatus_boxes_disk_full 1/);
+      // The boxes on one version, for an upgrade round.
+      const fleet = await (await server.get('/api/fleet/health?sw_version=2.5.0')).json();
+      assert.deepEqual(fleet.boxes, ['FULLDISK01']);
+      assert.equal(fleet.disk_full, 1);
+      assert.deepEqual(fleet.by_sw_version, [{ sw_version: '2.4.1', boxes: 1 }, { sw_version: '2.5.0', boxes: 1 }]);
     });
   });
 }

@@ -79,6 +79,7 @@ export function parseWindow(text: string): number | undefined {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, store: Store, keepMs = PLATFORM_DEFAULTS.healthKeepMs): void {
+  registerFleetHealthRoute(app, store);
   app.get<{ Params: { dev_sno: string }; Querystring: { window?: string } }>('/api/devices/:dev_sno/health', async (req, reply) => {
     const windowMs = parseWindow(req.query.window ?? '24h');
     if (windowMs === undefined || windowMs <= 0) return sendError(reply, 'bad_request', 'must be a duration like 24h, 90m or 600s', 'window');
@@ -87,6 +88,22 @@ export function registerHealthRoutes(app: FastifyInstance, store: Store, keepMs 
     const span = Math.min(windowMs, keepMs);
     const points = await store.platform.healthPoints(req.params.dev_sno, Date.now() - span);
     return { dev_sno: found.box.dev_sno, window_s: span / 1000, latest: found.box.health ?? null, points };
+  });
+}
+
+/** Boxes a version query lists at most. */
+const VERSION_LIST_MAX = 1000;
+
+/** The fleet's health at a glance, and the boxes on one software version (?sw_version=). */
+export function registerFleetHealthRoute(app: FastifyInstance, store: Store): void {
+  app.get<{ Querystring: { sw_version?: string } }>('/api/fleet/health', async (req) => {
+    const fleet = await store.platform.fleetHealth(DISK_FULL_PCT);
+    const version = req.query.sw_version;
+    return {
+      ...fleet,
+      disk_full_pct: DISK_FULL_PCT,
+      ...(version === undefined ? {} : { sw_version: version, boxes: await store.platform.boxesOnVersion(version, VERSION_LIST_MAX) }),
+    };
   });
 }
 

@@ -245,6 +245,15 @@ export class PlatformStore {
     return { by_sw_version: versions.map((v) => ({ sw_version: String(v.sw_version), boxes: Number(v.boxes) })), disk_full: Number(full[0]?.n ?? 0) };
   }
 
+  /** The boxes whose latest health says this software version, by dev_sno (at most `limit`). */
+  async boxesOnVersion(swVersion: string, limit: number): Promise<string[]> {
+    const rows = await this.sql.all<{ dev_sno: string }>(
+      `SELECT dev_sno FROM boxes WHERE ${healthField(this.kind, 'sw_version')} = ?1 ORDER BY dev_sno LIMIT ?2`,
+      [swVersion, limit],
+    );
+    return rows.map((r) => r.dev_sno);
+  }
+
   /** Deletes health points older than `beforeMs`; returns how many. */
   async pruneHealth(beforeMs: number): Promise<number> {
     return this.sql.run('DELETE FROM box_health_points WHERE at < ?1', [beforeMs]);
