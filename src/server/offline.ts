@@ -19,10 +19,16 @@ export interface OfflineDetectorOptions {
   leadership?: Leadership;
 }
 
+/** How often the shortest period told to any box is read again. */
+const SHORTEST_REREAD_MS = 30_000;
+
 export class OfflineDetector {
   readonly timeoutMs: number;
   readonly tickMs: number;
   private readonly misses: number;
+  /** The shortest timeout any box may have (its told period x misses, or the default), and when it was read. */
+  private shortestTimeoutMs: number;
+  private shortestReadAt = Number.NEGATIVE_INFINITY;
   private readonly store: Store;
   private readonly events: FleetEvents;
   private readonly log?: FastifyBaseLogger;
@@ -36,6 +42,7 @@ export class OfflineDetector {
     const interval = opts.reportIntervalMs ?? OFFLINE_DEFAULTS.reportIntervalMs;
     this.misses = opts.misses ?? OFFLINE_DEFAULTS.misses;
     this.timeoutMs = interval * this.misses;
+    this.shortestTimeoutMs = this.timeoutMs;
     // Detection lags the timeout by at most one tick.
     this.tickMs = Math.max(20, Math.min(1000, interval / 2));
     this.store = opts.store;
@@ -62,6 +69,14 @@ export class OfflineDetector {
   /** One pass: marks silent boxes offline and announces it. Callable from outside (e.g. by a leader). */
   async tick(now = Date.now()): Promise<Transition[]> {
     if (this.leadership && !this.leadership.isLeader()) return [];
+    // Until the shortest timeout has passed since we began listening no box can be judged: skip
+    // the queries (a pass runs two, and holds back the report writers while it does).
+    if (now - this.shortestReadAt >= SHORTEST_REREAD_MS) {
+      const told = await this.store.platform.shortestToldPeriodS();
+      this.shortestTimeoutMs = told === null ? this.timeoutMs : Math.min(this.timeoutMs, told * 1000 * this.misses);
+      this.shortestReadAt = now;
+    }
+    if (now - this.watchingSince < this.shortestTimeoutMs) return [];
     // Each box waits its own timeout from when we started listening (the store checks that).
     const transitions = await this.store.markSilentBoxesOfflineByPeriod(
       { defaultTimeoutMs: this.timeoutMs, misses: this.misses, watchingSince: this.watchingSince },

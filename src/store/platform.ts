@@ -170,6 +170,13 @@ export class PlatformStore {
     return (await this.getLogin(devSno))!;
   }
 
+  /** The shortest report period any box was told at its last login; null when none logged in. */
+  async shortestToldPeriodS(): Promise<number | null> {
+    const rows = await this.sql.all<{ p: number | string | null }>('SELECT MIN(period_s) AS p FROM box_logins', []);
+    const p = rows[0]?.p;
+    return p === null || p === undefined ? null : Number(p);
+  }
+
   async getSettings(devSno: string): Promise<BoxSettings> {
     const rows = await this.sql.all<{ group_name: string | null; box_period: number | null; group_period: number | null }>(
       `SELECT s.group_name, s.report_period_s AS box_period, g.report_period_s AS group_period
