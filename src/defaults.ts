@@ -30,6 +30,19 @@ export const DEFAULT_DB_FILE = './data/devstatus.db';
 /** Box-offline detection: no report for reportIntervalMs x misses. */
 export const OFFLINE_DEFAULTS = { reportIntervalMs: 5000, misses: 3 } as const;
 
+/**
+ * The management platform's side of the protocol (issue 11): where boxes log in, the report
+ * period they are told (the vendor's default, 20 s) unless their own or their group's is set,
+ * and how box health is kept. Boxes that never logged in are judged by OFFLINE_DEFAULTS.
+ */
+export const PLATFORM_DEFAULTS = {
+  loginPath: '/login',
+  reportPeriodS: 20,
+  /** One health point per box per bucket, kept this long. */
+  healthBucketMs: 5 * 60_000,
+  healthKeepMs: 24 * 3600_000,
+} as const;
+
 /** Webhook alerts. */
 export const ALERT_DEFAULTS = {
   dedupMs: 60_000,

@@ -10,6 +10,7 @@ import {
   DEFAULT_AGENT_CONFIG,
   DEFAULT_DB_FILE,
   OFFLINE_DEFAULTS,
+  PLATFORM_DEFAULTS,
   RETENTION_DEFAULTS,
   SERVER_DEFAULTS,
   SIM_DEFAULTS,
@@ -142,6 +143,22 @@ program
       .env('DEVSTATUS_OFFLINE_MISSES')
       .default(OFFLINE_DEFAULTS.misses)
       .argParser(int('offline misses', 1, 1000)),
+  )
+  .addOption(
+    new Option('--login-path <path>', 'where boxes log in (GET ?dev_sno=&hex_mac=) to learn where and how often to report')
+      .env('DEVSTATUS_LOGIN_PATH')
+      .default(PLATFORM_DEFAULTS.loginPath),
+  )
+  .addOption(
+    new Option('--public-url <url>', "this receiver's URL as boxes reach it, e.g. behind a proxy (default: from each login's Host header)").env(
+      'DEVSTATUS_PUBLIC_URL',
+    ),
+  )
+  .addOption(
+    new Option('--report-period <seconds>', 'report period boxes are told at login unless their own or their group\'s is set')
+      .env('DEVSTATUS_REPORT_PERIOD')
+      .default(PLATFORM_DEFAULTS.reportPeriodS)
+      .argParser(int('report period', 1, 86_400)),
   )
   .addOption(
     new Option('--registry-mode <mode>', 'open: unknown dev_sno are registered on first report; strict: refused (403)')

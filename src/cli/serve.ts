@@ -22,6 +22,10 @@ export interface ServeOptions {
   reportInterval: number;
   offlineMisses: number;
   registryMode: 'open' | 'strict';
+  loginPath?: string;
+  /** The receiver's address as boxes and people reach it: login answers, links in alert messages. */
+  publicUrl?: string;
+  reportPeriod?: number;
   webhook: string[];
   webhookSecret?: string;
   alertDedupS: number;
@@ -32,8 +36,6 @@ export interface ServeOptions {
   bodyBudget?: number;
   /** Seconds. */
   bodyTimeout?: number;
-  /** Dashboard address for links in alert messages. */
-  publicUrl?: string;
 }
 
 /** The generated admin token lives next to the database unless told otherwise. */
@@ -80,6 +82,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     bodyTimeoutMs: opts.bodyTimeout === undefined ? undefined : opts.bodyTimeout * 1000,
     logger: log,
     registryMode: opts.registryMode,
+    loginPath: opts.loginPath,
+    publicUrl: opts.publicUrl || undefined,
+    reportPeriodS: opts.reportPeriod,
     offline: { reportIntervalMs: opts.reportInterval * 1000, misses: opts.offlineMisses },
     alerts: {
       urls: opts.webhook,

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AlertingService, type AlertingOptions } from '../alerts/alerting-service.js';
 import { AlertDispatcher, type AlertOptions } from '../alerts/dispatcher.js';
-import { REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
+import { PLATFORM_DEFAULTS, REPEAT_MEMORY_BYTES, RETENTION_DEFAULTS, SERVER_DEFAULTS } from '../defaults.js';
 import { decodeUtf8Strict, ReportValidationError } from '../protocol/index.js';
 import type { Leadership, RegistryMode, Store, Transition } from '../store/types.js';
 import { registerAuditLog } from './audit.js';
@@ -15,6 +15,7 @@ import { apiErrorHandler, tooLargeBody } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, publishFleetEvents } from './live-bridge.js';
+import { BoxHealthSeries, installHealthMetrics, registerHealthRoutes } from './box-health.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
 import { RepeatCache } from './repeat-cache.js';
@@ -27,6 +28,7 @@ import { registerAlertingApi } from './routes/alerting-api.js';
 import { registerAdminAuth } from './routes/auth.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './routes/dashboard.js';
 import { registerConsoleRoutes } from './routes/console-api.js';
+import { registerPlatformRoutes } from './routes/platform-api.js';
 import { registerReadApi } from './routes/read-api.js';
 import { RetentionJob, type RetentionOptions } from './retention.js';
 import { WriteHealth } from './write-health.js';
@@ -80,6 +82,12 @@ export interface ServerOptions {
   retention?: RetentionOptions | false;
   /** Dashboard session lifetime (default SESSION_DEFAULTS). */
   sessionMaxAgeMs?: number;
+  /** Where boxes log in (GET, default PLATFORM_DEFAULTS.loginPath). */
+  loginPath?: string;
+  /** The receiver's URL as boxes reach it (behind a proxy); default: from each login's Host header. */
+  publicUrl?: string;
+  /** The report period boxes are told at login when neither they nor their group has one (s). */
+  reportPeriodS?: number;
 }
 
 function normalizePath(path: string): string {
@@ -200,7 +208,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await registerConsoleRoutes(app, store);
   registerAdminRoutes(app, store);
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);
-  if (opts.metrics !== false) app.decorate('metricsRegistry', installMetrics(app, { store, events, repeats, bodyBudget }));
+  registerPlatformRoutes(app, store, {
+    loginPath: normalizePath(opts.loginPath ?? PLATFORM_DEFAULTS.loginPath),
+    reportPath,
+    registryMode: opts.registryMode ?? 'open',
+    publicUrl: opts.publicUrl,
+    fleetPeriodS: opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS,
+  });
+  registerHealthRoutes(app, store);
+  if (opts.metrics !== false) {
+    const registry = installMetrics(app, { store, events, repeats, bodyBudget });
+    installHealthMetrics(registry, store);
+    app.decorate('metricsRegistry', registry);
+  }
 
   const detector =
     opts.offline === false
@@ -222,6 +242,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
   app.decorate('alerting', alerting);
   registerAlertingApi(app, store, alerting);
+  const boxHealth = new BoxHealthSeries(store, events, { log: app.log });
   runWithServer(
     app,
     () => {
@@ -229,8 +250,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       alerts.start();
       retention?.start();
       if (opts.alerting !== false) alerting.start();
+      boxHealth.start();
     },
     async () => {
+      boxHealth.stop();
       await detector?.stop();
       await alerts.stop();
       await retention?.stop();

@@ -1,4 +1,6 @@
-// Marks a box offline when its reports stop: no report for interval x misses. Its sub-devices
+// Marks a box offline when its reports stop: no report for its period x misses, where its period
+// is the one it was told at its last login (issue 11), or the receiver's report interval for a
+// box that never logged in; boxes on 20 s and on 5 s are each judged by their own. Its sub-devices
 // then read `unknown` (see store/present.ts); the box's next report brings it back online.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Leadership, Store, Transition } from '../store/types.js';
@@ -17,9 +19,16 @@ export interface OfflineDetectorOptions {
   leadership?: Leadership;
 }
 
+/** How often the shortest period told to any box is read again. */
+const SHORTEST_REREAD_MS = 30_000;
+
 export class OfflineDetector {
   readonly timeoutMs: number;
   readonly tickMs: number;
+  private readonly misses: number;
+  /** The shortest timeout any box may have (its told period x misses, or the default), and when it was read. */
+  private shortestTimeoutMs: number;
+  private shortestReadAt = Number.NEGATIVE_INFINITY;
   private readonly store: Store;
   private readonly events: FleetEvents;
   private readonly log?: FastifyBaseLogger;
@@ -31,7 +40,9 @@ export class OfflineDetector {
 
   constructor(opts: OfflineDetectorOptions) {
     const interval = opts.reportIntervalMs ?? OFFLINE_DEFAULTS.reportIntervalMs;
-    this.timeoutMs = interval * (opts.misses ?? OFFLINE_DEFAULTS.misses);
+    this.misses = opts.misses ?? OFFLINE_DEFAULTS.misses;
+    this.timeoutMs = interval * this.misses;
+    this.shortestTimeoutMs = this.timeoutMs;
     // Detection lags the timeout by at most one tick.
     this.tickMs = Math.max(20, Math.min(1000, interval / 2));
     this.store = opts.store;
@@ -57,9 +68,20 @@ export class OfflineDetector {
 
   /** One pass: marks silent boxes offline and announces it. Callable from outside (e.g. by a leader). */
   async tick(now = Date.now()): Promise<Transition[]> {
-    if (now - this.watchingSince < this.timeoutMs) return [];
     if (this.leadership && !this.leadership.isLeader()) return [];
-    const transitions = await this.store.markSilentBoxesOffline(now - this.timeoutMs, now);
+    // Until the shortest timeout has passed since we began listening no box can be judged: skip
+    // the queries (a pass runs two, and holds back the report writers while it does).
+    if (now - this.shortestReadAt >= SHORTEST_REREAD_MS) {
+      const told = await this.store.platform.shortestToldPeriodS();
+      this.shortestTimeoutMs = told === null ? this.timeoutMs : Math.min(this.timeoutMs, told * 1000 * this.misses);
+      this.shortestReadAt = now;
+    }
+    if (now - this.watchingSince < this.shortestTimeoutMs) return [];
+    // Each box waits its own timeout from when we started listening (the store checks that).
+    const transitions = await this.store.markSilentBoxesOfflineByPeriod(
+      { defaultTimeoutMs: this.timeoutMs, misses: this.misses, watchingSince: this.watchingSince },
+      now,
+    );
     // Logged by the server's listener (see transition-log.ts).
     if (transitions.length) this.events.emit('transitions', transitions);
     return transitions;

@@ -3,7 +3,8 @@
 // cost more per report than parsing and storing it does; every other route stays on Fastify.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { decodeUtf8Strict, hasUtf8Bom, parseReportDetailed, ReportValidationError, toWire, type Report } from '../protocol/index.js';
+import { echoOf, parseReportBytes, ReportValidationError, type Report } from '../protocol/index.js';
+import { storedFormOf, withOfflineDetail } from '../store/platform-fields.js';
 import { BodyBudget } from './body-budget.js';
 import type { WriteHealth } from './write-health.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
@@ -54,25 +55,18 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
     return answer;
   };
 
-  /** The report in a body, and the answer to give once it is stored. Throws ReportValidationError. */
+  /**
+   * The report in a body, in any of the three dialects (docs/protocol-dialects.md), as the stores
+   * keep it, and the answer to give once it is stored. Throws ReportValidationError.
+   */
   function parseBody(bytes: Buffer): { report: Report; echo: Buffer | string; exact: boolean } {
-    const text = decodeUtf8Strict(bytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      // Only a body that failed to parse is worth scanning for emptiness.
-      if (text.trim() === '') throw new ReportValidationError('(body)', 'is empty; expected a JSON object');
-      throw new ReportValidationError('(body)', `is not valid JSON (${(e as Error).message})`);
-    }
-    const { report, normalized } = parseReportDetailed(body);
-    // Bytes that are not UTF-8 never get this far (decodeUtf8Strict), so the bytes are the report.
-    const exact = true;
-    // A report already in normal form is echoed with the very bytes the box sent (they say the
-    // same as the normalized report); serializing and encoding it again would only cost time.
-    // A byte order mark is not echoed back.
-    const echo = normalized || hasUtf8Bom(bytes) ? JSON.stringify(toWire(report)) : bytes;
-    return { report, echo, exact };
+    // Strict UTF-8, JSON, dialect detection and validation; today's dialect takes the same fast
+    // validation as before. A body that is not UTF-8 is refused, so the bytes are the report.
+    const parsed = parseReportBytes(bytes);
+    // The answer is in the dialect the box used; a report already in normal form in today's
+    // dialect is echoed with the very bytes the box sent.
+    const echo = echoOf(parsed, bytes) as Buffer | string;
+    return { report: storedFormOf(parsed.report), echo, exact: true };
   }
 
   /** Validates and stores one report body; never throws. */
@@ -90,7 +84,8 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       }
       const { report, echo, exact } = parseBody(bytes);
       if (stored) receivedAt = Date.now();
-      const { transitions } = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      const ingested = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
+      const transitions = withOfflineDetail(ingested.transitions, report);
       o.health.succeeded();
       if (!known && echo === bytes) repeats.remember(id, report);
       const log = o.log();

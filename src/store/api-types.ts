@@ -1,6 +1,6 @@
 // What the read API answers with: shared by the stores (src/store/types.ts re-exports it) and
 // the dashboard (web/src/api.ts), so the two cannot drift apart. Type-only, no Node imports.
-import type { EpType } from '../protocol/schema.js';
+import type { BoxHealth, Dialect, GatewayInfo, ReportEpType } from '../protocol/schema.js';
 
 export type BoxStatus = 'online' | 'offline';
 /** `removed`: the sub-device was missing from a later report of its box. */
@@ -21,6 +21,12 @@ export interface BoxState {
   /** From the device registry (null when not set). */
   name: string | null;
   location: string | null;
+  /** The dialect of the box's last report, when not today's (see docs/protocol-dialects.md). */
+  dialect?: Dialect;
+  /** What the box said about itself in its last report (richer and older dialects). */
+  gateway?: GatewayInfo;
+  /** The box's health as of its last report that carried any. */
+  health?: BoxHealth;
 }
 
 export interface SubDeviceState {
@@ -31,9 +37,16 @@ export interface SubDeviceState {
   ep_status: SubDevicePresence;
   last_reported_status: SubDeviceStatus;
   ep_location: string;
-  ep_type: EpType;
+  ep_type: ReportEpType;
   ep_name: string;
   extra: Record<string, unknown>;
+  /** Why the box says the sub-device is offline, as of its last report. */
+  ep_detail?: string;
+  /** The stream address with credentials hidden. */
+  ep_url?: string;
+  /** The vendor's ep_type number, when the box sent one. */
+  ep_type_code?: number;
+  ep_ext_data?: Record<string, unknown>;
   first_seen_at: string;
   last_seen_at: string;
   status_changed_at: string;
@@ -52,7 +65,10 @@ export interface HistoryEntry {
   reason: HistoryReason;
 }
 
-export type Transition = Omit<HistoryEntry, 'id'>;
+export type Transition = Omit<HistoryEntry, 'id'> & {
+  /** A sub-device gone offline: the reason its box gave (ep_detail). In events, not in history rows. */
+  detail?: string;
+};
 
 export interface FleetSummary {
   boxes: { total: number; online: number; offline: number };
@@ -82,7 +98,7 @@ export interface FleetSubDevice {
   box_status: BoxStatus;
   ep_id: string;
   ep_name: string;
-  ep_type: EpType;
+  ep_type: ReportEpType;
   ep_ip: string;
   /** The stream's URL (from ep_id or ep_ip) without user name or password; null if none. */
   stream_url: string | null;

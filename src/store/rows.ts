@@ -1,6 +1,7 @@
 // How stored rows become API objects: shared by the SQLite and PostgreSQL stores, which keep
 // the same columns (times in ms since the epoch) so that both answer with identical objects.
 import type { AlertSubjectState } from './alert-plan.js';
+import { liftBoxFields, liftSubFields } from './platform-fields.js';
 import { presentSubDevice } from './present.js';
 import type {
   AlertDelivery,
@@ -89,6 +90,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : iso(Number(ms)));
 
 export function boxFromRow(r: BoxRow): BoxState {
+  // The dialect, gateway and health ride in the stored extra (platform-fields.ts).
+  const { extra, fields } = liftBoxFields(typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra);
   return {
     dev_sno: r.dev_sno,
     status: r.status,
@@ -98,13 +101,16 @@ export function boxFromRow(r: BoxRow): BoxState {
     report_count: Number(r.report_count),
     sub_devices_online: Number(r.sub_online),
     sub_devices_offline: Number(r.sub_offline),
-    extra: typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra,
+    extra,
     name: r.name ?? null,
     location: r.location ?? null,
+    ...fields,
   };
 }
 
 export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDeviceState {
+  // ep_detail, ep_url, ep_type_code and ep_ext_data ride in the stored extra (platform-fields.ts).
+  const { extra, fields } = liftSubFields(typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra);
   return presentSubDevice({
     dev_sno: r.dev_sno,
     ep_id: r.ep_id,
@@ -113,10 +119,11 @@ export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDevic
     ep_location: r.ep_location,
     ep_type: r.ep_type,
     ep_name: r.ep_name,
-    extra: typeof r.extra === 'string' ? JSON.parse(r.extra) : r.extra,
+    extra,
     first_seen_at: iso(Number(r.first_seen_at)),
     last_seen_at: iso(Number(r.last_seen_at)),
     status_changed_at: iso(Number(r.status_changed_at)),
+    ...fields,
   }, boxStatus);
 }
 

@@ -16,6 +16,7 @@ import type {
 import type { Accounts } from './accounts.js';
 import type { Digest } from '../util/body-digest.js';
 import type { AlertingStore } from './alerting-rows.js';
+import type { PlatformStore, SilenceRule } from './platform.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
 // dashboard type-checks against the very same definitions.
@@ -197,6 +198,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Operator accounts, sessions, API keys, the audit log, history retention (accounts.ts). */
   readonly accounts: Accounts;
+  /** Box logins, report periods and health series (issue 11), on the same database. */
+  readonly platform: PlatformStore;
   /**
    * Stores one validated report atomically and returns the status transitions it caused. The
    * report must come from the protocol's validation (parseReport): stores rely on its rules
@@ -236,6 +239,11 @@ export interface Store {
    * records a 'report_timeout' history entry for each, and returns those transitions.
    */
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]>;
+  /**
+   * As markSilentBoxesOffline, but each box judged by its own timeout: the report period it was
+   * told at its last login x misses, else the default (issue 11; src/store/platform.ts).
+   */
+  markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<Transition[]>;
 
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;

@@ -30,6 +30,14 @@ async function getJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** One point of a box's health series (GET /api/devices/:dev_sno/health). */
+export interface HealthPoint {
+  at: string;
+  cpu_pct: number | null;
+  mem_pct: number | null;
+  disk_pct: number | null;
+}
+
 export const api = {
   summary: () => getJson<Summary>('/api/summary'),
   boxes: (q: { q?: string; status?: string; limit: number; offset: number }) => {
@@ -41,6 +49,8 @@ export const api = {
   box: (devSno: string) => getJson<{ box: Box; sub_devices: SubDevice[] }>(`/api/devices/${encodeURIComponent(devSno)}`),
   boxHistory: (devSno: string, limit = 100) =>
     getJson<{ entries: HistoryEntry[] }>(`/api/devices/${encodeURIComponent(devSno)}/history?limit=${limit}`),
+  boxHealth: (devSno: string) =>
+    getJson<{ points: HealthPoint[] }>(`/api/devices/${encodeURIComponent(devSno)}/health?window=24h`),
   fleetHistory: (limit = 100) => getJson<{ entries: HistoryEntry[] }>(`/api/history?limit=${limit}`),
 
   async login(token: string): Promise<boolean> {

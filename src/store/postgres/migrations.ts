@@ -1,5 +1,6 @@
 // The PostgreSQL schema, applied in order at open, by one receiver at a time.
 import type pg from 'pg';
+import { platformMigration } from '../platform.js';
 import { accountMigrations, alertingMigration, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /**
@@ -28,6 +29,9 @@ export const PG_MIGRATIONS: string[] = [
   // alerting (issue 12): channels, rules, silences, engine snapshot + cursor, notifications
   // outbox, suppressed events (see alertingMigration in ../schema.ts).
   alertingMigration(POSTGRES),
+  // Platform side of the protocol (issue 11): box logins, report periods per box and group,
+  // box health series (src/store/platform.ts).
+  platformMigration(POSTGRES),
 ];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { storeClosed } from '../batch.js';
+import { PlatformStore, type SilenceRule } from '../platform.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import { Accounts } from '../accounts.js';
 import type * as api from '../types.js';
@@ -18,6 +19,7 @@ import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest } from './ingest.js';
 import * as locations from './locations.js';
 import { migrate } from './migrations.js';
+import { markSilentByOwnPeriod, pgRunner } from './platform.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
 
@@ -59,6 +61,7 @@ export class PostgresStore implements api.Store {
   private readonly bus: PgBus;
   private closed = false;
   readonly accounts: Accounts;
+  readonly platform: PlatformStore;
 
   /** Connects, applies pending migrations and returns the store; errors say what to check. */
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
@@ -92,6 +95,7 @@ export class PostgresStore implements api.Store {
       });
     }
     this.alerting = new PgAlerting(this.pool);
+    this.platform = new PlatformStore(pgRunner(this.pool), 'postgres');
     this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     // The shared SQL uses ? placeholders; PostgreSQL numbers them.
@@ -112,6 +116,12 @@ export class PostgresStore implements api.Store {
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  async markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<api.Transition[]> {
+    // A cutoff no report is before: waits for the reports already received, marks nobody.
+    await this.writer.markSilentBoxesOffline(Number.MIN_SAFE_INTEGER, now);
+    return markSilentByOwnPeriod(this.pool, rule, now);
   }
 
   listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {

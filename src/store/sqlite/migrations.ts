@@ -1,5 +1,6 @@
 // The SQLite schema, applied in order at open. Append only: never edit a migration that has shipped.
 import type Database from 'better-sqlite3';
+import { platformMigration } from '../platform.js';
 import { accountMigrations, alertingMigration, consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /** SQLite's column types for the shared schema (../schema.ts). */
@@ -29,6 +30,9 @@ const MIGRATIONS: string[] = [
   // alerting (issue 12): channels, rules, silences, engine snapshot + cursor, notifications
   // outbox, suppressed events (see alertingMigration in ../schema.ts).
   alertingMigration(SQLITE),
+  // Platform side of the protocol (issue 11): box logins, report periods per box and group,
+  // box health series (src/store/platform.ts).
+  platformMigration(SQLITE),
 ];
 
 export function migrate(db: Database.Database): void {

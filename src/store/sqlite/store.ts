@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Report } from '../../protocol/index.js';
 import { Accounts } from '../accounts.js';
 import type { Digest } from '../../util/body-digest.js';
+import { PlatformStore, type SilenceRule } from '../platform.js';
 import type * as api from '../types.js';
 import { SqliteAlerting } from './alerting.js';
 import { SqliteOutbox } from './alerts-outbox.js';
@@ -17,6 +18,7 @@ import { SqliteIngest } from './ingest.js';
 import { KnownBoxes } from './known-boxes.js';
 import { SqliteLocations } from './locations.js';
 import { migrate } from './migrations.js';
+import { markSilentByOwnPeriod, sqliteRunner } from './platform.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
 
@@ -68,6 +70,8 @@ export class SqliteStore implements api.Store {
   private readonly local = new LocalCoordinator();
   private closed = false;
   readonly accounts: Accounts;
+  readonly platform: PlatformStore;
+  private readonly known: KnownBoxes;
 
   constructor(opts: SqliteStoreOptions) {
     const onDisk = opts.file !== ':memory:' && opts.file !== '';
@@ -91,7 +95,7 @@ export class SqliteStore implements api.Store {
     // of 8 sub-devices and their indexes' hot pages; memory is only taken as pages are used.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrate(db);
-    const known = new KnownBoxes(opts.knownBytes);
+    const known = (this.known = new KnownBoxes(opts.knownBytes));
     this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
@@ -109,6 +113,7 @@ export class SqliteStore implements api.Store {
       },
     });
     this.alerting = new SqliteAlerting(db, this.sync);
+    this.platform = new PlatformStore(sqliteRunner(db, this.sync), 'sqlite');
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
@@ -121,6 +126,13 @@ export class SqliteStore implements api.Store {
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
     return this.writer.markSilentBoxesOffline(cutoffMs, now);
+  }
+
+  async markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<api.Transition[]> {
+    // A cutoff no report is before: writes the reports already received, marks nobody.
+    await this.writer.markSilentBoxesOffline(Number.MIN_SAFE_INTEGER, now);
+    const transitions = markSilentByOwnPeriod(this.db, rule, now, (d) => this.known.forget(d));
+    return this.sync.afterCommit(transitions, (ts) => ts.length > 0);
   }
 
   async listBoxes(query: api.ListBoxesQuery = {}): Promise<{ total: number; boxes: api.BoxState[] }> {

@@ -1,6 +1,7 @@
 // One box: its state, its sub-devices (offline first) and its own status history.
 import { useEffect, useState } from 'preact/hooks';
 import type { SubDevice } from '../api.js';
+import { BoxHealthPanel } from '../components/box-health.js';
 import { SubCounts } from '../components/counts.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { StatusPill } from '../components/status-pill.js';
@@ -23,7 +24,22 @@ function Fact({ label, children }: { label: string; children: ComponentChildren 
 
 function columns(): Column<SubDevice>[] {
   return [
-    { id: 'status', label: t('col.status'), class: 'status', cell: (s) => <StatusPill status={s.ep_status} /> },
+    {
+      id: 'status',
+      label: t('col.status'),
+      class: 'status',
+      cell: (s) => (
+        <>
+          <StatusPill status={s.ep_status} />
+          {/* The box's own words for why the sub-device is offline (ep_detail). */}
+          {s.ep_detail && s.last_reported_status === 'offline' ? (
+            <span class="ep-detail muted" title={t('sub.offlineReason')}>
+              {s.ep_detail}
+            </span>
+          ) : null}
+        </>
+      ),
+    },
     { id: 'name', label: t('col.name'), class: 'ep-name', cell: (s) => s.ep_name || <span class="muted">{t('box.noName')}</span> },
     { id: 'type', label: t('col.type'), class: 'ep-type', cell: (s) => <span class="type">{s.ep_type}</span> },
     { id: 'ip', label: t('col.ipStream'), class: 'ep-ip mono', cell: (s) => s.ep_ip || '—' },
@@ -75,6 +91,7 @@ export function BoxView({ devSno }: { devSno: string }) {
           ) : null}
         </div>
       </header>
+      {data.kind === 'found' ? <BoxHealthPanel devSno={devSno} health={data.box.health} /> : null}
       <div class="columns">
         <section class="panel subs">
           <h2>{data.kind === 'found' ? t('box.subDevices', { n: data.subs.length }) : t('fleet.subDevices')}</h2>
