@@ -150,7 +150,7 @@ program
       .default(PLATFORM_DEFAULTS.loginPath),
   )
   .addOption(
-    new Option('--public-url <url>', "this receiver's URL as boxes reach it, e.g. behind a proxy (default: from each login's Host header)").env(
+    new Option('--public-url <url>', "this receiver's URL as boxes and people reach it (behind a proxy): the report URL handed out at login, links in alert messages (default: the login's Host header; http://<host>:<port> in messages)").env(
       'DEVSTATUS_PUBLIC_URL',
     ),
   )
@@ -191,11 +191,6 @@ program
       .env('DEVSTATUS_WEBHOOK_MAX_ATTEMPTS')
       .default(ALERT_DEFAULTS.maxAttempts)
       .argParser(int('webhook max attempts', 1, 100)),
-  )
-  .addOption(
-    new Option('--public-url <url>', 'the dashboard address people open, for links in alert messages (default http://<host>:<port>)').env(
-      'DEVSTATUS_PUBLIC_URL',
-    ),
   )
   .action(async (opts) => {
     const { serve } = await import('./serve.js');
