@@ -5,8 +5,12 @@ import { t } from './i18n/index.js';
 import { navigations, route } from './router.js';
 import { loadError, session } from './state/session.js';
 import { BoxView } from './views/box.js';
+import { CodesView } from './views/codes.js';
 import { FleetView } from './views/fleet.js';
+import { HistoryView } from './views/history.js';
+import { LocationsView } from './views/locations.js';
 import { LoginView } from './views/login.js';
+import { ProblemsView } from './views/problems.js';
 
 function Page() {
   const r = route.value;
@@ -15,7 +19,20 @@ function Page() {
   useEffect(() => {
     loadError.value = null;
   }, [key]);
-  return r.name === 'box' ? <BoxView key={key} devSno={r.devSno} /> : <FleetView key={key} params={r.params} />;
+  switch (r.name) {
+    case 'box':
+      return <BoxView key={key} devSno={r.devSno} params={r.params} />;
+    case 'boxes':
+      return <FleetView key={key} params={r.params} />;
+    case 'history':
+      return <HistoryView key={key} params={r.params} />;
+    case 'codes':
+      return <CodesView key={key} />;
+    case 'locations':
+      return <LocationsView key={key} />;
+    default:
+      return <ProblemsView key={key} params={r.params} />;
+  }
 }
 
 export function App() {

@@ -1,8 +1,10 @@
-// The top bar: home link, language switch, live-stream state, log out.
+// The top bar: home link, the pages, live-stream state, language and time zone, log out.
 import { t } from '../i18n/index.js';
 import { everConnected, liveState } from '../state/live.js';
 import { logout, handleError } from '../state/session.js';
 import { LangSwitch } from './lang-switch.js';
+import { Nav } from './nav.js';
+import { ZoneSelect } from './zone-select.js';
 
 function LiveBadge() {
   const state = liveState.value;
@@ -24,9 +26,11 @@ export function Header() {
         </span>{' '}
         devstatus
       </a>
+      <Nav />
       <span class="spacer" />
       <LiveBadge />
       <LangSwitch />
+      <ZoneSelect />
       <button type="button" class="link-button" onClick={() => void logout().catch(handleError)}>
         {t('header.logout')}
       </button>
