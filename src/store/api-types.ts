@@ -56,6 +56,95 @@ export type Transition = Omit<HistoryEntry, 'id'>;
 
 export interface FleetSummary {
   boxes: { total: number; online: number; offline: number };
-  /** Sub-devices in the latest report of each box; those of offline boxes count as unknown. */
-  sub_devices: { total: number; online: number; offline: number; unknown: number };
+  /** Sub-devices in the latest report of each box; those of offline boxes count as unknown.
+   * `removed` ones (missing from their box's latest report) are counted apart, not in total. */
+  sub_devices: SubDeviceCounts;
+}
+
+// ---- Operator console (issue 13)
+
+/** A fleet summary's sub-device counts; `removed` is apart: total = online + offline + unknown. */
+export interface SubDeviceCounts {
+  total: number;
+  online: number;
+  offline: number;
+  unknown: number;
+  /** Missing from their box's latest report; not in total. */
+  removed: number;
+}
+
+/** One sub-device in the fleet-wide list (GET /api/sub-devices): names, not only ids. */
+export interface FleetSubDevice {
+  dev_sno: string;
+  /** Registry name and location of the box (null when not set). */
+  box_name: string | null;
+  box_location: string | null;
+  box_status: BoxStatus;
+  ep_id: string;
+  ep_name: string;
+  ep_type: EpType;
+  ep_ip: string;
+  /** The stream's URL (from ep_id or ep_ip) without user name or password; null if none. */
+  stream_url: string | null;
+  /** ep_location as the box sends it, and its name in the location directory (null if unnamed). */
+  location_id: string;
+  location_name: string | null;
+  /** `unknown` while the box is offline. */
+  status: SubDevicePresence;
+  last_reported_status: SubDeviceStatus;
+  /** Since when `status` holds: the sub-device's last change, or the box's going offline for unknown. */
+  since: string;
+  /** Reason of the transition that started `status` (the box's for unknown); null if none recorded. */
+  reason: HistoryReason | null;
+  /** The box's own explanation (sub-device extra field ep_detail) when it sends one. */
+  detail: string | null;
+  last_seen_at: string;
+}
+
+export interface SubDevicePage {
+  total: number;
+  sub_devices: FleetSubDevice[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/** An entry of the location directory. */
+export interface Location {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  lat: number | null;
+  lon: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Availability of one box or camera over a window. */
+export interface AvailabilityFigures {
+  /** online time / observed time, 0..1; null when nothing was observed in the window. */
+  availability: number | null;
+  up_ms: number;
+  down_ms: number;
+  observed_ms: number;
+}
+
+export interface Availability {
+  dev_sno: string;
+  window: string;
+  from: string;
+  to: string;
+  box: AvailabilityFigures;
+  sub_devices: Array<AvailabilityFigures & { ep_id: string; ep_name: string }>;
+}
+
+/** A time a box (ep_id null) or camera was down: offline, or its box was. */
+export interface Outage {
+  dev_sno: string;
+  ep_id: string | null;
+  start: string;
+  /** null while it lasts. */
+  end: string | null;
+  duration_ms: number;
+  /** The outage began before the range asked for; start is the range's start. */
+  clipped: boolean;
 }

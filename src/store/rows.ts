@@ -181,14 +181,15 @@ export function historyFromRow(r: HistoryRow): HistoryEntry {
 /** The fleet's counts as both stores read them (numbers or numeric text): sub-devices of an
  * offline box count as unknown. */
 export function summaryFromCounts(
-  r: Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown', number | string>,
+  r: Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown' | 'sub_removed', number | string>,
 ): FleetSummary {
   const total = Number(r.total);
   const online = Number(r.online);
   const sub = { online: Number(r.sub_online), offline: Number(r.sub_offline), unknown: Number(r.sub_unknown) };
   return {
     boxes: { total, online, offline: total - online },
-    sub_devices: { total: sub.online + sub.offline + sub.unknown, ...sub },
+    // removed: no longer in their box's reports, so not in total (which the other three add up to).
+    sub_devices: { total: sub.online + sub.offline + sub.unknown, ...sub, removed: Number(r.sub_removed) },
   };
 }
 

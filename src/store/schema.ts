@@ -105,3 +105,32 @@ const SHARED_MIGRATIONS: string[] = [
 export function sharedMigrations(d: Dialect): string[] {
   return SHARED_MIGRATIONS.map((sql) => sql.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token)));
 }
+
+// ---- Operator console (issue 13): the location directory, and indexes for fleet-wide reads.
+// One block, appended by each store at the END of its own list (after its dialect-specific
+// migrations), so it is one migration whatever number it ends up with.
+//  - locations: names for the ep_location strings (UUIDs) boxes send, or for a site id; id is
+//    {text} like sub_devices.ep_location so the two compare without a collation conflict.
+//    lat/lon: DOUBLE PRECISION is REAL affinity in SQLite and a float8 in PostgreSQL.
+//  - sub_devices_status_since: the problem list (offline sub-devices, longest down first);
+//    boxes_status_since: the same for offline boxes (their sub-devices read unknown);
+//    sub_devices_location: filter by location; history_at: history and availability by time.
+//  IF NOT EXISTS: a database turned back to an older version (tests do) migrates forward again.
+const CONSOLE_MIGRATION = `CREATE TABLE IF NOT EXISTS locations (
+     id {text} PRIMARY KEY,
+     name {text} NOT NULL,
+     parent_id {text},
+     lat DOUBLE PRECISION,
+     lon DOUBLE PRECISION,
+     created_at {ms} NOT NULL,
+     updated_at {ms} NOT NULL
+   ){keyed};
+   CREATE INDEX IF NOT EXISTS sub_devices_status_since ON sub_devices(ep_status, status_changed_at);
+   CREATE INDEX IF NOT EXISTS sub_devices_location ON sub_devices(ep_location);
+   CREATE INDEX IF NOT EXISTS boxes_status_since ON boxes(status, status_changed_at);
+   CREATE INDEX IF NOT EXISTS history_at ON history(at);`;
+
+/** The operator-console migration in one dialect (appended last by each store). */
+export function consoleMigration(d: Dialect): string {
+  return CONSOLE_MIGRATION.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token));
+}

@@ -1,7 +1,18 @@
 // The storage interface shared by the SQLite and PostgreSQL backends.
 import type { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
-import type { BoxState, BoxStatus, FleetSummary, HistoryEntry, SubDeviceState, Transition } from './api-types.js';
+import type { EpType } from '../protocol/schema.js';
+import type {
+  BoxState,
+  BoxStatus,
+  FleetSummary,
+  HistoryEntry,
+  Location,
+  SubDevicePage,
+  SubDevicePresence,
+  SubDeviceState,
+  Transition,
+} from './api-types.js';
 
 // The shapes the read API answers with live in api-types.ts (no Node imports), so the
 // dashboard type-checks against the very same definitions.
@@ -11,25 +22,74 @@ export interface IngestResult {
   transitions: Transition[];
 }
 
+export type BoxSort = 'dev_sno' | 'name' | 'location' | 'status_since' | 'last_report';
+
 export interface ListBoxesQuery {
   status?: BoxStatus;
   /** Substring of dev_sno. */
   q?: string;
+  /** The registry location, or a location id one of the box's sub-devices reports. */
+  location?: string;
+  /** extra.gateway_ext_data.sw_version, exactly; boxes that send none never match. */
+  version?: string;
+  /** Default dev_sno; ties are ordered by dev_sno. */
+  sort?: BoxSort;
+  order?: 'asc' | 'desc';
   limit?: number;
   offset?: number;
 }
 
-export interface HistoryQuery {
+/** Time range of history queries, ms since the epoch: from <= at < to. */
+export interface TimeRange {
+  from?: number;
+  to?: number;
+}
+
+export interface HistoryQuery extends TimeRange {
   ep_id?: string;
   /** Only entries with an id below this (cursor for paging back). */
   before?: number;
   limit?: number;
 }
 
-export interface FleetHistoryQuery {
+export interface FleetHistoryQuery extends TimeRange {
+  dev_sno?: string;
+  ep_id?: string;
   /** Only entries with an id below this (cursor for paging back). */
   before?: number;
   limit?: number;
+}
+
+export type SubDeviceSort = 'down_since' | 'location' | 'type' | 'box' | 'name';
+
+/** GET /api/sub-devices: every filter narrows (several values of one filter: any of them). */
+export interface SubDeviceQuery {
+  status?: SubDevicePresence[];
+  type?: EpType[];
+  location?: string[];
+  dev_sno?: string;
+  /** Part of ep_name, ep_id, ep_ip, the box's or the location's name; case-insensitive (ASCII). */
+  q?: string;
+  /** Default box (dev_sno, ep_id). */
+  sort?: SubDeviceSort;
+  /** From the previous page's next_cursor (decoded by paging.ts; must be of the same sort). */
+  after?: unknown[];
+  limit?: number;
+}
+
+/** One status change as availability and outages need it (oldest first). */
+export interface StatusChange {
+  id: number;
+  at: number;
+  ep_id: string | null;
+  to_status: string;
+}
+
+export interface LocationFields {
+  name: string;
+  parent_id?: string | null;
+  lat?: number | null;
+  lon?: number | null;
 }
 
 
@@ -144,6 +204,19 @@ export interface Store {
   /** Transitions of every box and sub-device, newest first. */
   fleetHistory(query?: FleetHistoryQuery): Promise<HistoryEntry[]>;
   summary(): Promise<FleetSummary>;
+  /** Sub-devices of the whole fleet, filtered, sorted and paged by cursor (keyset). */
+  listSubDevices(query?: SubDeviceQuery): Promise<SubDevicePage>;
+  /**
+   * The status changes of a box and its sub-devices that decide their state from `from` on:
+   * for each, the last change before `from`, then every change up to `to`; oldest first.
+   */
+  statusChanges(devSno: string, from: number, to: number): Promise<StatusChange[]>;
+  listLocations(): Promise<Location[]>;
+  getLocation(id: string): Promise<Location | null>;
+  /** Creates or replaces a location; `created` tells which. */
+  putLocation(id: string, fields: LocationFields, now: number): Promise<{ location: Location; created: boolean }>;
+  /** false when there was no such location. */
+  deleteLocation(id: string): Promise<boolean>;
   /**
    * Atomically marks offline every online box whose last report is older than cutoffMs,
    * records a 'report_timeout' history entry for each, and returns those transitions.

@@ -1,6 +1,6 @@
 // The PostgreSQL schema, applied in order at open, by one receiver at a time.
 import type pg from 'pg';
-import { sharedMigrations, type Dialect } from '../schema.js';
+import { consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /**
  * PostgreSQL's column types for the shared schema (../schema.ts). Times are milliseconds since
@@ -19,7 +19,11 @@ const POSTGRES: Dialect = {
 };
 
 /** Versioned schema, applied in order at open. Append only: never edit a migration that has shipped. */
-export const PG_MIGRATIONS: string[] = sharedMigrations(POSTGRES);
+export const PG_MIGRATIONS: string[] = [
+  ...sharedMigrations(POSTGRES),
+  // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
+  consoleMigration(POSTGRES),
+];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.
 const LOCK_NS_MIGRATIONS = 0x64737401;

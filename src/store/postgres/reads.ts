@@ -1,29 +1,28 @@
 // What the PostgreSQL store answers about boxes, sub-devices and their history.
 import type pg from 'pg';
 import { boxFromRow, historyFromRow, subFromRow, summaryFromCounts, type BoxRow, type HistoryRow, type SubRow } from '../rows.js';
+import * as sql from '../console-sql.js';
 import { clampLimit } from '../types.js';
 import type * as api from '../types.js';
 
+/**
+ * PostgreSQL's side of the shared SQL (../console-sql.ts). COLLATE "C": ordering is bytewise and
+ * lower() folds ASCII only, exactly as in SQLite.
+ */
+const POSTGRES: sql.SqlDialect = {
+  placeholder: (n) => `$${n}`,
+  bytewise: (expr) => `(${expr}) COLLATE "C"`,
+  contains: (hay, needle) => `strpos(lower((${hay}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0`,
+  jsonText: (col, path) => `(${col} #>> '{${path.join(',')}}')`,
+};
+
 export async function listBoxes(pool: pg.Pool, query: api.ListBoxesQuery): Promise<{ total: number; boxes: api.BoxState[] }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (query.status) {
-    params.push(query.status);
-    where.push(`b.status = $${params.length}`);
-  }
-  if (query.q) {
-    params.push(query.q);
-    // COLLATE "C": lower() folds ASCII only, as SQLite's does.
-    const q = `lower($${params.length}::text COLLATE "C")`;
-    where.push(`(strpos(lower(b.dev_sno), ${q}) > 0 OR strpos(lower(COALESCE(r.name, '') COLLATE "C"), ${q}) > 0)`);
-  }
-  const from = 'FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno';
-  const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const total = await pool.query<{ n: string }>(`SELECT COUNT(*) AS n ${from} ${whereSql}`, params);
-  const rows = await pool.query<BoxRow>(
-    `SELECT b.*, r.name, r.location ${from} ${whereSql} ORDER BY b.dev_sno LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-    [...params, clampLimit(query.limit), Math.max(0, Math.floor(query.offset ?? 0))],
-  );
+  const count = sql.boxCount(POSTGRES, query);
+  const page = sql.boxPage(POSTGRES, query, clampLimit(query.limit), Math.max(0, Math.floor(query.offset ?? 0)));
+  const [total, rows] = await Promise.all([
+    pool.query<{ n: string }>(count.sql, count.params),
+    pool.query<BoxRow>(page.sql, page.params),
+  ]);
   return { total: Number(total.rows[0]!.n), boxes: rows.rows.map(boxFromRow) };
 }
 
@@ -39,42 +38,39 @@ export async function getBox(pool: pg.Pool, devSno: string): Promise<{ box: api.
 }
 
 export async function history(pool: pg.Pool, devSno: string, query: api.HistoryQuery): Promise<api.HistoryEntry[]> {
-  const params: unknown[] = [devSno];
-  const where = ['dev_sno = $1'];
-  if (query.ep_id !== undefined) {
-    params.push(query.ep_id);
-    where.push(`ep_id = $${params.length}`);
-  }
-  if (query.before !== undefined) {
-    params.push(query.before);
-    where.push(`id < $${params.length}`);
-  }
-  params.push(clampLimit(query.limit));
-  const { rows } = await pool.query<HistoryRow>(
-    `SELECT * FROM history WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map(historyFromRow);
+  const page = sql.historyPage(POSTGRES, devSno, query, clampLimit(query.limit));
+  return (await pool.query<HistoryRow>(page.sql, page.params)).rows.map(historyFromRow);
 }
 
 export async function fleetHistory(pool: pg.Pool, query: api.FleetHistoryQuery): Promise<api.HistoryEntry[]> {
-  const params: unknown[] = [clampLimit(query.limit)];
-  let where = '';
-  if (query.before !== undefined) {
-    params.push(query.before);
-    where = 'WHERE id < $2';
-  }
-  const { rows } = await pool.query<HistoryRow>(`SELECT * FROM history ${where} ORDER BY id DESC LIMIT $1`, params);
-  return rows.map(historyFromRow);
+  const page = sql.historyPage(POSTGRES, query.dev_sno, query, clampLimit(query.limit));
+  return (await pool.query<HistoryRow>(page.sql, page.params)).rows.map(historyFromRow);
+}
+
+export async function listSubDevices(pool: pg.Pool, query: api.SubDeviceQuery): Promise<api.SubDevicePage> {
+  const limit = clampLimit(query.limit);
+  const count = sql.subDeviceCount(POSTGRES, query);
+  const page = sql.subDevicePage(POSTGRES, query, limit);
+  const [total, rows] = await Promise.all([
+    pool.query<{ n: string }>(count.sql, count.params),
+    pool.query<sql.FleetSubRow>(page.sql, page.params),
+  ]);
+  return sql.subDevicePageFromRows(rows.rows, query, limit, Number(total.rows[0]!.n));
+}
+
+export async function statusChanges(pool: pg.Pool, devSno: string, from: number, to: number): Promise<api.StatusChange[]> {
+  const q = sql.statusChanges(POSTGRES, devSno, from, to);
+  return (await pool.query<Parameters<typeof sql.statusChangeFromRow>[0]>(q.sql, q.params)).rows.map(sql.statusChangeFromRow);
 }
 
 export async function summary(pool: pg.Pool): Promise<api.FleetSummary> {
-  const { rows } = await pool.query<Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown', string>>(
+  const { rows } = await pool.query<Record<'total' | 'online' | 'sub_online' | 'sub_offline' | 'sub_unknown' | 'sub_removed', string>>(
     `SELECT COUNT(*) AS total,
             COUNT(*) FILTER (WHERE status = 'online') AS online,
             COALESCE(SUM(sub_online) FILTER (WHERE status = 'online'), 0) AS sub_online,
             COALESCE(SUM(sub_offline) FILTER (WHERE status = 'online'), 0) AS sub_offline,
-            COALESCE(SUM(sub_online + sub_offline) FILTER (WHERE status <> 'online'), 0) AS sub_unknown
+            COALESCE(SUM(sub_online + sub_offline) FILTER (WHERE status <> 'online'), 0) AS sub_unknown,
+            (SELECT COUNT(*) FROM sub_devices WHERE ep_status = 'removed') AS sub_removed
      FROM boxes`,
   );
   return summaryFromCounts(rows[0]!);

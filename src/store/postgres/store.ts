@@ -14,6 +14,7 @@ import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest } from './ingest.js';
+import * as locations from './locations.js';
 import { migrate } from './migrations.js';
 import * as reads from './reads.js';
 import * as registry from './registry.js';
@@ -105,6 +106,30 @@ export class PostgresStore implements api.Store {
 
   summary(): Promise<api.FleetSummary> {
     return reads.summary(this.pool);
+  }
+
+  listSubDevices(query: api.SubDeviceQuery = {}): Promise<api.SubDevicePage> {
+    return reads.listSubDevices(this.pool, query);
+  }
+
+  statusChanges(devSno: string, from: number, to: number): Promise<api.StatusChange[]> {
+    return reads.statusChanges(this.pool, devSno, from, to);
+  }
+
+  listLocations(): Promise<api.Location[]> {
+    return locations.listLocations(this.pool);
+  }
+
+  getLocation(id: string): Promise<api.Location | null> {
+    return locations.getLocation(this.pool, id);
+  }
+
+  putLocation(id: string, fields: api.LocationFields, now: number): Promise<{ location: api.Location; created: boolean }> {
+    return locations.putLocation(this.pool, id, fields, now);
+  }
+
+  deleteLocation(id: string): Promise<boolean> {
+    return locations.deleteLocation(this.pool, id);
   }
 
   addCode(code: api.NewCode, now: number): Promise<api.RegistryEntry | null> {

@@ -1,6 +1,6 @@
 // The SQLite schema, applied in order at open. Append only: never edit a migration that has shipped.
 import type Database from 'better-sqlite3';
-import { sharedMigrations, type Dialect } from '../schema.js';
+import { consoleMigration, sharedMigrations, type Dialect } from '../schema.js';
 
 /** SQLite's column types for the shared schema (../schema.ts). */
 const SQLITE: Dialect = {
@@ -22,6 +22,8 @@ const MIGRATIONS: string[] = [
   // 5: the fingerprints moved to memory (known-boxes.ts): kept in the row they made it six times
   // larger, and every report rewrites that row.
   `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
+  // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
+  consoleMigration(SQLITE),
 ];
 
 export function migrate(db: Database.Database): void {

@@ -2,26 +2,23 @@
 // WalSync.settled() first: what is shown can no longer be lost.
 import type Database from 'better-sqlite3';
 import { boxFromRow, historyFromRow, subFromRow, summaryFromCounts, type BoxRow, type HistoryRow, type SubRow } from '../rows.js';
+import * as sql from '../console-sql.js';
 import { clampLimit } from '../types.js';
 import type * as api from '../types.js';
 
+/** SQLite's side of the shared SQL (../console-sql.ts): bytewise text and ASCII lower() are its defaults. */
+const SQLITE: sql.SqlDialect = {
+  placeholder: () => '?',
+  bytewise: (expr) => expr,
+  contains: (hay, needle) => `instr(lower(${hay}), lower(${needle})) > 0`,
+  jsonText: (col, path) => `CAST(json_extract(${col}, '$.${path.join('.')}') AS TEXT)`,
+};
+
 export function listBoxes(db: Database.Database, query: api.ListBoxesQuery): { total: number; boxes: api.BoxState[] } {
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  if (query.status) {
-    where.push('b.status = @status');
-    params.status = query.status;
-  }
-  if (query.q) {
-    where.push("(instr(lower(b.dev_sno), lower(@q)) > 0 OR instr(lower(COALESCE(r.name, '')), lower(@q)) > 0)");
-    params.q = query.q;
-  }
-  const from = 'FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno';
-  const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const total = (db.prepare(`SELECT COUNT(*) AS n ${from} ${whereSql}`).get(params) as { n: number }).n;
-  const rows = db
-    .prepare(`SELECT b.*, r.name, r.location ${from} ${whereSql} ORDER BY b.dev_sno LIMIT @limit OFFSET @offset`)
-    .all({ ...params, limit: clampLimit(query.limit), offset: Math.max(0, query.offset ?? 0) }) as BoxRow[];
+  const count = sql.boxCount(SQLITE, query);
+  const total = (db.prepare(count.sql).get(...count.params) as { n: number }).n;
+  const page = sql.boxPage(SQLITE, query, clampLimit(query.limit), Math.max(0, Math.floor(query.offset ?? 0)));
+  const rows = db.prepare(page.sql).all(...page.params) as BoxRow[];
   return { total, boxes: rows.map(boxFromRow) };
 }
 
@@ -38,31 +35,27 @@ export function getBox(db: Database.Database, devSno: string): { box: api.BoxSta
 }
 
 export function history(db: Database.Database, devSno: string, query: api.HistoryQuery): api.HistoryEntry[] {
-  const where = ['dev_sno = @dev_sno'];
-  const params: Record<string, unknown> = { dev_sno: devSno, limit: clampLimit(query.limit) };
-  if (query.ep_id !== undefined) {
-    where.push('ep_id = @ep_id');
-    params.ep_id = query.ep_id;
-  }
-  if (query.before !== undefined) {
-    where.push('id < @before');
-    params.before = query.before;
-  }
-  const rows = db
-    .prepare(`SELECT * FROM history WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
-    .all(params) as HistoryRow[];
-  return rows.map(historyFromRow);
+  const page = sql.historyPage(SQLITE, devSno, query, clampLimit(query.limit));
+  return (db.prepare(page.sql).all(...page.params) as HistoryRow[]).map(historyFromRow);
 }
 
 export function fleetHistory(db: Database.Database, query: api.FleetHistoryQuery): api.HistoryEntry[] {
-  const params: Record<string, unknown> = { limit: clampLimit(query.limit) };
-  let where = '';
-  if (query.before !== undefined) {
-    where = 'WHERE id < @before';
-    params.before = query.before;
-  }
-  const rows = db.prepare(`SELECT * FROM history ${where} ORDER BY id DESC LIMIT @limit`).all(params) as HistoryRow[];
-  return rows.map(historyFromRow);
+  const page = sql.historyPage(SQLITE, query.dev_sno, query, clampLimit(query.limit));
+  return (db.prepare(page.sql).all(...page.params) as HistoryRow[]).map(historyFromRow);
+}
+
+export function listSubDevices(db: Database.Database, query: api.SubDeviceQuery): api.SubDevicePage {
+  const count = sql.subDeviceCount(SQLITE, query);
+  const total = (db.prepare(count.sql).get(...count.params) as { n: number }).n;
+  const limit = clampLimit(query.limit);
+  const page = sql.subDevicePage(SQLITE, query, limit);
+  const rows = db.prepare(page.sql).all(...page.params) as sql.FleetSubRow[];
+  return sql.subDevicePageFromRows(rows, query, limit, total);
+}
+
+export function statusChanges(db: Database.Database, devSno: string, from: number, to: number): api.StatusChange[] {
+  const q = sql.statusChanges(SQLITE, devSno, from, to);
+  return (db.prepare(q.sql).all(...q.params) as Parameters<typeof sql.statusChangeFromRow>[0][]).map(sql.statusChangeFromRow);
 }
 
 export function summary(db: Database.Database): api.FleetSummary {
@@ -72,9 +65,10 @@ export function summary(db: Database.Database): api.FleetSummary {
               COALESCE(SUM(CASE WHEN status = 'online' THEN 1 ELSE 0 END), 0) AS online,
               COALESCE(SUM(CASE WHEN status = 'online' THEN sub_online ELSE 0 END), 0) AS sub_online,
               COALESCE(SUM(CASE WHEN status = 'online' THEN sub_offline ELSE 0 END), 0) AS sub_offline,
-              COALESCE(SUM(CASE WHEN status = 'online' THEN 0 ELSE sub_online + sub_offline END), 0) AS sub_unknown
+              COALESCE(SUM(CASE WHEN status = 'online' THEN 0 ELSE sub_online + sub_offline END), 0) AS sub_unknown,
+              (SELECT COUNT(*) FROM sub_devices WHERE ep_status = 'removed') AS sub_removed
        FROM boxes`,
     )
-    .get() as { total: number; online: number; sub_online: number; sub_offline: number; sub_unknown: number };
+    .get() as { total: number; online: number; sub_online: number; sub_offline: number; sub_unknown: number; sub_removed: number };
   return summaryFromCounts(r);
 }

@@ -12,6 +12,7 @@ import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
 import { SqliteIngest } from './ingest.js';
 import { KnownBoxes } from './known-boxes.js';
+import { SqliteLocations } from './locations.js';
 import { migrate } from './migrations.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
@@ -37,6 +38,7 @@ export class SqliteStore implements api.Store {
   private readonly writer: SqliteIngest;
   private readonly registry: SqliteRegistry;
   private readonly outbox: SqliteOutbox;
+  private readonly locations: SqliteLocations;
   // One process per SQLite file: leadership and messages stay in this process.
   private readonly local = new LocalCoordinator();
   private closed = false;
@@ -61,6 +63,7 @@ export class SqliteStore implements api.Store {
     this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
+    this.locations = new SqliteLocations(db, this.sync);
   }
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
@@ -94,6 +97,32 @@ export class SqliteStore implements api.Store {
   async summary(): Promise<api.FleetSummary> {
     await this.sync.settled();
     return reads.summary(this.db);
+  }
+
+  async listSubDevices(query: api.SubDeviceQuery = {}): Promise<api.SubDevicePage> {
+    await this.sync.settled();
+    return reads.listSubDevices(this.db, query);
+  }
+
+  async statusChanges(devSno: string, from: number, to: number): Promise<api.StatusChange[]> {
+    await this.sync.settled();
+    return reads.statusChanges(this.db, devSno, from, to);
+  }
+
+  listLocations(): Promise<api.Location[]> {
+    return this.locations.list();
+  }
+
+  getLocation(id: string): Promise<api.Location | null> {
+    return this.locations.get(id);
+  }
+
+  putLocation(id: string, fields: api.LocationFields, now: number): Promise<{ location: api.Location; created: boolean }> {
+    return this.locations.put(id, fields, now);
+  }
+
+  deleteLocation(id: string): Promise<boolean> {
+    return this.locations.delete(id);
   }
 
   addCode(code: api.NewCode, now: number): Promise<api.RegistryEntry | null> {
