@@ -1,5 +1,6 @@
 // The operator console's API (issue 13): sub-device lists, locations, outages, availability,
 // history pages, exports, and the registry's admin API. Shapes follow src/store/api-types.ts.
+import type { Availability, FleetSubDevice, Location, Outage } from '../../src/store/api-types.js';
 import { getJson, sendJson, type Box, type HistoryEntry } from './api.js';
 
 /** A code of the device registry (src/store/types.ts RegistryEntry, which imports Node types). */
@@ -16,76 +17,14 @@ export interface RegistryEntry {
   report_period_s?: number | null;
 }
 
-// Until the console API is merged into this branch these mirror src/store/api-types.ts of the
-// `console` branch (FleetSubDevice, Location, Availability, Outage) field for field.
-
-/** One sub-device in the fleet-wide list (GET /api/sub-devices): names, not only ids. */
-export interface SubDeviceRow {
-  dev_sno: string;
-  box_name: string | null;
-  box_location: string | null;
-  box_status: string;
-  ep_id: string;
-  ep_name: string;
-  ep_type: string;
-  ep_ip: string;
-  /** Without user name or password; null if none. */
-  stream_url: string | null;
-  location_id: string;
-  location_name: string | null;
-  status: string;
-  since: string;
-  reason: string | null;
-  detail: string | null;
-  last_seen_at: string;
-  /** Alert acknowledgement and silences, when the receiver has them. */
-  acknowledged?: boolean;
-  silenced?: boolean;
-}
+/** One sub-device in the fleet-wide list; acknowledgement and silences once the receiver has them. */
+export type SubDeviceRow = FleetSubDevice & { acknowledged?: boolean; silenced?: boolean };
+export type { Availability, Location, Outage };
 
 export interface Page<T> {
   rows: T[];
   next_cursor: string | null;
   total?: number;
-}
-
-export interface Location {
-  id: string;
-  name: string;
-  parent_id: string | null;
-  lat: number | null;
-  lon: number | null;
-  created_at: string;
-  updated_at: string;
-}
-
-/** A time a box (ep_id null) or camera was down. */
-export interface Outage {
-  dev_sno: string;
-  ep_id: string | null;
-  start: string;
-  /** null while it lasts. */
-  end: string | null;
-  duration_ms: number;
-  /** Began before the range asked for; start is the range's start. */
-  clipped: boolean;
-}
-
-export interface AvailabilityFigures {
-  /** 0..1; null when nothing was observed in the window. */
-  availability: number | null;
-  up_ms: number;
-  down_ms: number;
-  observed_ms: number;
-}
-
-export interface Availability {
-  dev_sno: string;
-  window: string;
-  from: string;
-  to: string;
-  box: AvailabilityFigures;
-  sub_devices: Array<AvailabilityFigures & { ep_id: string; ep_name: string }>;
 }
 
 export type AvailabilityWindow = '24h' | '7d' | '30d';
@@ -102,7 +41,8 @@ function pageOf<T>(body: Record<string, unknown>, keys: string[]): Page<T> {
   const key = keys.find((k) => Array.isArray(body[k]));
   return {
     rows: (key ? body[key] : []) as T[],
-    next_cursor: (body.next_cursor as string | null | undefined) ?? null,
+    // Sub-device lists page with an opaque cursor, history with the id to continue before.
+    next_cursor: (body.next_cursor as string | null | undefined) ?? (typeof body.next_before === 'number' ? `before:${body.next_before}` : null),
     ...(typeof body.total === 'number' ? { total: body.total } : {}),
   };
 }
@@ -130,11 +70,6 @@ export const consoleApi = {
     const before = q.cursor?.startsWith('before:') ? q.cursor.slice(7) : undefined;
     const cursor = before ? undefined : q.cursor;
     const page = pageOf<HistoryEntry>(await getJson(`${path}${query({ ...rest, cursor, before })}`), ['entries', 'rows']);
-    // Without a cursor from the server, page back by id (before=).
-    if (page.next_cursor === null && page.rows.length >= (q.limit ?? 100)) {
-      const last = page.rows[page.rows.length - 1];
-      if (last?.id !== undefined) page.next_cursor = `before:${last.id}`;
-    }
     return page;
   },
   outages: async (devSno: string, q: { from?: string; to?: string; cursor?: string | null } = {}) =>

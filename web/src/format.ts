@@ -55,16 +55,29 @@ function format(kind: keyof typeof OPTIONS): Intl.DateTimeFormat {
   return f;
 }
 
+/** The zone last, whatever order the language puts it in ("2026/11/25 GMT+8 14:03" in zh-CN). */
+function zoneLast(f: Intl.DateTimeFormat, d: Date): string {
+  const parts = f.formatToParts(d);
+  const zoneName = parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const rest = parts
+    .filter((p) => p.type !== 'timeZoneName')
+    .map((p) => p.value)
+    .join('')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return zoneName ? `${rest} ${zoneName}` : rest;
+}
+
 /** Date, time and time zone, e.g. "2026/11/25 14:03:07 UTC". */
 export function absoluteTime(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : format('full').format(d);
+  return Number.isNaN(d.getTime()) ? iso : zoneLast(format('full'), d);
 }
 
 /** Date and time to the minute, with the zone: what a table cell shows. */
 export function shortDateTime(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : format('short').format(d);
+  return Number.isNaN(d.getTime()) ? iso : zoneLast(format('short'), d);
 }
 
 /** The calendar day of `d` in the operator's zone (to tell whether two times share a day). */

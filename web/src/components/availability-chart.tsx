@@ -4,7 +4,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'preact/hooks';
 import type { Outage } from '../api-console.js';
-import { shortDateTime } from '../format.js';
+import { clockTime, shortDateTime } from '../format.js';
 import { lang, t } from '../i18n/index.js';
 import { zone } from '../state/zone.js';
 
@@ -42,7 +42,11 @@ export function AvailabilityChart({ outages, cameras, from, to }: { outages: Out
         cursor: { show: true, drag: { x: false, y: false } },
         ...(tz ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), tz) } : {}),
         scales: { y: { range: [0, Math.max(1, cameras)] } },
-        axes: [{ stroke: '#5b6572' }, { stroke: '#5b6572', size: 40, incrs: [1, 2, 5, 10, 20, 50] }],
+        axes: [
+          // Times in the operator's zone and language, 24-hour (uPlot's own labels are English am/pm).
+          { stroke: '#5b6572', values: (_u, splits) => splits.map((s) => clockTime(new Date(s * 1000).toISOString(), to).replace(/:\d{2}$/, '')) },
+          { stroke: '#5b6572', size: 40, incrs: [1, 2, 5, 10, 20, 50] },
+        ],
         series: [
           { value: (_u, v) => (v == null ? '' : shortDateTime(new Date(v * 1000).toISOString())) },
           { label, stroke: '#b42318', fill: 'rgba(180, 35, 24, 0.15)', width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) },

@@ -1,5 +1,6 @@
 // A status history to work with: filter by camera and time range (in the operator's zone), page
 // back without limit, export what is filtered as CSV; new changes appear live at the top.
+import type { ComponentChildren } from 'preact';
 import { exportHref } from '../api-console.js';
 import { isoToZonedInput, zonedInputToIso } from '../format.js';
 import { t } from '../i18n/index.js';
@@ -12,7 +13,7 @@ export interface CameraChoice {
   label: string;
 }
 
-export function HistoryPanel(props: { title: string; store: HistoryStore; cameras?: CameraChoice[]; showBox: boolean; subjectName?: TimelineProps['subjectName']; onChange?(): void }) {
+export function HistoryPanel(props: { title: string; store: HistoryStore; cameras?: CameraChoice[]; showBox: boolean; subjectName?: TimelineProps['subjectName']; onChange?(): void; filters?: ComponentChildren }) {
   const { store } = props;
   const f = store.filters.value;
   const set = (change: Parameters<HistoryStore['setFilters']>[0]) => {
@@ -21,6 +22,7 @@ export function HistoryPanel(props: { title: string; store: HistoryStore; camera
   };
   const filters = (
     <div class="toolbar history-filters">
+      {props.filters}
       {props.cameras ? (
         <label class="select-label">
           <span>{t('history.camera')}</span>

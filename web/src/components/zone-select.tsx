@@ -19,8 +19,10 @@ export function ZoneSelect() {
   return (
     <details class="zone-picker">
       <summary title={`${t('header.zone')}: ${current}`}>
-        <span aria-hidden="true">🕒 </span>
         {zoneName(current, lang.value)}
+        <span aria-hidden="true" class="caret">
+          {' ▾'}
+        </span>
       </summary>
       <label class="zone-select">
         <span>{t('header.zone')}</span>

@@ -132,7 +132,7 @@ export function CodesView() {
                 </a>
               ),
             },
-            { id: 'state', label: t('col.status'), class: 'code-state', cell: (c) => <span class={`kind-tag code-${c.status}`}>{t(c.status === 'active' ? 'codes.active' : 'codes.revoked')}</span> },
+            { id: 'state', label: t('col.status'), class: 'code-state', cell: (c) => <span class={`kind-tag code-state-${c.status}`}>{t(c.status === 'active' ? 'codes.active' : 'codes.revoked')}</span> },
             {
               id: 'name',
               label: t('codes.nameAndPlace'),

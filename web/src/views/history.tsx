@@ -23,29 +23,31 @@ export function HistoryView({ params }: { params: URLSearchParams }) {
     replaceParams('history', p);
   };
   const f = store.filters.value;
+  const filters = (
+    <>
+      <SearchBox
+        value={f.dev_sno}
+        placeholder={t('history.box')}
+        label={t('history.box')}
+        onSearch={(dev_sno) => {
+          store.setFilters({ dev_sno, ep_id: '' });
+          keep();
+        }}
+      />
+      <SearchBox
+        value={f.ep_id}
+        placeholder={t('history.epId')}
+        label={t('history.epId')}
+        onSearch={(ep_id) => {
+          store.setFilters({ ep_id });
+          keep();
+        }}
+      />
+    </>
+  );
   return (
     <main class="history-page">
-      <div class="toolbar">
-        <SearchBox
-          value={f.dev_sno}
-          placeholder={t('history.box')}
-          label={t('history.box')}
-          onSearch={(dev_sno) => {
-            store.setFilters({ dev_sno, ep_id: '' });
-            keep();
-          }}
-        />
-        <SearchBox
-          value={f.ep_id}
-          placeholder={t('history.epId')}
-          label={t('history.epId')}
-          onSearch={(ep_id) => {
-            store.setFilters({ ep_id });
-            keep();
-          }}
-        />
-      </div>
-      <HistoryPanel title={t('timeline.fleet')} store={store} showBox={true} onChange={keep} />
+      <HistoryPanel title={t('timeline.fleet')} store={store} showBox={true} onChange={keep} filters={filters} />
     </main>
   );
 }

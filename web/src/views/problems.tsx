@@ -62,7 +62,12 @@ function columns(): Column<ProblemRow>[] {
       label: t('col.location'),
       class: 'location',
       sortKey: 'location',
-      cell: (r) => (r.kind === 'box' ? r.box.location || '—' : r.sub.location_name || locationName(r.sub.location_id) || '—'),
+      cell: (r) => {
+        if (r.kind === 'box') return r.box.location || '—';
+        const name = r.sub.location_name || locationName(r.sub.location_id);
+        // An id nobody has named yet (often a UUID): shown as the id it is.
+        return name && name !== r.sub.location_id ? name : <span class="location-id mono">{r.sub.location_id || '—'}</span>;
+      },
     },
     { id: 'type', label: t('col.type'), class: 'ep-type', sortKey: 'type', cell: (r) => (r.kind === 'box' ? '—' : <span class="type">{r.sub.ep_type}</span>) },
     {
@@ -125,23 +130,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
             {t('export.csv')}
           </a>
         </div>
-        <div class="toolbar problem-filters">
-          <Segmented
-            label={t('problems.statusLabel')}
-            choices={STATUSES.map((s: StatusChoice) => ({ value: s, label: t(`filter.${s}`) }))}
-            value={f.status}
-            onChange={(status) => store.setFilters({ status })}
-          />
-          <label class="select-label">
-            <span>{t('problems.sortLabel')}</span>
-            <select value={f.sort} onChange={(ev) => store.setFilters({ sort: ev.currentTarget.value as SortChoice })}>
-              {SORTS.map((s) => (
-                <option key={s} value={s}>
-                  {t(`sort.${s}`)}
-                </option>
-              ))}
-            </select>
-          </label>
+        <div class="toolbar problem-search">
           <label class="select-label">
             <span>{t('col.type')}</span>
             <select value={f.type} onChange={(ev) => store.setFilters({ type: ev.currentTarget.value })}>
@@ -165,6 +154,24 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
             </select>
           </label>
           <SearchBox value={f.q} placeholder={t('problems.search')} label={t('problems.search')} onSearch={(q) => store.setFilters({ q })} />
+        </div>
+        <div class="toolbar problem-filters">
+          <Segmented
+            label={t('problems.statusLabel')}
+            choices={STATUSES.map((s: StatusChoice) => ({ value: s, label: t(`filter.${s}`) }))}
+            value={f.status}
+            onChange={(status) => store.setFilters({ status })}
+          />
+          <label class="select-label">
+            <span>{t('problems.sortLabel')}</span>
+            <select value={f.sort} onChange={(ev) => store.setFilters({ sort: ev.currentTarget.value as SortChoice })}>
+              {SORTS.map((s) => (
+                <option key={s} value={s}>
+                  {t(`sort.${s}`)}
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
         <DataTable
           class="problem-table"
