@@ -39,6 +39,15 @@ async function startServerWithConsole(store: Store, opts: Omit<ServerOptions, 's
   };
 }
 
+/** Waits until `check` holds (the store answers); throws after 10 s. */
+export async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startConsoleFleet(token: string): Promise<ConsoleFleet> {
   const fresh = await sqliteBackend.fresh();
   const store = fresh.store;
@@ -60,7 +69,8 @@ export async function startConsoleFleet(token: string): Promise<ConsoleFleet> {
   const state: FleetState = {
     'EDGE-OLD': { '10.1.0.1': 'offline', '10.1.0.2': 'online', '10.1.0.3': 'online' },
     'EDGE-NEW': { '10.2.0.1': 'offline', '10.2.0.2': 'online' },
-    'EDGE-FLIP': { '10.4.0.1': 'offline', '10.4.0.2': 'online' },
+    // 10.4.0.2 is no longer in EDGE-FLIP's reports: removed.
+    'EDGE-FLIP': { '10.4.0.1': 'offline' },
   };
   const keepReporting = async () => {
     for (const [dev, subs] of Object.entries(state)) {

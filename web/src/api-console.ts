@@ -69,7 +69,11 @@ export const consoleApi = {
     const path = dev_sno ? `/api/devices/${encodeURIComponent(dev_sno)}/history` : '/api/history';
     const before = q.cursor?.startsWith('before:') ? q.cursor.slice(7) : undefined;
     const cursor = before ? undefined : q.cursor;
-    const page = pageOf<HistoryEntry>(await getJson(`${path}${query({ ...rest, cursor, before })}`), ['entries', 'rows']);
+    const body = await getJson<Record<string, unknown>>(`${path}${query({ ...rest, cursor, before })}`);
+    const page = pageOf<HistoryEntry>(body, ['entries', 'rows']);
+    // A receiver that does not say where the next page starts: a full page may have more.
+    const last = page.rows[page.rows.length - 1];
+    if (!('next_before' in body) && !page.next_cursor && last?.id !== undefined && page.rows.length >= (q.limit ?? 100)) page.next_cursor = `before:${last.id}`;
     return page;
   },
   outages: async (devSno: string, q: { from?: string; to?: string; cursor?: string | null } = {}) =>

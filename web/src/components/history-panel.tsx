@@ -26,7 +26,7 @@ export function HistoryPanel(props: { title: string; store: HistoryStore; camera
       {props.cameras ? (
         <label class="select-label">
           <span>{t('history.camera')}</span>
-          <select value={f.ep_id} onChange={(ev) => set({ ep_id: ev.currentTarget.value })}>
+          <select aria-label={t('history.camera')} value={f.ep_id} onChange={(ev) => set({ ep_id: ev.currentTarget.value })}>
             <option value="">{t('history.allCameras')}</option>
             {props.cameras.map((c) => (
               <option key={c.ep_id} value={c.ep_id}>
@@ -38,11 +38,11 @@ export function HistoryPanel(props: { title: string; store: HistoryStore; camera
       ) : null}
       <label class="select-label">
         <span>{t('history.from')}</span>
-        <input type="datetime-local" value={isoToZonedInput(f.from)} onChange={(ev) => set({ from: zonedInputToIso(ev.currentTarget.value) })} />
+        <input aria-label={t('history.from')} type="datetime-local" value={isoToZonedInput(f.from)} onChange={(ev) => set({ from: zonedInputToIso(ev.currentTarget.value) })} />
       </label>
       <label class="select-label">
         <span>{t('history.to')}</span>
-        <input type="datetime-local" value={isoToZonedInput(f.to)} onChange={(ev) => set({ to: zonedInputToIso(ev.currentTarget.value) })} />
+        <input aria-label={t('history.to')} type="datetime-local" value={isoToZonedInput(f.to)} onChange={(ev) => set({ to: zonedInputToIso(ev.currentTarget.value) })} />
       </label>
       <a class="small-button" href={exportHref('history', { dev_sno: f.dev_sno, ep_id: f.ep_id, from: f.from, to: f.to })} download>
         {t('export.csv')}

@@ -133,7 +133,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
         <div class="toolbar problem-search">
           <label class="select-label">
             <span>{t('col.type')}</span>
-            <select value={f.type} onChange={(ev) => store.setFilters({ type: ev.currentTarget.value })}>
+            <select aria-label={t('col.type')} value={f.type} onChange={(ev) => store.setFilters({ type: ev.currentTarget.value })}>
               <option value="">{t('filter.all')}</option>
               {EP_TYPES.map((ty) => (
                 <option key={ty} value={ty}>
@@ -144,7 +144,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
           </label>
           <label class="select-label">
             <span>{t('col.location')}</span>
-            <select value={f.location} onChange={(ev) => store.setFilters({ location: ev.currentTarget.value })}>
+            <select aria-label={t('col.location')} value={f.location} onChange={(ev) => store.setFilters({ location: ev.currentTarget.value })}>
               <option value="">{t('filter.all')}</option>
               {(locations.value ?? []).map((l) => (
                 <option key={l.id} value={l.id}>
@@ -164,7 +164,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
           />
           <label class="select-label">
             <span>{t('problems.sortLabel')}</span>
-            <select value={f.sort} onChange={(ev) => store.setFilters({ sort: ev.currentTarget.value as SortChoice })}>
+            <select aria-label={t('problems.sortLabel')} value={f.sort} onChange={(ev) => store.setFilters({ sort: ev.currentTarget.value as SortChoice })}>
               {SORTS.map((s) => (
                 <option key={s} value={s}>
                   {t(`sort.${s}`)}
