@@ -191,7 +191,7 @@ export const zhCN: Messages = {
   'source.registered': '手工登记',
   'source.auto': '首次上报登记',
   'locations.title': '位置',
-  'locations.intro': '设备为每个摄像头上报一个位置编号（通常是 UUID）。在这里为它命名，所有列表就会显示名称。',
+  'locations.intro': '设备为每个摄像头上报一个位置编号（通常是一长串随机字符）。在这里为它命名，所有列表就会显示名称。',
   'locations.id': '位置编号',
   'locations.name': '名称',
   'locations.add': '添加或替换',
