@@ -174,6 +174,8 @@ export const en = {
   'codes.register': 'Register this code',
   'codes.issued': 'New code:',
   'codes.filterLabel': 'Filter codes',
+  'codes.filterActive': 'Active',
+  'codes.filterRevoked': 'Revoked',
   'codes.active': 'active',
   'codes.revoked': 'revoked',
   'codes.code': 'Code (dev_sno)',

@@ -175,6 +175,8 @@ export const zhCN: Messages = {
   'codes.register': '登记此授权码',
   'codes.issued': '新授权码：',
   'codes.filterLabel': '筛选授权码',
+  'codes.filterActive': '有效',
+  'codes.filterRevoked': '已吊销',
   'codes.active': '有效',
   'codes.revoked': '已吊销',
   'codes.code': '授权码（设备序列号）',

@@ -112,8 +112,8 @@ export function CodesView() {
             label={t('codes.filterLabel')}
             choices={[
               { value: '' as Filter, label: t('filter.all') },
-              { value: 'active' as Filter, label: t('codes.active') },
-              { value: 'revoked' as Filter, label: t('codes.revoked') },
+              { value: 'active' as Filter, label: t('codes.filterActive') },
+              { value: 'revoked' as Filter, label: t('codes.filterRevoked') },
             ]}
             value={filter}
             onChange={(v) => setFilter(v)}
