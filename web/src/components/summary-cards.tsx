@@ -19,7 +19,7 @@ function Card({ value, label, kind, href }: { value: number | undefined; label: 
 }
 
 export function SummaryCards({ summary: s }: { summary: Summary | null }) {
-  const subs = s?.sub_devices as (Summary['sub_devices'] & { removed?: number }) | undefined;
+  const subs = s?.sub_devices;
   return (
     <section class="summary" aria-label={t('fleet.summary')}>
       <div class="card-group">
@@ -36,9 +36,7 @@ export function SummaryCards({ summary: s }: { summary: Summary | null }) {
           <Card value={subs?.online} label="card.subsOnline" kind="ok" href={pageHref('problems', { status: 'online' })} />
           <Card value={subs?.offline} label="card.subsOffline" kind="bad" href={pageHref('problems', { status: 'offline' })} />
           <Card value={subs?.unknown} label="card.subsUnknown" kind="warn" href={pageHref('problems', { status: 'unknown' })} />
-          {subs?.removed !== undefined ? (
-            <Card value={subs.removed} label="card.subsRemoved" kind="" href={pageHref('problems', { status: 'removed' })} />
-          ) : null}
+          <Card value={subs?.removed} label="card.subsRemoved" kind="" href={pageHref('problems', { status: 'removed' })} />
           <Card value={subs?.total} label="card.subsTotal" kind="" href={pageHref('problems', { status: 'all' })} />
         </div>
       </div>

@@ -14,6 +14,7 @@ import { Timeline } from '../components/timeline.js';
 import { t } from '../i18n/index.js';
 import { boxHref } from '../router.js';
 import { FleetStore, PAGE_SIZE, type BoxRow, type BoxSort, type StatusFilter } from '../state/fleet.js';
+import { loadLocations, locations } from '../state/locations.js';
 import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
 
@@ -60,6 +61,7 @@ export function FleetView({ params }: { params: URLSearchParams }) {
   const [store] = useState(() => new FleetStore(params));
   useEffect(() => {
     void store.refresh().catch(handleError);
+    void loadLocations();
     return () => store.dispose();
   }, [store]);
   useRefetchOnReconnect(() => store.refresh());
@@ -90,7 +92,15 @@ export function FleetView({ params }: { params: URLSearchParams }) {
               placeholder={t('fleet.locationFilter')}
               label={t('fleet.locationFilter')}
               onSearch={(v) => store.setFilter('location', v)}
+              list="location-ids"
             />
+            <datalist id="location-ids">
+              {(locations.value ?? []).map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </datalist>
             <SearchBox value={store.version.value} placeholder={t('fleet.versionFilter')} label={t('fleet.versionFilter')} onSearch={(v) => store.setFilter('version', v)} />
           </div>
           <DataTable
