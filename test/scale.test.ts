@@ -1,9 +1,12 @@
 // A fleet of 100k boxes x 8 sub-devices in the store: the fleet summary, the box list (first,
 // filtered, searched and deep pages), a box page and its history must stay fast. Prints the
-// figures; asserts only generous bounds (the machine is small and shared).
+// figures; asserts only generous bounds (the machine is small and shared). The operator
+// console's routes are measured too, printed without a bound.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { EpStatus, Report } from '../src/protocol/index.js';
+import { registerConsoleRoutes } from '../src/server/routes/console-api.js';
 import { buildFleet, reportFor, type SimBox } from '../src/sim/fleet.js';
 import type { Store } from '../src/store/types.js';
 import { backends, startServer, type RunningServer } from './support/server.js';
@@ -31,7 +34,7 @@ async function fill(store: Store, fleet: SimBox[]): Promise<void> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 }
 
-async function timed(server: RunningServer, path: string, runs = 3): Promise<{ ms: number; body: any }> {
+async function timed(server: Pick<RunningServer, 'get'>, path: string, runs = 3): Promise<{ ms: number; body: any }> {
   let best = Infinity;
   let body: unknown;
   for (let r = 0; r < runs; r++) {
@@ -85,6 +88,7 @@ for (const backend of backends()) {
         online: BOXES * SUBS - expectedSubOffline,
         offline: expectedSubOffline,
         unknown: 0,
+        removed: 0,
       });
 
       const first = await timed(server, '/api/devices?limit=100');
@@ -152,7 +156,54 @@ for (const backend of backends()) {
       print(backend.name, figures);
       for (const [what, ms] of figures) assert.ok(ms < BOUND_MS, `${what} took ${ms.toFixed(0)} ms (bound ${BOUND_MS} ms)`);
     });
+
+    it('answers the operator console (fleet-wide sub-devices, sorted box list); times printed, not bounded', async () => {
+      const console_ = await consoleApp(store);
+      try {
+        const figures: Array<[string, number]> = [];
+        const measure = async (path: string) => {
+          const r = await timed(console_, path);
+          figures.push([`GET ${path.length > 60 ? `${path.slice(0, 57)}...` : path}`, r.ms]);
+          return r.body;
+        };
+        const first = await measure('/api/sub-devices?limit=100');
+        assert.equal(first.total, BOXES * SUBS);
+        const problems = await measure('/api/sub-devices?status=problems&sort=down_since&limit=100');
+        assert.equal(problems.total, expectedSubOffline);
+        assert.equal(problems.sub_devices.length, Math.min(100, expectedSubOffline));
+        if (problems.next_cursor) {
+          const next = await measure(`/api/sub-devices?status=problems&sort=down_since&limit=100&cursor=${problems.next_cursor}`);
+          assert.ok(next.sub_devices.every((s: { status: string }) => s.status === 'offline'));
+        }
+        await measure('/api/sub-devices?sort=name&limit=100');
+        await measure('/api/sub-devices?sort=location&status=offline&limit=100');
+        const box = fleet[Math.floor(BOXES / 3)]!;
+        const inBox = await measure(`/api/sub-devices?box=${box.dev_sno}`);
+        assert.equal(inBox.total, SUBS);
+        const place = await measure(`/api/sub-devices?location=${box.subDevices[0]!.ep_location}`);
+        assert.ok(place.total >= 1);
+        const needle = box.dev_sno.slice(-9).toLowerCase();
+        const found = await measure(`/api/sub-devices?q=${needle}&limit=100`);
+        assert.ok(found.total >= SUBS);
+        const sorted = await measure('/api/devices?sort=status_since&order=desc&limit=100');
+        assert.equal(sorted.total, BOXES);
+        await measure('/api/devices?sort=last_report&limit=100');
+        await measure(`/api/devices?location=${box.subDevices[0]!.ep_location}`);
+        await measure(`/api/devices/${box.dev_sno}/availability?window=30d`);
+        print(backend.name, figures);
+      } finally {
+        await console_.app.close();
+      }
+    });
   });
+}
+
+/** The operator console's routes alone (src/server/routes/console-api.ts) on the same store. */
+async function consoleApp(store: Store): Promise<{ app: FastifyInstance; get: (path: string) => Promise<Response> }> {
+  const app = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+  await registerConsoleRoutes(app, store);
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, get: (path) => fetch(`${base}${path}`) };
 }
 
 function print(backend: string, figures: Array<[string, number]>): void {

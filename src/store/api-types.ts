@@ -102,7 +102,8 @@ export interface FleetSubDevice {
 }
 
 export interface SubDevicePage {
-  total: number;
+  /** Rows the filters match; on the first page only (null with a cursor: counting again costs). */
+  total: number | null;
   sub_devices: FleetSubDevice[];
   /** Pass as `cursor` for the next page; null on the last page. */
   next_cursor: string | null;

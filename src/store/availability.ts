@@ -128,7 +128,9 @@ export function outages(changes: readonly StatusChange[], from: number, to: numb
       });
     }
   }
-  return out.sort((a, b) => a.start - b.start || String(a.ep_id).localeCompare(String(b.ep_id)));
+  // Oldest first; at the same start the box first, then cameras by ep_id.
+  const key = (o: OutageSpan) => (o.ep_id === null ? '' : `~${o.ep_id}`);
+  return out.sort((a, b) => a.start - b.start || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** Whether the subject was already down just before `from`. */

@@ -2,6 +2,7 @@
 // sub-device list (filters, sorts, keyset paging), the box list (filters, sorts), history by
 // time range and the status changes availability needs. Each store runs the text with its own
 // driver; the dialect supplies placeholders, bytewise sorting, search and JSON access.
+import { EP_TYPES } from '../protocol/schema.js';
 import { encodeCursor, SORT_KEYS } from './paging.js';
 import { iso } from './rows.js';
 import type * as api from './types.js';
@@ -11,8 +12,10 @@ export interface SqlDialect {
   placeholder(n: number): string;
   /** The expression compared and ordered bytewise (SQLite's default; COLLATE "C" in PostgreSQL). */
   bytewise(expr: string): string;
-  /** true when `hay` contains the parameter `needle`, ignoring ASCII case. */
+  /** true when `hay` contains the parameter `needle` (a value made by containsValue), ignoring ASCII case. */
   contains(hay: string, needle: string): string;
+  /** The parameter value `contains` compares with, for the text searched for. */
+  containsValue(text: string): string;
   /** The text at `path` inside the JSON column `col`, null when absent. */
   jsonText(col: string, path: string[]): string;
 }
@@ -42,10 +45,11 @@ const SINCE = `CASE WHEN s.ep_status <> 'removed' AND b.status <> 'online' THEN 
 /** 0 for what is down (offline or unknown), 1 otherwise: down_since lists problems first. */
 const DOWN_RANK = `CASE WHEN s.ep_status = 'removed' THEN 1 WHEN b.status <> 'online' OR s.ep_status = 'offline' THEN 0 ELSE 1 END`;
 
+// Equalities only (a box is online or offline), so the planner can start from an index.
 const STATUS_WHERE: Record<api.SubDevicePresence, string> = {
   online: `(s.ep_status = 'online' AND b.status = 'online')`,
   offline: `(s.ep_status = 'offline' AND b.status = 'online')`,
-  unknown: `(s.ep_status <> 'removed' AND b.status <> 'online')`,
+  unknown: `(s.ep_status IN ('online', 'offline') AND b.status = 'offline')`,
   removed: `(s.ep_status = 'removed')`,
 };
 
@@ -76,8 +80,11 @@ function subFilters(d: SqlDialect, q: api.SubDeviceQuery, p: Params): string[] {
   if (q.location?.length) where.push(`s.ep_location IN (${p.list(q.location)})`);
   if (q.dev_sno !== undefined) where.push(`s.dev_sno = ${p.add(q.dev_sno)}`);
   if (q.q) {
-    const hay = ['s.ep_name', 's.ep_id', 's.ep_ip', "COALESCE(r.name, '')", "COALESCE(l.name, '')"];
-    where.push(`(${hay.map((h) => d.contains(h, p.add(q.q))).join(' OR ')})`);
+    const needle = d.containsValue(q.q);
+    const own = ['s.ep_name', 's.ep_id', 's.ep_ip'].map((h) => d.contains(h, p.add(needle)));
+    // Boxes by name: looked up once in the registry, not joined for every sub-device.
+    const boxes = `s.dev_sno IN (SELECT rq.dev_sno FROM registry rq WHERE ${d.contains('rq.name', p.add(needle))})`;
+    where.push(`(${[...own, boxes].join(' OR ')})`);
   }
   return where;
 }
@@ -90,28 +97,101 @@ export function subDeviceCount(d: SqlDialect, q: api.SubDeviceQuery): Statement 
   return { sql: `SELECT COUNT(*) AS n ${SUB_FROM} ${whereSql(where)}`, params: p.values };
 }
 
+const SUB_COLUMNS = `s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra,
+      s.last_seen_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
+      r.name AS box_name, r.location AS box_location, l.name AS location_name`;
+
+/** The reason of each row's current status, looked up for the page's rows only (index history_ep). */
+function withReason(inner: string, keyCount: number): string {
+  const order = Array.from({ length: keyCount }, (_, i) => `pp.k${i}`).join(', ');
+  return `SELECT pp.*,
+      CASE WHEN pp.shown = 'unknown'
+        THEN (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id IS NULL ORDER BY h.id DESC LIMIT 1)
+        ELSE (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id = pp.ep_id ORDER BY h.id DESC LIMIT 1)
+      END AS reason
+    FROM (${inner}) pp ORDER BY ${order}`;
+}
+
 /** One page (limit + 1 rows: the extra one tells whether there is a next page). */
 export function subDevicePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
   const sort = q.sort ?? 'box';
+  if (sort === 'down_since') return downSincePage(d, q, limit);
+  if (sort === 'type') return typePage(d, q, limit);
   const p = new Params(d);
   const keys = sortKeys(d, sort);
   const where = subFilters(d, q, p);
   if (q.after) where.push(`(${keys.join(', ')}) > (${p.list(q.after)})`);
   const keyCols = keys.map((k, i) => `${k} AS k${i}`).join(', ');
-  const inner = `SELECT s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra,
-      s.last_seen_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
-      r.name AS box_name, r.location AS box_location, l.name AS location_name,
-      ${SHOWN} AS shown, ${SINCE} AS since, ${keyCols}
+  const inner = `SELECT ${SUB_COLUMNS}, ${SHOWN} AS shown, ${SINCE} AS since, ${keyCols}
     ${SUB_FROM} ${whereSql(where)}
     ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')} LIMIT ${p.add(limit + 1)}`;
-  // The reason is looked up for the page's rows only (index history_ep, newest entry first).
-  const sql = `SELECT pp.*,
-      CASE WHEN pp.shown = 'unknown'
-        THEN (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id IS NULL ORDER BY h.id DESC LIMIT 1)
-        ELSE (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id = pp.ep_id ORDER BY h.id DESC LIMIT 1)
-      END AS reason
-    FROM (${inner}) pp ORDER BY ${keys.map((_, i) => `pp.k${i}`).join(', ')}`;
-  return { sql, params: p.values };
+  return { sql: withReason(inner, keys.length), params: p.values };
+}
+
+/**
+ * Longest down first, as one branch per status: within a status, `since` and the down rank are
+ * plain columns (sub_devices_status_since, boxes_status_since), so each branch reads its first
+ * rows in index order and stops; only those few rows are merged and sorted.
+ */
+const BRANCHES: Array<{ status: api.SubDevicePresence; rank: number; since: string }> = [
+  { status: 'offline', rank: 0, since: 's.status_changed_at' },
+  { status: 'unknown', rank: 0, since: 'b.status_changed_at' },
+  { status: 'online', rank: 1, since: 's.status_changed_at' },
+  { status: 'removed', rank: 1, since: 's.status_changed_at' },
+];
+
+function downSincePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
+  const p = new Params(d);
+  const wanted = new Set(q.status?.length ? q.status : BRANCHES.map((b) => b.status));
+  const [afterRank, ...afterKeys] = q.after ?? [];
+  const branches: string[] = [];
+  for (const br of BRANCHES) {
+    if (!wanted.has(br.status)) continue;
+    if (afterRank !== undefined && br.rank < Number(afterRank)) continue; // wholly before the cursor
+    const where = [STATUS_WHERE[br.status], ...subFilters(d, { ...q, status: undefined }, p)];
+    if (afterRank !== undefined && br.rank === Number(afterRank)) where.push(`(${br.since}, s.dev_sno, s.ep_id) > (${p.list(afterKeys)})`);
+    branches.push(`SELECT * FROM (SELECT ${SUB_COLUMNS}, '${br.status}' AS shown, ${br.since} AS since,
+        ${br.rank} AS k0, ${br.since} AS k1, s.dev_sno AS k2, s.ep_id AS k3
+      ${SUB_FROM} WHERE ${where.join(' AND ')}
+      ORDER BY k1, k2, k3 LIMIT ${p.add(limit + 1)}) b${branches.length}`);
+  }
+  if (branches.length === 0) branches.push(`SELECT ${SUB_COLUMNS}, 'online' AS shown, 0 AS since, 0 AS k0, 0 AS k1, '' AS k2, '' AS k3 ${SUB_FROM} WHERE 1 = 0`);
+  const inner = `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY k0, k1, k2, k3 LIMIT ${p.add(limit + 1)}`;
+  return { sql: withReason(inner, 4), params: p.values };
+}
+
+/**
+ * By type, as one branch per type (there are four): each reads its first rows in primary-key
+ * order and stops, instead of sorting the fleet.
+ */
+function typePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statement {
+  const p = new Params(d);
+  const types = [...(q.type?.length ? new Set(q.type) : EP_TYPES)].sort();
+  const [afterType, ...afterKeys] = q.after ?? [];
+  const branches: string[] = [];
+  for (const type of types) {
+    if (afterType !== undefined && type < String(afterType)) continue; // wholly before the cursor
+    const where = [`s.ep_type = ${p.add(type)}`, ...subFilters(d, { ...q, type: undefined }, p)];
+    if (afterType !== undefined && type === afterType) where.push(`(s.dev_sno, s.ep_id) > (${p.list(afterKeys)})`);
+    branches.push(`SELECT * FROM (SELECT ${SUB_COLUMNS}, ${SHOWN} AS shown, ${SINCE} AS since,
+        ${d.bytewise('s.ep_type')} AS k0, s.dev_sno AS k1, s.ep_id AS k2
+      ${SUB_FROM} WHERE ${where.join(' AND ')}
+      ORDER BY k1, k2 LIMIT ${p.add(limit + 1)}) t${branches.length}`);
+  }
+  if (branches.length === 0) branches.push(`SELECT ${SUB_COLUMNS}, 'online' AS shown, 0 AS since, '' AS k0, '' AS k1, '' AS k2 ${SUB_FROM} WHERE 1 = 0`);
+  const inner = `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY k0, k1, k2 LIMIT ${p.add(limit + 1)}`;
+  return { sql: withReason(inner, 3), params: p.values };
+}
+
+/** Whether only the status filter is set: then the total comes from the fleet's counters. */
+export function statusOnly(q: api.SubDeviceQuery): boolean {
+  return !q.type?.length && !q.location?.length && q.dev_sno === undefined && !q.q;
+}
+
+/** The total of a status-only query, from the summary's counts (which count the same rows). */
+export function totalFromSummary(s: api.FleetSummary, q: api.SubDeviceQuery): number {
+  const statuses = new Set(q.status?.length ? q.status : (['online', 'offline', 'unknown', 'removed'] as const));
+  return [...statuses].reduce((n, st) => n + s.sub_devices[st], 0);
 }
 
 export interface FleetSubRow {
@@ -169,7 +249,7 @@ export function fleetSubFromRow(r: FleetSubRow): api.FleetSubDevice {
 }
 
 /** The page as the API answers it: rows, and the cursor after the last one if more follow. */
-export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery, limit: number, total: number): api.SubDevicePage {
+export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery, limit: number, total: number | null): api.SubDevicePage {
   const sort = q.sort ?? 'box';
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
@@ -182,12 +262,17 @@ export function subDevicePageFromRows(rows: FleetSubRow[], q: api.SubDeviceQuery
 
 // ---- boxes
 
-const BOX_FROM = `FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno LEFT JOIN locations bl ON bl.id = r.location`;
+const BOX_FROM = `FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno`;
+/** Only sorting by location needs the directory's names. */
+const BOX_LOCATION_JOIN = `LEFT JOIN locations bl ON bl.id = r.location`;
 
 function boxFilters(d: SqlDialect, q: api.ListBoxesQuery, p: Params): string[] {
   const where: string[] = [];
   if (q.status) where.push(`b.status = ${p.add(q.status)}`);
-  if (q.q) where.push(`(${d.contains('b.dev_sno', p.add(q.q))} OR ${d.contains("COALESCE(r.name, '')", p.add(q.q))})`);
+  if (q.q) {
+    const needle = d.containsValue(q.q);
+    where.push(`(${d.contains('b.dev_sno', p.add(needle))} OR ${d.contains("COALESCE(r.name, '')", p.add(needle))})`);
+  }
   if (q.location !== undefined) {
     where.push(
       `(r.location = ${p.add(q.location)} OR EXISTS (SELECT 1 FROM sub_devices ls WHERE ls.dev_sno = b.dev_sno AND ls.ep_location = ${p.add(q.location)}))`,
@@ -223,7 +308,8 @@ export function boxPage(d: SqlDialect, q: api.ListBoxesQuery, limit: number, off
   const dir = q.order === 'desc' ? 'DESC' : 'ASC';
   const key = boxSortKey(d, q.sort ?? 'dev_sno');
   const order = [...(key ? [`${key} ${dir}`] : []), `b.dev_sno ${dir}`].join(', ');
-  const sql = `SELECT b.*, r.name, r.location ${BOX_FROM} ${where} ORDER BY ${order} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+  const from = q.sort === 'location' ? `${BOX_FROM} ${BOX_LOCATION_JOIN}` : BOX_FROM;
+  const sql = `SELECT b.*, r.name, r.location ${from} ${where} ORDER BY ${order} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
   return { sql, params: p.values };
 }
 

@@ -115,6 +115,8 @@ export function sharedMigrations(d: Dialect): string[] {
 //  - sub_devices_status_since: the problem list (offline sub-devices, longest down first);
 //    boxes_status_since: the same for offline boxes (their sub-devices read unknown);
 //    sub_devices_location: filter by location; history_at: history and availability by time.
+//  sub_devices_name: the fleet list sorted by camera name, in bytewise order ({name_key}: the
+//    store's bytewise expression of ep_name).
 //  IF NOT EXISTS: a database turned back to an older version (tests do) migrates forward again.
 const CONSOLE_MIGRATION = `CREATE TABLE IF NOT EXISTS locations (
      id {text} PRIMARY KEY,
@@ -128,9 +130,11 @@ const CONSOLE_MIGRATION = `CREATE TABLE IF NOT EXISTS locations (
    CREATE INDEX IF NOT EXISTS sub_devices_status_since ON sub_devices(ep_status, status_changed_at);
    CREATE INDEX IF NOT EXISTS sub_devices_location ON sub_devices(ep_location);
    CREATE INDEX IF NOT EXISTS boxes_status_since ON boxes(status, status_changed_at);
-   CREATE INDEX IF NOT EXISTS history_at ON history(at);`;
+   CREATE INDEX IF NOT EXISTS history_at ON history(at);
+   CREATE INDEX IF NOT EXISTS sub_devices_name ON sub_devices({name_key}, dev_sno, ep_id);`;
 
 /** The operator-console migration in one dialect (appended last by each store). */
-export function consoleMigration(d: Dialect): string {
-  return CONSOLE_MIGRATION.replace(/\{(\w+)\}/g, (token, name: string) => (name in d ? d[name as keyof Dialect] : token));
+export function consoleMigration(d: Dialect, nameKey: string): string {
+  const types: Record<string, string> = { ...d, name_key: nameKey };
+  return CONSOLE_MIGRATION.replace(/\{(\w+)\}/g, (token, name: string) => types[name] ?? token);
 }

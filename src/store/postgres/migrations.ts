@@ -22,7 +22,7 @@ const POSTGRES: Dialect = {
 export const PG_MIGRATIONS: string[] = [
   ...sharedMigrations(POSTGRES),
   // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
-  consoleMigration(POSTGRES),
+  consoleMigration(POSTGRES, '(ep_name COLLATE "C")'),
 ];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.

@@ -13,6 +13,7 @@ const POSTGRES: sql.SqlDialect = {
   placeholder: (n) => `$${n}`,
   bytewise: (expr) => `(${expr}) COLLATE "C"`,
   contains: (hay, needle) => `strpos(lower((${hay}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0`,
+  containsValue: (text) => text,
   jsonText: (col, path) => `(${col} #>> '{${path.join(',')}}')`,
 };
 
@@ -52,10 +53,14 @@ export async function listSubDevices(pool: pg.Pool, query: api.SubDeviceQuery): 
   const count = sql.subDeviceCount(POSTGRES, query);
   const page = sql.subDevicePage(POSTGRES, query, limit);
   const [total, rows] = await Promise.all([
-    pool.query<{ n: string }>(count.sql, count.params),
+    query.after !== undefined
+      ? null
+      : sql.statusOnly(query)
+        ? summary(pool).then((s) => sql.totalFromSummary(s, query))
+        : pool.query<{ n: string }>(count.sql, count.params).then((r) => Number(r.rows[0]!.n)),
     pool.query<sql.FleetSubRow>(page.sql, page.params),
   ]);
-  return sql.subDevicePageFromRows(rows.rows, query, limit, Number(total.rows[0]!.n));
+  return sql.subDevicePageFromRows(rows.rows, query, limit, total);
 }
 
 export async function statusChanges(pool: pg.Pool, devSno: string, from: number, to: number): Promise<api.StatusChange[]> {

@@ -23,7 +23,7 @@ const MIGRATIONS: string[] = [
   // larger, and every report rewrites that row.
   `ALTER TABLE boxes DROP COLUMN subs_fingerprint`,
   // operator console (issue 13): locations directory and fleet-wide read indexes (../schema.ts).
-  consoleMigration(SQLITE),
+  consoleMigration(SQLITE, 'ep_name'),
 ];
 
 export function migrate(db: Database.Database): void {

@@ -10,7 +10,9 @@ import type * as api from '../types.js';
 const SQLITE: sql.SqlDialect = {
   placeholder: () => '?',
   bytewise: (expr) => expr,
-  contains: (hay, needle) => `instr(lower(${hay}), lower(${needle})) > 0`,
+  // LIKE ignores ASCII case only, as lower() does, and needs no copy of each value.
+  contains: (hay, needle) => `${hay} LIKE ${needle} ESCAPE '\\'`,
+  containsValue: (text) => `%${text.replace(/[\\%_]/g, '\\$&')}%`,
   jsonText: (col, path) => `CAST(json_extract(${col}, '$.${path.join('.')}') AS TEXT)`,
 };
 
@@ -46,7 +48,12 @@ export function fleetHistory(db: Database.Database, query: api.FleetHistoryQuery
 
 export function listSubDevices(db: Database.Database, query: api.SubDeviceQuery): api.SubDevicePage {
   const count = sql.subDeviceCount(SQLITE, query);
-  const total = (db.prepare(count.sql).get(...count.params) as { n: number }).n;
+  const total =
+    query.after !== undefined
+      ? null
+      : sql.statusOnly(query)
+        ? sql.totalFromSummary(summary(db), query)
+        : (db.prepare(count.sql).get(...count.params) as { n: number }).n;
   const limit = clampLimit(query.limit);
   const page = sql.subDevicePage(SQLITE, query, limit);
   const rows = db.prepare(page.sql).all(...page.params) as sql.FleetSubRow[];
