@@ -139,6 +139,16 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await page.getByLabel('Camera', { exact: true }).selectOption('EDGE-FLIP__10.4.0.1');
     await page.waitForFunction(() => [...document.querySelectorAll('.timeline-item .subject')].every((s) => /10\.4\.0\.1/.test(s.textContent ?? '')), undefined, WAIT);
     assert.match(page.url(), /ep_id=EDGE-FLIP__10\.4\.0\.1/);
+    // A time range typed in the operator's zone (the browser's: Asia/Shanghai, UTC+8) is asked
+    // for in UTC (the server's filtering is tested with the API, test/console-api.test.ts).
+    const from = Math.floor((Date.now() - 110 * 60_000) / 60_000) * 60_000;
+    const typed = new Date(from + 8 * 3600_000).toISOString().slice(0, 16);
+    const asked = page.waitForRequest((r) => r.url().includes('/history?') && new URL(r.url()).searchParams.get('from') === new Date(from).toISOString(), WAIT);
+    await page.getByLabel('From', { exact: true }).fill(typed);
+    await asked;
+    assert.ok(page.url().includes(`from=${encodeURIComponent(new Date(from).toISOString())}`), page.url());
+    await page.getByLabel('From', { exact: true }).fill('');
+    await page.waitForFunction(() => !/from=/.test(location.hash), undefined, WAIT);
     const csv = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
     assert.match(csv ?? '', /^\/api\/export\/history\.csv\?dev_sno=EDGE-FLIP&ep_id=EDGE-FLIP__10\.4\.0\.1$/);
     const res = await fetch(`${fleet.server.url}${csv}`, { headers: { authorization: `Bearer ${TOKEN}` } });
