@@ -117,6 +117,29 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     assert.match(await page.locator('.facts .counts').innerText(), /0 online · 0 offline · 2 unknown/);
   });
 
+  it('sorts the box list by a column header (again: the other way) and filters by location and version', async () => {
+    await page.goto(`${fleet.server.url}/#/boxes`);
+    await page.locator('tr.box-row').first().waitFor(WAIT);
+    const asked = (want: Record<string, string>) =>
+      page.waitForRequest((r) => {
+        const u = new URL(r.url());
+        return u.pathname === '/api/devices' && Object.entries(want).every(([k, v]) => u.searchParams.get(k) === v);
+      }, WAIT);
+    let request = asked({ sort: 'status_since', order: 'asc' });
+    await page.locator('th button.sort-button', { hasText: 'Status since' }).click();
+    await request;
+    assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'ascending');
+    request = asked({ sort: 'status_since', order: 'desc' });
+    await page.locator('th button.sort-button', { hasText: 'Status since' }).click();
+    await request;
+    assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'descending');
+    request = asked({ location: LOCATION_ID, version: '2.1.0', sort: 'status_since', order: 'desc' });
+    await page.getByLabel('Location…').fill(LOCATION_ID);
+    await page.getByLabel('Version…').fill('2.1.0');
+    await request;
+    assert.match(page.url(), /#\/boxes\?location=[^&]+&version=2\.1\.0&sort=status_since&order=desc$/);
+  });
+
   it('shows a box’s availability, outages with durations, a chart, and pages its history back without limit', async () => {
     await page.goto(`${fleet.server.url}/#/boxes/EDGE-OLD`);
     await page.locator('.availability-value').waitFor(WAIT);
