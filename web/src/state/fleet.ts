@@ -150,9 +150,10 @@ export class FleetStore {
         changed = true;
         const box = row.box;
         // Highlight changes only: boxes report every few seconds, mostly with nothing new.
-        const countsChanged = box.sub_devices_online !== r.online || box.sub_devices_offline !== r.offline;
+        const countsChanged = box.status !== 'online' || box.sub_devices_online !== r.online || box.sub_devices_offline !== r.offline;
         return {
-          box: { ...box, last_report_at: r.at, sub_devices_online: r.online, sub_devices_offline: r.offline },
+          // A box that reports is online (the receiver marks it so as it stores the report).
+          box: { ...box, status: 'online' as const, last_report_at: r.at, sub_devices_online: r.online, sub_devices_offline: r.offline },
           flashSeq: countsChanged ? ++this.flashCounter : row.flashSeq,
         };
       });
