@@ -54,7 +54,8 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
     browsers.push(browser);
     const page = await browser.context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+    // The box list (#/ is the problems view).
+    await page.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}#/boxes`);
     await page.locator('.live-badge.live').waitFor(WAIT);
     await page.locator('tr.box-row', { hasText: 'EDGE-SZ-0001' }).waitFor(WAIT);
     return page;
@@ -198,7 +199,7 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
     assert.deepEqual([...seen.keys()].sort(), ['offline', 'online', 'removed', 'unknown']);
     for (const [status, ratio] of seen) assert.ok(ratio >= 4.5, `${status} pill contrast ${ratio.toFixed(2)}`);
 
-    await page.goto(`${server.url}/#/?status=offline`);
+    await page.goto(`${server.url}/#/boxes?status=offline`);
     const pressed = page.locator('.segmented button[aria-pressed="true"]');
     await pressed.waitFor(WAIT);
     assert.equal(await pressed.innerText(), 'Offline');
@@ -211,15 +212,15 @@ describe('dashboard languages, phone layout and contrast', { timeout: 180_000 },
     }
   });
 
-  it('keeps the filters in the address, and the home link clears them', async () => {
+  it('keeps the filters in the address, and the Boxes link clears them', async () => {
     const page = await openPage('en-US', DESKTOP);
     await page.getByRole('button', { name: 'Offline', exact: true }).click();
     await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 1, undefined, WAIT);
-    assert.match(page.url(), /#\/\?status=offline$/);
+    assert.match(page.url(), /#\/boxes\?status=offline$/);
     await page.reload();
     await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 1, undefined, WAIT);
     assert.equal(await page.locator('.segmented button[aria-pressed="true"]').innerText(), 'Offline');
-    await page.locator('a.brand').click();
+    await page.locator('a.nav-link[data-page="boxes"]').click();
     await page.waitForFunction(() => document.querySelectorAll('tr.box-row').length === 3, undefined, WAIT);
     assert.equal(await page.locator('.segmented button[aria-pressed="true"]').innerText(), 'All');
   });

@@ -68,7 +68,7 @@ describe('dashboard in headless Chromium', { timeout: 120_000 }, () => {
   });
 
   it('asks for the token and logs in', async () => {
-    await page.goto(`${server.url}/`);
+    await page.goto(`${server.url}/#/boxes`);
     const token = page.getByLabel('Admin token');
     await token.waitFor(WAIT);
     await token.fill('not-the-token');
@@ -176,7 +176,7 @@ describe('dashboard in headless Chromium', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Admin token').waitFor(WAIT);
     assert.equal((await browser.context.cookies()).some((c) => c.name === 'devstatus_session'), false);
-    await page.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+    await page.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}#/boxes`);
     await page.locator('.live-badge.live').waitFor(WAIT);
     assert.equal(new URL(page.url()).search, '');
     await page.locator('tr.box-row', { hasText: 'LIVE-BOX-1' }).waitFor(WAIT);

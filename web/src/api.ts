@@ -15,8 +15,32 @@ export class Unauthorized extends Error {
   }
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+/** A failed request: the server's message, and its status code. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return answer<T>(await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } }));
+}
+
+/** POST/PUT/PATCH/DELETE with a JSON body (the admin API). */
+export async function sendJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return answer<T>(res);
+}
+
+async function answer<T>(res: Response): Promise<T> {
   if (res.status === 401) throw new Unauthorized();
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
@@ -25,9 +49,11 @@ async function getJson<T>(path: string): Promise<T> {
     } catch {
       /* not JSON */
     }
-    throw new Error(message);
+    throw new ApiError(message, res.status);
   }
-  return (await res.json()) as T;
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /** One point of a box's health series (GET /api/devices/:dev_sno/health). */
@@ -40,10 +66,9 @@ export interface HealthPoint {
 
 export const api = {
   summary: () => getJson<Summary>('/api/summary'),
-  boxes: (q: { q?: string; status?: string; limit: number; offset: number }) => {
+  boxes: (q: { q?: string; status?: string; location?: string; version?: string; sort?: string; order?: string; limit: number; offset: number }) => {
     const p = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
-    if (q.q) p.set('q', q.q);
-    if (q.status) p.set('status', q.status);
+    for (const k of ['q', 'status', 'location', 'version', 'sort', 'order'] as const) if (q[k]) p.set(k, q[k]);
     return getJson<{ total: number; boxes: Box[] }>(`/api/devices?${p}`);
   },
   box: (devSno: string) => getJson<{ box: Box; sub_devices: SubDevice[] }>(`/api/devices/${encodeURIComponent(devSno)}`),

@@ -8,9 +8,13 @@ import { AdminAuditView } from './views/admin-audit.js';
 import { AdminUsersView } from './views/admin-users.js';
 import { BoxView } from './views/box.js';
 import { ChannelsView } from './views/admin-channels.js';
-import { FleetView } from './views/fleet.js';
 import { SilencesView } from './views/silences.js';
+import { CodesView } from './views/codes.js';
+import { FleetView } from './views/fleet.js';
+import { HistoryView } from './views/history.js';
+import { LocationsView } from './views/locations.js';
 import { LoginView } from './views/login.js';
+import { ProblemsView } from './views/problems.js';
 
 function Page() {
   const r = route.value;
@@ -19,11 +23,28 @@ function Page() {
   useEffect(() => {
     loadError.value = null;
   }, [key]);
-  if (r.name === 'admin-users') return <AdminUsersView key={key} />;
-  if (r.name === 'admin-audit') return <AdminAuditView key={key} />;
-  if (r.name === 'channels') return <ChannelsView key={key} />;
-  if (r.name === 'silences') return <SilencesView key={key} />;
-  return r.name === 'box' ? <BoxView key={key} devSno={r.devSno} /> : <FleetView key={key} params={r.params} />;
+  switch (r.name) {
+    case 'box':
+      return <BoxView key={key} devSno={r.devSno} params={r.params} />;
+    case 'boxes':
+      return <FleetView key={key} params={r.params} />;
+    case 'history':
+      return <HistoryView key={key} params={r.params} />;
+    case 'codes':
+      return <CodesView key={key} />;
+    case 'locations':
+      return <LocationsView key={key} />;
+    case 'admin-users':
+      return <AdminUsersView key={key} />;
+    case 'admin-audit':
+      return <AdminAuditView key={key} />;
+    case 'channels':
+      return <ChannelsView key={key} />;
+    case 'silences':
+      return <SilencesView key={key} />;
+    default:
+      return <ProblemsView key={key} params={r.params} />;
+  }
 }
 
 export function App() {

@@ -1,5 +1,5 @@
-// The devstatus dashboard: fleet summary, box list, box page and status timeline, kept current
-// by the receiver's live stream. Routes (router.ts): #/ (fleet) and #/boxes/<dev_sno>.
+// The devstatus operator console: problems, boxes, one box, history and the registry, kept current
+// by the receiver's live stream. Routes: router.ts.
 import { render } from 'preact';
 import { api } from './api.js';
 import { App } from './app.js';

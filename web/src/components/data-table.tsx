@@ -12,6 +12,13 @@ export interface Column<T> {
   /** Class of the column's cells (and header). */
   class?: string;
   cell(row: T): ComponentChildren;
+  /** The server's sort key for this column: its header becomes a sort button. */
+  sortKey?: string;
+}
+
+export interface SortState {
+  key: string;
+  desc: boolean;
 }
 
 export interface DataTableProps<T> {
@@ -24,6 +31,29 @@ export interface DataTableProps<T> {
   rowFlash?(row: T): number;
   /** Shown instead of rows when there are none (nothing while still loading: null). */
   empty: ComponentChildren;
+  sort?: SortState;
+  onSort?(key: string): void;
+}
+
+function Header<T>({ c, sort, onSort }: { c: Column<T>; sort?: SortState; onSort?(key: string): void }) {
+  if (!c.sortKey || !onSort) {
+    return (
+      <th class={c.class} scope="col">
+        {c.label}
+      </th>
+    );
+  }
+  const on = sort?.key === c.sortKey;
+  return (
+    <th class={c.class} scope="col" aria-sort={on ? (sort.desc ? 'descending' : 'ascending') : undefined}>
+      <button type="button" class={on ? 'sort-button on' : 'sort-button'} aria-pressed={on} onClick={() => onSort(c.sortKey!)}>
+        {c.label}
+        <span aria-hidden="true" class="sort-mark">
+          {on ? (sort.desc ? '▼' : '▲') : '↕'}
+        </span>
+      </button>
+    </th>
+  );
 }
 
 export function DataTable<T>(props: DataTableProps<T>) {
@@ -33,9 +63,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
       <thead>
         <tr>
           {columns.map((c) => (
-            <th key={c.id} class={c.class} scope="col">
-              {c.label}
-            </th>
+            <Header key={c.id} c={c} sort={props.sort} onSort={props.onSort} />
           ))}
         </tr>
       </thead>

@@ -2,7 +2,7 @@
 // is on with aria-pressed (and a visible style), not colour alone.
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-export function SearchBox(props: { value: string; placeholder: string; label: string; onSearch(q: string): void; delayMs?: number }) {
+export function SearchBox(props: { value: string; placeholder: string; label: string; onSearch(q: string): void; delayMs?: number; list?: string }) {
   const [text, setText] = useState(props.value);
   const timer = useRef<number | null>(null);
   useEffect(() => () => {
@@ -15,6 +15,7 @@ export function SearchBox(props: { value: string; placeholder: string; label: st
       placeholder={props.placeholder}
       aria-label={props.label}
       autocomplete="off"
+      list={props.list}
       onInput={(ev) => {
         const value = ev.currentTarget.value;
         setText(value);

@@ -1,10 +1,12 @@
-// The top bar: home link, language switch, live-stream state, log out.
+// The top bar: home link, the pages, live-stream state, language and time zone, log out.
 import { useEffect, useState } from 'preact/hooks';
 import { adminApi } from '../admin-api.js';
 import { t } from '../i18n/index.js';
 import { everConnected, liveState } from '../state/live.js';
 import { logout, handleError } from '../state/session.js';
 import { LangSwitch } from './lang-switch.js';
+import { Nav } from './nav.js';
+import { ZoneSelect } from './zone-select.js';
 
 function LiveBadge() {
   const state = liveState.value;
@@ -42,14 +44,12 @@ export function Header() {
         </span>{' '}
         devstatus
       </a>
-      <nav class="topnav">
-        <a href="#/alerts/silences">{t('nav.silences')}</a>
-        <a href="#/alerts/channels">{t('nav.channels')}</a>
-      </nav>
+      <Nav />
       <span class="spacer" />
       <LiveBadge />
       <AdminLink />
       <LangSwitch />
+      <ZoneSelect />
       <button type="button" class="link-button" onClick={() => void logout().catch(handleError)}>
         {t('header.logout')}
       </button>

@@ -1,6 +1,7 @@
 // Status changes, newest first: when, what (box or sub-device), from → to, why.
+import type { ComponentChildren } from 'preact';
 import type { HistoryEntry } from '../api.js';
-import { absoluteTime, clockTime, reasonText } from '../format.js';
+import { absoluteTime, clockTime, reasonText, withoutCredentials } from '../format.js';
 import { t } from '../i18n/index.js';
 import { boxHref } from '../router.js';
 import type { TimelineStore } from '../state/timeline.js';
@@ -11,7 +12,7 @@ import { TimeAgo } from './time-ago.js';
 function shortEpId(entry: { dev_sno: string; ep_id: string | null }): string {
   if (entry.ep_id === null) return t('timeline.theBox');
   const prefix = `${entry.dev_sno}__`;
-  return entry.ep_id.startsWith(prefix) ? entry.ep_id.slice(prefix.length) : entry.ep_id;
+  return withoutCredentials(entry.ep_id.startsWith(prefix) ? entry.ep_id.slice(prefix.length) : entry.ep_id);
 }
 
 export interface TimelineProps {
@@ -19,13 +20,17 @@ export interface TimelineProps {
   store: TimelineStore;
   showBox: boolean;
   subjectName?: (e: HistoryEntry) => string | undefined;
+  /** Filters above the list, and what follows it (paging). */
+  toolbar?: ComponentChildren;
+  children?: ComponentChildren;
 }
 
-export function Timeline({ title, store, showBox, subjectName }: TimelineProps) {
+export function Timeline({ title, store, showBox, subjectName, toolbar, children }: TimelineProps) {
   const items = store.items.value;
   return (
     <section class="panel timeline">
       <h2>{title}</h2>
+      {toolbar}
       {store.loaded.value && items.length === 0 ? <p class="muted">{t('timeline.empty')}</p> : null}
       <ol class="timeline-list" aria-label={title}>
         {items.map(({ key, entry: e, fresh }) => {
@@ -42,7 +47,7 @@ export function Timeline({ title, store, showBox, subjectName }: TimelineProps) 
                     {e.dev_sno}
                   </a>
                 ) : null}
-                <span class="subject" title={e.ep_id ?? e.dev_sno}>
+                <span class="subject" title={e.ep_id ? withoutCredentials(e.ep_id) : e.dev_sno}>
                   {name && !name.includes(subject) ? `${name} (${subject})` : name || subject}
                 </span>
                 <span class="change">
@@ -59,6 +64,7 @@ export function Timeline({ title, store, showBox, subjectName }: TimelineProps) 
           );
         })}
       </ol>
+      {children}
     </section>
   );
 }

@@ -2,7 +2,7 @@
 // update the shown rows at once; new boxes, counts and ordering come with a throttled refetch.
 import { signal } from '@preact/signals';
 import { api, type Box, type HistoryEntry, type Summary } from '../api.js';
-import { replaceFleetParams } from '../router.js';
+import { replaceParams } from '../router.js';
 import { listen, type LiveReport } from './live.js';
 import { handleError, loadError } from './session.js';
 import { throttled } from './throttle.js';
@@ -13,6 +13,9 @@ export const PAGE_SIZE = 50;
 const REFRESH_MS = 1000;
 
 export type StatusFilter = '' | 'online' | 'offline';
+/** The box list's sortable columns (the server's sort keys). */
+export const BOX_SORTS = ['status_since', 'last_report', 'name', 'location'] as const;
+export type BoxSort = (typeof BOX_SORTS)[number];
 
 export interface BoxRow {
   box: Box;
@@ -24,6 +27,9 @@ export class FleetStore {
   readonly q = signal('');
   readonly status = signal<StatusFilter>('');
   readonly page = signal(0);
+  readonly location = signal('');
+  readonly version = signal('');
+  readonly sort = signal<{ key: BoxSort; desc: boolean } | null>(null);
   readonly summary = signal<Summary | null>(null);
   readonly rows = signal<BoxRow[] | null>(null);
   readonly total = signal(0);
@@ -39,6 +45,10 @@ export class FleetStore {
     const st = params.get('status');
     this.status.value = st === 'online' || st === 'offline' ? st : '';
     this.page.value = Math.max(0, Number(params.get('page') ?? '1') - 1) || 0;
+    this.location.value = params.get('location') ?? '';
+    this.version.value = params.get('version') ?? '';
+    const sort = params.get('sort') as BoxSort | null;
+    if (sort && BOX_SORTS.includes(sort)) this.sort.value = { key: sort, desc: params.get('order') === 'desc' };
     this.unlisten = listen({
       reports: (r) => this.onReports(r),
       transitions: (t, dropped) => this.onTransitions(t, dropped),
@@ -55,6 +65,18 @@ export class FleetStore {
     this.goPage(0);
   }
 
+  setFilter(name: 'location' | 'version', value: string): void {
+    this[name].value = value;
+    this.goPage(0);
+  }
+
+  /** A click on a column header: sort by it, or turn the order around when it already is. */
+  toggleSort(key: BoxSort): void {
+    const cur = this.sort.value;
+    this.sort.value = cur?.key === key ? { key, desc: !cur.desc } : { key, desc: false };
+    this.goPage(0);
+  }
+
   goPage(page: number): void {
     this.page.value = Math.max(0, page);
     this.syncUrl();
@@ -65,8 +87,14 @@ export class FleetStore {
     const p = new URLSearchParams();
     if (this.q.value) p.set('q', this.q.value);
     if (this.status.value) p.set('status', this.status.value);
+    if (this.location.value) p.set('location', this.location.value);
+    if (this.version.value) p.set('version', this.version.value);
+    if (this.sort.value) {
+      p.set('sort', this.sort.value.key);
+      if (this.sort.value.desc) p.set('order', 'desc');
+    }
     if (this.page.value > 0) p.set('page', String(this.page.value + 1));
-    replaceFleetParams(p);
+    replaceParams('boxes', p);
   }
 
   /** Fetch everything again (first show, reconnect). */
@@ -81,7 +109,15 @@ export class FleetStore {
   private async refreshData(): Promise<void> {
     const [summary, list] = await Promise.all([
       api.summary(),
-      api.boxes({ q: this.q.value, status: this.status.value, limit: PAGE_SIZE, offset: this.page.value * PAGE_SIZE }),
+      api.boxes({
+        q: this.q.value,
+        status: this.status.value,
+        location: this.location.value,
+        version: this.version.value,
+        ...(this.sort.value ? { sort: this.sort.value.key, order: this.sort.value.desc ? 'desc' : 'asc' } : {}),
+        limit: PAGE_SIZE,
+        offset: this.page.value * PAGE_SIZE,
+      }),
     ]);
     if (list.boxes.length === 0 && list.total > 0 && this.page.value > 0) {
       // The page we were on emptied (boxes went offline, filter changed): go to the last one.
@@ -118,9 +154,10 @@ export class FleetStore {
         changed = true;
         const box = row.box;
         // Highlight changes only: boxes report every few seconds, mostly with nothing new.
-        const countsChanged = box.sub_devices_online !== r.online || box.sub_devices_offline !== r.offline;
+        const countsChanged = box.status !== 'online' || box.sub_devices_online !== r.online || box.sub_devices_offline !== r.offline;
         return {
-          box: { ...box, last_report_at: r.at, sub_devices_online: r.online, sub_devices_offline: r.offline },
+          // A box that reports is online (the receiver marks it so as it stores the report).
+          box: { ...box, status: 'online' as const, last_report_at: r.at, sub_devices_online: r.online, sub_devices_offline: r.offline },
           flashSeq: countsChanged ? ++this.flashCounter : row.flashSeq,
         };
       });

@@ -23,9 +23,14 @@ export class TimelineStore {
     this.loaded.value = true;
   }
 
-  /** `entries` in the order they happened. */
+  /** `entries` in the order they happened. Pages fetched with append() are kept. */
   prepend(entries: HistoryEntry[]): void {
     const fresh = entries.map((entry) => ({ key: nextKey++, entry, fresh: true })).reverse();
-    this.items.value = [...fresh, ...this.items.value].slice(0, TIMELINE_MAX);
+    this.items.value = [...fresh, ...this.items.value].slice(0, Math.max(TIMELINE_MAX, this.items.value.length));
+  }
+
+  /** An older page, below what is shown (paging back has no limit). */
+  append(entries: HistoryEntry[]): void {
+    this.items.value = [...this.items.value, ...entries.map((entry) => ({ key: nextKey++, entry, fresh: false }))];
   }
 }

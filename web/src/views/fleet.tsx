@@ -1,5 +1,6 @@
-// The fleet page: summary cards, the box list (search, status filter, pages) and the fleet's
-// recent status changes, all kept current by the live stream.
+// The box list: summary cards, the boxes with their names and places (search, filters by status,
+// location and version, sortable columns, pages) and the fleet's recent status changes, all kept
+// current by the live stream.
 import { useEffect, useState } from 'preact/hooks';
 import type { Box } from '../api.js';
 import { SubCounts } from '../components/counts.js';
@@ -12,9 +13,17 @@ import { TimeAgo } from '../components/time-ago.js';
 import { Timeline } from '../components/timeline.js';
 import { t } from '../i18n/index.js';
 import { boxHref } from '../router.js';
-import { FleetStore, PAGE_SIZE, type BoxRow, type StatusFilter } from '../state/fleet.js';
+import { FleetStore, PAGE_SIZE, type BoxRow, type BoxSort, type StatusFilter } from '../state/fleet.js';
+import { loadLocations, locations } from '../state/locations.js';
 import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
+
+/** The software version a box reports, if it does (extra.gateway_ext_data.sw_version). */
+function versionOf(box: Box): string {
+  const ext = box.extra.gateway_ext_data;
+  const v = ext && typeof ext === 'object' ? (ext as Record<string, unknown>).sw_version : undefined;
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+}
 
 function columns(): Column<BoxRow>[] {
   return [
@@ -29,9 +38,17 @@ function columns(): Column<BoxRow>[] {
         </a>
       ),
     },
-    { id: 'subs', label: t('col.subDevices'), class: 'subs', cell: ({ box }) => <SubCounts online={box.sub_devices_online} offline={box.sub_devices_offline} /> },
-    { id: 'last', label: t('col.lastReport'), class: 'last-report', cell: ({ box }) => <TimeAgo at={box.last_report_at} /> },
-    { id: 'since', label: t('col.statusSince'), class: 'since', cell: ({ box }) => <TimeAgo at={box.status_changed_at} /> },
+    { id: 'name', label: t('col.name'), class: 'box-name-cell', sortKey: 'name', cell: ({ box }) => box.name || <span class="muted">—</span> },
+    { id: 'location', label: t('col.location'), class: 'box-location', sortKey: 'location', cell: ({ box }) => box.location || <span class="muted">—</span> },
+    {
+      id: 'subs',
+      label: t('col.subDevices'),
+      class: 'subs',
+      cell: ({ box }) => <SubCounts online={box.sub_devices_online} offline={box.sub_devices_offline} boxOffline={box.status === 'offline'} />,
+    },
+    { id: 'last', label: t('col.lastReport'), class: 'last-report', sortKey: 'last_report', cell: ({ box }) => <TimeAgo at={box.last_report_at} /> },
+    { id: 'since', label: t('col.statusSince'), class: 'since', sortKey: 'status_since', cell: ({ box }) => <TimeAgo at={box.status_changed_at} /> },
+    { id: 'version', label: t('col.version'), class: 'version mono', cell: ({ box }) => versionOf(box) || <span class="muted">—</span> },
     { id: 'reports', label: t('col.reports'), class: 'num', cell: ({ box }) => String(box.report_count) },
   ];
 }
@@ -44,6 +61,7 @@ export function FleetView({ params }: { params: URLSearchParams }) {
   const [store] = useState(() => new FleetStore(params));
   useEffect(() => {
     void store.refresh().catch(handleError);
+    void loadLocations();
     return () => store.dispose();
   }, [store]);
   useRefetchOnReconnect(() => store.refresh());
@@ -55,7 +73,7 @@ export function FleetView({ params }: { params: URLSearchParams }) {
   });
 
   const rows = store.rows.value;
-  const filtered = store.q.value !== '' || store.status.value !== '';
+  const filtered = store.q.value !== '' || store.status.value !== '' || store.location.value !== '' || store.version.value !== '';
   const filters: { value: StatusFilter; label: string }[] = [
     { value: '', label: t('filter.all') },
     { value: 'online', label: t('filter.online') },
@@ -69,6 +87,21 @@ export function FleetView({ params }: { params: URLSearchParams }) {
           <div class="toolbar">
             <SearchBox value={store.q.value} placeholder={t('fleet.search')} label={t('fleet.searchLabel')} onSearch={(q) => store.setQuery(q)} />
             <Segmented label={t('fleet.filterLabel')} choices={filters} value={store.status.value} onChange={(s) => store.setStatus(s)} />
+            <SearchBox
+              value={store.location.value}
+              placeholder={t('fleet.locationFilter')}
+              label={t('fleet.locationFilter')}
+              onSearch={(v) => store.setFilter('location', v)}
+              list="location-ids"
+            />
+            <datalist id="location-ids">
+              {(locations.value ?? []).map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </datalist>
+            <SearchBox value={store.version.value} placeholder={t('fleet.versionFilter')} label={t('fleet.versionFilter')} onSearch={(v) => store.setFilter('version', v)} />
           </div>
           <DataTable
             class="box-table"
@@ -78,6 +111,8 @@ export function FleetView({ params }: { params: URLSearchParams }) {
             rowProps={(r) => rowProps(r.box)}
             rowFlash={(r) => r.flashSeq}
             empty={rows === null ? null : filtered ? t('fleet.noMatch') : t('fleet.noBoxes')}
+            sort={store.sort.value ?? undefined}
+            onSort={(key) => store.toggleSort(key as BoxSort)}
           />
           <Pager page={store.page.value} pageSize={PAGE_SIZE} shown={rows?.length ?? 0} total={store.total.value} onPage={(p) => store.goPage(p)} />
         </section>

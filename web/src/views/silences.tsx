@@ -147,8 +147,8 @@ export function SilencesView() {
   ];
   return (
     <main class="admin-page">
-      <h1>{t('problems.title')}</h1>
-      <DataTable class="problems" columns={problemColumns} rows={problems ?? []} rowKey={(p) => p.subject} empty={problems ? t('problems.none') : null} />
+      <h1>{t('silences.problemsTitle')}</h1>
+      <DataTable class="problems" columns={problemColumns} rows={problems ?? []} rowKey={(p) => p.subject} empty={problems ? t('silences.problemsNone') : null} />
       <h1>{t('silences.title')}</h1>
       <p class="muted">{t('silences.intro')}</p>
       <DataTable class="silences" columns={silenceColumns} rows={silences ?? []} rowKey={(s) => s.id} empty={silences ? t('silences.none') : null} />

@@ -1,0 +1,180 @@
+// The problems view's data: every offline box and every offline sub-device (of online boxes),
+// one list ordered by how long each has been down (or by location, type, box, name), paged with
+// the server's cursors and refetched (throttled) when statuses change live. Other statuses
+// (unknown, online, removed, all) list sub-devices alone.
+import { signal } from '@preact/signals';
+import { api, type Box, type Summary } from '../api.js';
+import { consoleApi, type SubDeviceRow } from '../api-console.js';
+import { replaceParams } from '../router.js';
+import { listen } from './live.js';
+import { handleError, loadError } from './session.js';
+import { throttled } from './throttle.js';
+
+export const PROBLEM_PAGE = 100;
+const REFRESH_MS = 1000;
+/** One refetch reloads at most this many rows (the rest come with "more"). */
+const MAX_RELOAD = 1000;
+
+export const STATUSES = ['problems', 'offline', 'unknown', 'online', 'removed', 'all'] as const;
+export type StatusChoice = (typeof STATUSES)[number];
+export const SORTS = ['down_since', 'location', 'type', 'box', 'name'] as const;
+export type SortChoice = (typeof SORTS)[number];
+/** The protocol's ep_type values (src/protocol/schema.ts EP_TYPES; the page does not bundle TypeBox). */
+export const EP_TYPES = ['photo', 'rtsp', 'file', 'gb28181'] as const;
+
+export interface ProblemFilters {
+  status: StatusChoice;
+  sort: SortChoice;
+  type: string;
+  location: string;
+  q: string;
+}
+
+export type ProblemRow = { kind: 'box'; key: string; box: Box; since: string } | { kind: 'sub'; key: string; sub: SubDeviceRow; since: string };
+
+const BOX_SORT: Record<SortChoice, string> = { down_since: 'status_since', location: 'location', type: 'status_since', box: 'name', name: 'name' };
+
+function sortText(r: ProblemRow, sort: SortChoice): string {
+  if (r.kind === 'box') {
+    const b = r.box;
+    return sort === 'location' ? (b.location ?? '') : sort === 'type' ? '' : (b.name ?? b.dev_sno);
+  }
+  const s = r.sub;
+  if (sort === 'location') return s.location_name ?? s.location_id;
+  if (sort === 'type') return s.ep_type;
+  if (sort === 'box') return s.box_name ?? s.dev_sno;
+  return s.ep_name || s.ep_ip;
+}
+
+export function compareRows(a: ProblemRow, b: ProblemRow, sort: SortChoice): number {
+  if (sort !== 'down_since') {
+    const c = sortText(a, sort).localeCompare(sortText(b, sort));
+    if (c !== 0) return c;
+  }
+  // Longest down first (the earliest "since"), then boxes before their cameras.
+  return a.since.localeCompare(b.since) || (a.kind === b.kind ? a.key.localeCompare(b.key) : a.kind === 'box' ? -1 : 1);
+}
+
+function paramsOf(f: ProblemFilters): URLSearchParams {
+  const p = new URLSearchParams();
+  if (f.status !== 'problems') p.set('status', f.status);
+  if (f.sort !== 'down_since') p.set('sort', f.sort);
+  for (const k of ['type', 'location', 'q'] as const) if (f[k]) p.set(k, f[k]);
+  return p;
+}
+
+export function filtersOf(params: URLSearchParams): ProblemFilters {
+  const pick = <T extends string>(v: string | null, all: readonly T[], dflt: T): T => ((all as readonly string[]).includes(v ?? '') ? (v as T) : dflt);
+  return {
+    status: pick(params.get('status'), STATUSES, 'problems'),
+    sort: pick(params.get('sort'), SORTS, 'down_since'),
+    type: params.get('type') ?? '',
+    location: params.get('location') ?? '',
+    q: params.get('q') ?? '',
+  };
+}
+
+export class ProblemsStore {
+  readonly filters = signal<ProblemFilters>(filtersOf(new URLSearchParams()));
+  readonly rows = signal<ProblemRow[] | null>(null);
+  readonly hasMore = signal(false);
+  readonly busy = signal(false);
+  readonly summary = signal<Summary | null>(null);
+  private subs: SubDeviceRow[] = [];
+  private subsCursor: string | null = null;
+  private boxes: Box[] = [];
+  private boxesTotal = 0;
+  private readonly liveRefresh = throttled(() => this.reload(), REFRESH_MS, handleError);
+  private readonly unlisten: () => void;
+
+  constructor(params: URLSearchParams) {
+    this.filters.value = filtersOf(params);
+    this.unlisten = listen({ transitions: () => this.liveRefresh.run() });
+  }
+
+  setFilters(change: Partial<ProblemFilters>): void {
+    this.filters.value = { ...this.filters.value, ...change };
+    replaceParams('problems', paramsOf(this.filters.value));
+    this.subs = [];
+    this.boxes = [];
+    this.rows.value = null;
+    void this.reload().catch(handleError);
+  }
+
+  /** Boxes are listed when the view is about problems and no camera-only filter is on. */
+  private withBoxes(): boolean {
+    const f = this.filters.value;
+    return f.status === 'problems' && !f.type;
+  }
+
+  /** Fetches again as many rows as are shown (first show, live change, reconnect). */
+  async reload(): Promise<void> {
+    const f = this.filters.value;
+    const limit = Math.min(MAX_RELOAD, Math.max(PROBLEM_PAGE, this.subs.length));
+    const boxLimit = Math.min(MAX_RELOAD, Math.max(PROBLEM_PAGE, this.boxes.length));
+    const [summary, subs, boxes] = await Promise.all([
+      api.summary(),
+      consoleApi.subDevices({ ...this.subQuery(f), limit }),
+      this.withBoxes()
+        ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: boxLimit, offset: 0 })
+        : Promise.resolve({ total: 0, boxes: [] as Box[] }),
+    ]);
+    this.summary.value = summary;
+    if (this.filters.value !== f) return; // the filters changed meanwhile
+    this.subs = subs.rows;
+    this.subsCursor = subs.next_cursor;
+    this.boxes = boxes.boxes;
+    this.boxesTotal = boxes.total;
+    loadError.value = null;
+    this.compose();
+  }
+
+  async more(): Promise<void> {
+    const f = this.filters.value;
+    this.busy.value = true;
+    try {
+      const [subs, boxes] = await Promise.all([
+        this.subsCursor ? consoleApi.subDevices({ ...this.subQuery(f), cursor: this.subsCursor, limit: PROBLEM_PAGE }) : null,
+        this.withBoxes() && this.boxes.length < this.boxesTotal
+          ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: PROBLEM_PAGE, offset: this.boxes.length })
+          : null,
+      ]);
+      if (this.filters.value !== f) return;
+      if (subs) {
+        this.subs = [...this.subs, ...subs.rows];
+        this.subsCursor = subs.next_cursor;
+      }
+      if (boxes) this.boxes = [...this.boxes, ...boxes.boxes];
+      this.compose();
+    } finally {
+      this.busy.value = false;
+    }
+  }
+
+  private subQuery(f: ProblemFilters) {
+    // Cameras of offline boxes are listed through their box under "problems".
+    const status = f.status === 'problems' ? 'offline' : f.status === 'all' ? undefined : f.status;
+    return { status, sort: f.sort, type: f.type || undefined, location: f.location || undefined, q: f.q || undefined };
+  }
+
+  /** One ordered list; rows past what both sources have loaded wait for "more". */
+  private compose(): void {
+    const sort = this.filters.value.sort;
+    const rows: ProblemRow[] = [
+      ...this.boxes.map((box): ProblemRow => ({ kind: 'box', key: `box:${box.dev_sno}`, box, since: box.status_changed_at })),
+      ...this.subs.map((sub): ProblemRow => ({ kind: 'sub', key: `sub:${sub.ep_id}`, sub, since: sub.since })),
+    ].sort((a, b) => compareRows(a, b, sort));
+    const cutoffs: ProblemRow[] = [];
+    const lastSub = this.subs[this.subs.length - 1];
+    if (this.subsCursor && lastSub) cutoffs.push({ kind: 'sub', key: `sub:${lastSub.ep_id}`, sub: lastSub, since: lastSub.since });
+    const lastBox = this.boxes[this.boxes.length - 1];
+    if (this.boxes.length < this.boxesTotal && lastBox) cutoffs.push({ kind: 'box', key: `box:${lastBox.dev_sno}`, box: lastBox, since: lastBox.status_changed_at });
+    this.rows.value = rows.filter((r) => cutoffs.every((c) => compareRows(r, c, sort) <= 0));
+    this.hasMore.value = cutoffs.length > 0;
+  }
+
+  dispose(): void {
+    this.unlisten();
+    this.liveRefresh.cancel();
+  }
+}
