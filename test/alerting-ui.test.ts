@@ -64,7 +64,7 @@ describe('alerting from the dashboard (Chromium, DingTalk fake)', { timeout: 180
   });
 
   it('adds a DingTalk channel and sends a signed test message from the channels page', async () => {
-    await page.locator('nav.topnav a', { hasText: 'Alert channels' }).click();
+    await page.locator('nav.main-nav a', { hasText: 'Alert channels' }).click();
     await page.locator('h1', { hasText: 'Alert channels' }).waitFor(WAIT);
     const form = page.locator('form.panel');
     await form.locator('select[name=kind]').selectOption('dingtalk');
@@ -97,7 +97,7 @@ describe('alerting from the dashboard (Chromium, DingTalk fake)', { timeout: 180
     assert.equal(rule.status, 201, JSON.stringify(rule.json));
     for (const box of ['BOX-SIL', 'BOX-ACK', 'BOX-OPEN']) await server.post(report(box, { '10.0.0.1': 'online' }));
 
-    await page.locator('nav.topnav a', { hasText: 'Silences' }).click();
+    await page.locator('nav.main-nav a', { hasText: 'Silences' }).click();
     const form = page.locator('form.panel');
     await form.locator('input[name=box]').fill('BOX-SIL');
     await form.locator('select[name=hours]').selectOption('2');
@@ -143,7 +143,7 @@ describe('alerting from the dashboard (Chromium, DingTalk fake)', { timeout: 180
     await page.locator('h1', { hasText: '未恢复的问题' }).waitFor(WAIT);
     await page.locator('table.problems .pill.silenced', { hasText: '已静默' }).first().waitFor(WAIT);
     await page.screenshot({ path: join(shots, 'alerting-silences-zh.png'), fullPage: true });
-    await page.locator('nav.topnav a', { hasText: '告警通道' }).click();
+    await page.locator('nav.main-nav a', { hasText: '告警通道' }).click();
     await page.locator('button', { hasText: '发送测试消息' }).first().waitFor(WAIT);
     await page.screenshot({ path: join(shots, 'alerting-channels-zh.png'), fullPage: true });
   });

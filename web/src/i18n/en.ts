@@ -137,7 +137,7 @@ export const en = {
   // alerting (issue 12): channels, silences, problems, acknowledgement
   'nav.fleet': 'Fleet',
   'nav.channels': 'Alert channels',
-  'nav.silences': 'Silences & problems',
+  'nav.silences': 'Silences & acks',
   'channels.title': 'Alert channels',
   'channels.intro': 'Where alerts go. With no routing rule, every enabled channel gets every alert.',
   'channels.none': 'No channel yet: add one below.',

@@ -138,7 +138,7 @@ export const zhCN: Messages = {
   // alerting (issue 12): channels, silences, problems, acknowledgement
   'nav.fleet': '设备',
   'nav.channels': '告警通道',
-  'nav.silences': '静默与问题',
+  'nav.silences': '静默与确认',
   'channels.title': '告警通道',
   'channels.intro': '告警发往哪里。没有路由规则时，每个启用的通道都会收到所有告警。',
   'channels.none': '还没有通道：在下方添加。',
