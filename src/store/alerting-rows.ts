@@ -184,15 +184,9 @@ export function channelFromRow(r: ChannelRow): StoredChannel {
   };
 }
 
-export interface NotificationRow {
-  id: string;
-  channel: string;
-  rule_id: string;
-  kind: string;
-  severity: string;
-  group_key: string;
+/** The row as a driver returns it: the notification as JSON text, times maybe as strings (bigint). */
+export interface NotificationRow extends Pick<StoredNotification, 'id' | 'channel' | 'rule_id' | 'kind' | 'severity' | 'group_key' | 'transitions'> {
   body: string;
-  transitions: number;
   status: string;
   attempts: number;
   next_at: number | string | null;
