@@ -6,37 +6,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Store } from '../src/store/types.js';
 import { launchChromium, type Browser } from './support/browser.js';
 import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
+import { contrast } from './support/contrast.js';
 
 const TOKEN = 'dashboard-ui-test-token';
 const WAIT = { timeout: 15_000 };
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1440, height: 900 };
 const LONG_URL = 'rtsp://admin:secret@192.168.10.23:554/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif';
-
-/** Text contrast of an element against the first opaque background behind it (WCAG 2 formula).
- * Source text, run in the page: what tsx compiles would call its own helpers there. */
-const CONTRAST_OF = `(el) => {
-  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b]
-    .map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const fg = parse(getComputedStyle(el).color);
-  let bg = [255, 255, 255];
-  for (let n = el; n; n = n.parentElement) {
-    const c = parse(getComputedStyle(n).backgroundColor);
-    if (c.length === 3 || (c.length === 4 && c[3] === 1)) { bg = c.slice(0, 3); break; }
-  }
-  const [a, b] = [lum(fg), lum(bg)];
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}`;
-
-async function contrast(el: Locator): Promise<number> {
-  return el.evaluate((node, src) => (0, eval)(src)(node) as number, CONTRAST_OF);
-}
 
 describe('dashboard languages, phone layout and contrast', { timeout: 180_000 }, () => {
   let server: RunningServer;
