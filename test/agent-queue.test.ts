@@ -75,7 +75,7 @@ describe('durable queue', () => {
     const damaged = Buffer.from(whole);
     const second2nd = damaged.indexOf(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x40]), 40); // the f64 2.0 of seq 2
     assert.ok(second2nd > 0);
-    damaged[second2nd + 20] ^= 0xff;
+    damaged[second2nd + 20]! ^= 0xff;
     writeFileSync(file, damaged);
 
     const opened = DurableQueue.open(dir, { maxReports: 10 });

@@ -27,7 +27,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 const postRaw = (url: string, body: Buffer | string, headers: Record<string, string> = {}) =>
-  fetch(`${url}/DeviceStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  fetch(`${url}/DeviceStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body as BodyInit });
 
 describe('1. SIGTERM with clients holding connections', () => {
   it('exits within seconds and frees the database for the next receiver', async () => {
@@ -319,7 +319,7 @@ for (const backend of backends()) {
           fetch(`${server.url}${path}`, {
             method,
             headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': type }) },
-            body,
+            body: body as BodyInit | undefined,
           });
         await server.post(report('BOX5', { '10.0.0.1': 'online' }));
         const deep = '{"name":' + '['.repeat(5000) + ']'.repeat(5000) + '}';

@@ -333,7 +333,7 @@ describe('the login exchange', () => {
     const short = parseLoginResponse({ token: 't', deviceMonitorAddr: '/DeviceStatus', deviceMonitorPeriod: '5', mqHost: '10.0.0.1' }, 'http://127.0.0.1:1/login');
     assert.equal(short.reportUrl, 'http://127.0.0.1:1/DeviceStatus');
     assert.equal(short.reportPeriodS, 5);
-    assert.equal(short.wire.mqHost, '10.0.0.1');
+    assert.equal((short.wire as Record<string, unknown>)['mqHost'], '10.0.0.1');
     assert.equal(parseLoginResponse({ token: 't', deviceMonitorAddr: 'http://h/x' }).reportPeriodS, 20);
     refuses(() => parseLoginResponse({ token: 't', deviceMonitorAddr: '/x' }), 'deviceMonitorAddr', /must be a URL/);
     refuses(() => parseLoginResponse({ token: 't', deviceMonitorAddr: 'ftp://h/x' }), 'deviceMonitorAddr', /http/);

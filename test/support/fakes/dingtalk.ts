@@ -40,7 +40,7 @@ export async function startFakeDingTalk(robots: Record<string, FakeDingTalkRobot
     if (!body) return err(40035, 'json parse error');
     const md = body['markdown'] as { title?: unknown; text?: unknown } | undefined;
     if (body['msgtype'] !== 'markdown' || typeof md?.title !== 'string' || typeof md.text !== 'string') return err(40035, 'missing markdown title or text');
-    if (robot.keywords?.length && !robot.keywords.some((k) => md.text.includes(k))) {
+    if (robot.keywords?.length && !robot.keywords.some((k) => (md.text as string).includes(k))) {
       return err(310000, 'keywords not in content');
     }
     if (log(token).countSince(now - 60_000) >= 20) return err(130101, 'send too fast, exceed 20 times per minute');
