@@ -58,6 +58,14 @@ for (const backend of backends()) {
         assert.equal(sample(text, 'devstatus_sub_devices{status="unknown"}'), 3);
         assert.equal(sample(text, 'devstatus_sub_devices{status="online"}'), 0);
         assert.equal(sample(text, 'devstatus_transitions_total{kind="box",to="offline"}'), 2);
+        assert.equal(sample(text, 'devstatus_sub_devices{status="removed"}'), 0);
+
+        // M1 comes back without 10.0.0.2: that one counts as removed, the rest add up apart.
+        assert.equal((await server.post(report('M1', { '10.0.0.1': 'online' }))).status, 200);
+        text = await (await server.get('/metrics')).text();
+        assert.equal(sample(text, 'devstatus_sub_devices{status="removed"}'), 1);
+        assert.equal(sample(text, 'devstatus_sub_devices{status="online"}'), 1);
+        assert.equal(sample(text, 'devstatus_sub_devices{status="unknown"}'), 1);
 
         // Each server has its own registry.
         const otherText = await (await other.get('/metrics')).text();

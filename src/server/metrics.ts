@@ -78,7 +78,7 @@ export function installMetrics(
   });
   new Gauge({
     name: 'devstatus_sub_devices',
-    help: 'Sub-devices in the latest report of their box, by status (unknown: the box is offline)',
+    help: 'Sub-devices by status (unknown: the box is offline; removed: missing from its box\'s latest report)',
     labelNames: ['status'],
     registers: [registry],
     async collect() {
@@ -86,6 +86,7 @@ export function installMetrics(
       this.set({ status: 'online' }, s.sub_devices.online);
       this.set({ status: 'offline' }, s.sub_devices.offline);
       this.set({ status: 'unknown' }, s.sub_devices.unknown);
+      this.set({ status: 'removed' }, s.sub_devices.removed);
     },
   });
   if (repeats) {
