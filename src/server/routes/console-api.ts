@@ -180,7 +180,7 @@ const SUB_DEVICE_COLUMNS = [
   'location_id', 'location_name', 'status', 'last_reported_status', 'since', 'reason', 'detail', 'last_seen_at',
 ] as const;
 const subDeviceCsvRow = (s: api.FleetSubDevice): CsvValue[] => SUB_DEVICE_COLUMNS.map((c) => s[c]);
-const HISTORY_COLUMNS = ['id', 'at', 'dev_sno', 'ep_id', 'from_status', 'to_status', 'reason'] as const;
+const HISTORY_COLUMNS = ['id', 'at', 'dev_sno', 'ep_id', 'from_status', 'to_status', 'reason', 'detail'] as const;
 const historyCsvRow = (h: api.HistoryEntry): CsvValue[] => HISTORY_COLUMNS.map((c) => h[c]);
 
 function sendCsv(reply: FastifyReply, filename: string, lines: AsyncGenerator<string>): FastifyReply {
