@@ -58,7 +58,7 @@ export async function login(loginUrl: string, devSno: string, mac: string, opts:
         if (size < MAX_ANSWER_BYTES) chunks.push(c);
         size += c.length;
       });
-      res.on('error', (e: NodeJS.ErrnoException) => fail(new LoginError(e.code ?? 'network', e.message)));
+      res.on('error', (e: NodeJS.ErrnoException) => fail(new LoginError(e.code ?? 'network', e.code ?? e.message)));
       res.on('end', () => {
         if (settled) return;
         const text = Buffer.concat(chunks).toString('utf8');
@@ -75,7 +75,7 @@ export async function login(loginUrl: string, devSno: string, mac: string, opts:
         }
       });
     });
-    req.on('error', (e: NodeJS.ErrnoException) => fail(new LoginError(e.code ?? 'network', e.message)));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(new LoginError(e.code ?? 'network', e.code ?? e.message)));
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
