@@ -110,6 +110,13 @@ describe('a box logs in, reports its health and its cameras\' offline reasons, a
     assert.ok(series.points.length >= 1, JSON.stringify(series));
     const fleet = (await api('/api/fleet/health?sw_version=' + VERSION)).body;
     assert.ok(fleet.boxes.includes(BOX), JSON.stringify(fleet));
+    // The box list filters by its version and by how full its disk is.
+    const listed = async (q: string) => (await api(`/api/devices?${q}`)).body.boxes.map((x: { dev_sno: string }) => x.dev_sno);
+    assert.deepEqual(await listed(`version=${VERSION}`), [BOX]);
+    assert.deepEqual(await listed('version=0.0.0-none'), []);
+    assert.deepEqual(await listed(`disk_min=${Math.floor(h.disk_pct)}`), [BOX]);
+    if (h.disk_pct < 99) assert.deepEqual(await listed(`disk_min=${Math.ceil(h.disk_pct) + 1}`), []);
+    assert.equal((await api('/api/devices?disk_min=101')).status, 400);
   });
 
   it('a camera behind a closed port is offline with its reason, in the current state and in history', async () => {
