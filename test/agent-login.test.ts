@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DurableQueue } from '../src/agent/queue.js';
 import { logLines, startAgent, startReceiverOn, stoppedStats, tempDir, waitUntil, writeConfig } from './support/agent.js';
+import { runCli } from './support/cli.js';
 import { freeTcpPort } from './support/peers.js';
 
 const MAC = 'aa:bb:cc:dd:ee:01';
@@ -77,6 +78,31 @@ describe('devstatus agent with login_url', () => {
     } finally {
       await agent.stop('SIGKILL');
       await receiver?.close();
+      cleanup();
+    }
+  });
+
+  it('`report --once` logs in first and says where it was told to report, or that the login failed', async () => {
+    const { dir, cleanup } = tempDir();
+    const receiver = await startReceiverOn(0, dir, { reportPeriodS: 7 });
+    try {
+      const config = writeConfig(dir, loginConfig(dir, `${receiver.url}/login`));
+      const ok = runCli(['report', '--config', config, '--once']);
+      const [code] = await once(ok.child, 'exit');
+      assert.equal(code, 0, ok.output());
+      assert.match(ok.output(), /login http:\/\/127\.0\.0\.1:\d+\/login -> reporting to http:\/\/127\.0\.0\.1:\d+\/DeviceStatus every 7 s/);
+      assert.match(ok.output(), /POST http:\/\/127\.0\.0\.1:\d+\/DeviceStatus -> 200: report delivered/);
+      assert.equal(receiver.reports.length, 1);
+      assert.equal(receiver.reports[0]!.dialect, 'rich');
+
+      const down = writeConfig(dir, loginConfig(dir, `http://127.0.0.1:${await freeTcpPort()}/login`), 'down.yaml');
+      const failed = runCli(['report', '--config', down, '--once']);
+      const [failedCode] = await once(failed.child, 'exit');
+      assert.equal(failedCode, 1);
+      assert.match(failed.output(), /login http:\/\/127\.0\.0\.1:\d+\/login -> failed: ECONNREFUSED/);
+      assert.equal(receiver.reports.length, 1);
+    } finally {
+      await receiver.close();
       cleanup();
     }
   });

@@ -249,6 +249,9 @@ export class Agent {
   }
 
   private async run(): Promise<void> {
+    // With login_url the first round waits for the first login (at most post_timeout_s): its
+    // report then goes straight to the address given, not through the queue.
+    await this.session.firstAttempt;
     while (!this.stopping) {
       const started = Date.now();
       try {

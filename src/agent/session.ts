@@ -47,6 +47,9 @@ export class PlatformSession {
   private stopping = false;
   private readonly stopLogin = new AbortController();
   private wakeBackoff: (() => void) | null = null;
+  /** Resolves once the first login attempt is over (whatever its outcome), or at stop. */
+  readonly firstAttempt: Promise<void>;
+  private firstAttemptDone!: () => void;
   /** The token of the last login. Kept in memory only, never logged (see docs/protocol.md). */
   private token: string | null = null;
 
@@ -57,6 +60,8 @@ export class PlatformSession {
     this.log = opts.log;
     this.periodMs = opts.config.intervalMs;
     this.target = opts.config.loginUrl === undefined ? { reportUrl: opts.config.reportUrl!, periodMs: opts.config.intervalMs } : null;
+    this.firstAttempt = new Promise((resolve) => (this.firstAttemptDone = resolve));
+    if (!this.usesLogin) this.firstAttemptDone();
   }
 
   get usesLogin(): boolean {
@@ -119,6 +124,7 @@ export class PlatformSession {
     if (this.reloginTimer) clearTimeout(this.reloginTimer);
     this.stopLogin.abort();
     this.wakeBackoff?.();
+    this.firstAttemptDone();
     await this.running;
   }
 
@@ -134,6 +140,7 @@ export class PlatformSession {
       try {
         answer = await login(c.loginUrl!, c.devSno, this.opts.mac!, { timeoutMs: c.postTimeoutMs, signal: this.stopLogin.signal });
       } catch (err) {
+        this.firstAttemptDone();
         if (this.stopping) return;
         this.failures++;
         this.stats.login_failures++;
@@ -151,6 +158,7 @@ export class PlatformSession {
         continue;
       }
       this.accept(answer);
+      this.firstAttemptDone();
       return;
     }
   }
