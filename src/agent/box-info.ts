@@ -2,7 +2,8 @@
 // (MAC and address, for the login and gateway_ip), CPU use between two rounds, memory, the disk
 // its queue lives on, and the devstatus version. Sent in the richer dialect (gateway_*); the
 // units are the protocol's (BoxHealth: percentages and bytes; the wire's MB come from render.ts).
-import { readFileSync, statfsSync } from 'node:fs';
+import { readFileSync, statfsSync, type StatsFs } from 'node:fs';
+import { dirname } from 'node:path';
 import { cpus, freemem, hostname, networkInterfaces, totalmem, type NetworkInterfaceInfo } from 'node:os';
 import { BYTES_PER_MB } from '../protocol/health.js';
 import type { BoxHealth, GatewayInfo } from '../protocol/schema.js';
@@ -60,6 +61,17 @@ export function devstatusVersion(): string | undefined {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
   } catch {
     return undefined;
+  }
+}
+
+/** The file system holding `dir`, or its nearest existing parent (the queue folder may not exist yet). */
+function statfsOf(dir: string): StatsFs | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return statfsSync(d);
+    } catch {
+      if (dirname(d) === d) return undefined;
+    }
   }
 }
 
@@ -136,13 +148,11 @@ export class BoxInfo {
       // freemem() is MemAvailable on Linux: what programs can still get, caches included.
       h.mem_pct = round1(100 * (1 - freemem() / memTotal));
     }
-    try {
-      const fs = statfsSync(this.opts.dataDir);
+    const fs = statfsOf(this.opts.dataDir);
+    if (fs) {
       // bavail, not bfree: what the agent (not root) can still write.
       h.disk_total_bytes = wholeMb(fs.blocks * fs.bsize);
       h.disk_free_bytes = wholeMb(fs.bavail * fs.bsize);
-    } catch {
-      // the folder is not there (yet): no disk figures this round
     }
     if (this.version) h.sw_version = this.version;
     if (this.opts.sdkVersion) h.sdk_version = this.opts.sdkVersion;
