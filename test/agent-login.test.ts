@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DurableQueue } from '../src/agent/queue.js';
@@ -78,6 +79,30 @@ describe('devstatus agent with login_url', () => {
     } finally {
       await agent.stop('SIGKILL');
       await receiver?.close();
+      cleanup();
+    }
+  });
+
+  it('stops within 1 s while a login hangs (the platform takes the connection and never answers)', async () => {
+    const { dir, cleanup } = tempDir();
+    const sockets: Socket[] = [];
+    const silent = createNetServer((s) => void sockets.push(s));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const port = (silent.address() as { port: number }).port;
+    const agent = await startAgent(writeConfig(dir, loginConfig(dir, `http://127.0.0.1:${port}/login`, { post_timeout_s: 30 })));
+    try {
+      await waitUntil('the login connection', () => sockets.length >= 1);
+      await new Promise((r) => setTimeout(r, 300));
+      const stopping = Date.now();
+      assert.equal(await agent.stop('SIGINT'), 0);
+      const took = Date.now() - stopping;
+      assert.ok(took < 1000, `stopped after ${took} ms`);
+      assert.equal(stoppedStats(agent.output()).logins, 0);
+    } finally {
+      await agent.stop('SIGKILL');
+      for (const s of sockets) s.destroy();
+      silent.close();
       cleanup();
     }
   });

@@ -75,6 +75,9 @@ export interface AgentStats {
   rejected: number;
   dropped: number;
   left_in_queue: number;
+  /** With login_url: logins that succeeded and that failed. */
+  logins?: number;
+  login_failures?: number;
 }
 
 /** The counters the agent logs when it stops (after SIGTERM). */
