@@ -50,8 +50,6 @@ export class PlatformSession {
   /** Resolves once the first login attempt is over (whatever its outcome), or at stop. */
   readonly firstAttempt: Promise<void>;
   private firstAttemptDone!: () => void;
-  /** The token of the last login. Kept in memory only, never logged (see docs/protocol.md). */
-  private token: string | null = null;
 
   readonly stats = { logins: 0, login_failures: 0 };
 
@@ -76,10 +74,6 @@ export class PlatformSession {
   /** Milliseconds between rounds: the platform's period once told, else interval_s. */
   get intervalMs(): number {
     return this.periodMs;
-  }
-
-  get hasToken(): boolean {
-    return this.token !== null;
   }
 
   /** Logs in now (at start), unless no login is needed or one is under way. */
@@ -109,7 +103,6 @@ export class PlatformSession {
     if (!this.target) return;
     this.log.warn({ reason, report_url: this.target.reportUrl }, `platform refused a report (${reason}); logging in again`);
     this.target = null;
-    this.token = null;
     this.ensureLogin();
   }
 
@@ -167,8 +160,8 @@ export class PlatformSession {
     const before = this.target;
     const periodMs = answer.reportPeriodS * 1000;
     const previousMs = this.periodMs;
+    // The token is not kept: nothing devstatus knows of sends it back (docs/protocol.md).
     this.target = { reportUrl: answer.reportUrl, periodMs };
-    this.token = answer.token;
     this.periodMs = periodMs;
     this.failures = 0;
     this.stats.logins++;
