@@ -5,7 +5,8 @@
 // offline (all are up: any is a false offline), the agent's peak and steady RSS (from
 // /proc/<pid>/status) next to a bare node process measured in the same run and the 60 MiB
 // target, the queue's size on disk per report, the drain delay after the receiver is back, and
-// how long SIGTERM takes. About a minute.
+// how long SIGTERM takes. About a minute. --login: the agent logs in first (login_url: the receiver
+// hands out its address and the period) and so sends the rich dialect with its own health.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     outage: { type: 'string', default: '20' },
     after: { type: 'string', default: '8' },
     json: { type: 'boolean', default: false },
+    login: { type: 'boolean', default: false },
   },
 });
 const CHANNELS = Number(args.channels);
@@ -80,6 +82,11 @@ function receiver(port: number) {
     arrivals,
     async start(): Promise<number> {
       server = createServer((req, res) => {
+        if (req.method === 'GET' && req.url?.startsWith('/login?')) {
+          const answer = { token: 'bench', deviceMonitorAddr: '/DeviceStatus', deviceMonitorPeriod: Math.max(1, Math.round(INTERVAL_S)) };
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+          return;
+        }
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
@@ -112,7 +119,9 @@ async function main() {
   const port = await platform.start();
   const config = {
     dev_sno: 'BENCH0001',
-    report_url: `http://127.0.0.1:${port}/DeviceStatus`,
+    ...(args.login
+      ? { login_url: `http://127.0.0.1:${port}/login`, mac: '02:00:00:00:be:01' }
+      : { report_url: `http://127.0.0.1:${port}/DeviceStatus` }),
     interval_s: INTERVAL_S,
     probe_timeout_s: PROBE_TIMEOUT_S,
     include_report_time: true,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AgentConfigError, loadConfig, resolveConfig } from '../src/agent/config.js';
-import { buildReport, FlapGuard, backoffDelay } from '../src/agent/agent.js';
+import { buildReport, FlapGuard, backoffDelay, reasonOf } from '../src/agent/agent.js';
+import { parseReportBytes } from '../src/protocol/index.js';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/agent.yaml', import.meta.url));
 
@@ -176,6 +177,82 @@ describe('agent config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('agent config: login and dialect', () => {
+  const withLogin = () => {
+    const { report_url: _r, ...rest } = base();
+    return { ...rest, login_url: 'http://127.0.0.1:9528/login' };
+  };
+
+  it('takes login_url instead of report_url, rich by default then, today\'s dialect without it', () => {
+    const c = resolveConfig({ ...withLogin(), mac: 'E0-A5-09-12-34-56', relogin_interval_s: 60, gateway_sn: ' SN1 ', sdk_version: '3.0.0' }, '/tmp');
+    assert.equal(c.loginUrl, 'http://127.0.0.1:9528/login');
+    assert.equal(c.reportUrl, undefined);
+    assert.equal(c.dialect, 'rich');
+    assert.equal(c.mac, 'e0:a5:09:12:34:56');
+    assert.equal(c.reloginIntervalMs, 60_000);
+    assert.equal(c.gatewaySn, 'SN1');
+    assert.equal(resolveConfig(withLogin(), '/tmp').reloginIntervalMs, 300_000);
+    assert.equal(resolveConfig({ ...withLogin(), dialect: 'current' }, '/tmp').dialect, 'current');
+    assert.equal(resolveConfig(base(), '/tmp').dialect, 'current');
+    assert.equal(resolveConfig({ ...base(), dialect: 'rich' }, '/tmp').dialect, 'rich');
+  });
+
+  it('names the field of every login mistake, all at once', () => {
+    const { report_url: _r, ...none } = base();
+    assert.deepEqual(issues(none), [{ field: 'report_url', reason: 'is required (or set login_url: the platform then hands out the report URL)' }]);
+    assert.deepEqual(issues({ ...base(), login_url: 'http://127.0.0.1/login' }).map((i) => i.field), ['report_url']);
+    const all = issues({ ...withLogin(), login_url: 'ftp://x/login', mac: 'e0:a5:09', dialect: 'legacy', relogin_interval_s: 0 });
+    assert.deepEqual(
+      all.map((i) => `${i.field}: ${i.reason}`).sort(),
+      [
+        'dialect: must be one of: current, rich',
+        'login_url: must be an http:// or https:// URL (got ftp://)',
+        'mac: must be a MAC address: aa:bb:cc:dd:ee:ff (or 12 hex digits)',
+        'relogin_interval_s: must be at least 1',
+      ],
+    );
+    assert.deepEqual(issues({ ...base(), relogin_interval_s: 30 }), [{ field: 'relogin_interval_s', reason: 'is only used with login_url' }]);
+  });
+
+  it('builds the rich dialect with the box\'s health through the protocol\'s serializer, and ep_detail for offline sub-devices', () => {
+    const c = resolveConfig({ ...withLogin(), sub_devices: [{ type: 'photo', ip: '127.0.0.1', port: 1, ep_location: 'L' }, { type: 'file', path: '/etc/hostname', ep_location: 'L' }] }, '/tmp');
+    const [photo, file] = c.subDevices;
+    const MB = 1024 * 1024;
+    const body = buildReport(
+      c,
+      [
+        { spec: photo!, status: 'offline', detail: 'TCP 127.0.0.1:1: ECONNREFUSED' },
+        { spec: file!, status: 'online', detail: '/etc/hostname: readable file, 3 bytes' },
+      ],
+      new Date(),
+      {
+        gateway: { sn: 'SN1', ip: '10.0.0.9', name: 'box', status: 'online' },
+        health: { cpu_pct: 12.5, mem_pct: 40, mem_total_bytes: 4096 * MB, disk_total_bytes: 1000 * MB, disk_free_bytes: 250 * MB, sw_version: '0.1.0', mac: 'e0:a5:09:12:34:56' },
+      },
+    );
+    assert.deepEqual(body.gateway_ext_data, {
+      sw_version: '0.1.0', gateway_mac: 'e0:a5:09:12:34:56', cpu_usage: 12.5, memory_size: 4096, memory_usage: 40, disk_size: 1000, disk_free_size: 250,
+    });
+    assert.equal(body.gateway_sn, 'SN1');
+    assert.equal(body.gateway_status, 'online');
+    const subs = body.sub_devices as Array<Record<string, unknown>>;
+    assert.equal(subs[0]!.ep_detail, 'ECONNREFUSED');
+    assert.equal('ep_detail' in subs[1]!, false);
+    // The receiver reads it back as the rich dialect with the same health.
+    const parsed = parseReportBytes(Buffer.from(JSON.stringify(body)));
+    assert.equal(parsed.dialect, 'rich');
+    assert.equal(parsed.report.health?.disk_pct, 75);
+    assert.equal(parsed.report.sub_devices[0]!.ep_detail, 'ECONNREFUSED');
+  });
+
+  it('keeps a probe\'s reason short: the address in front is dropped, a long one is cut', () => {
+    assert.equal(reasonOf('rtsp://127.0.0.1:8554/live: DESCRIBE 401 Unauthorized (credentials rejected)'), 'DESCRIBE 401 Unauthorized (credentials rejected)');
+    assert.equal(reasonOf('sip://10.0.0.5:5060: no SIP response within 3000 ms'), 'no SIP response within 3000 ms');
+    assert.equal(reasonOf('probe failed: boom'), 'probe failed: boom');
+    assert.equal(reasonOf(`x: ${'y'.repeat(400)}`).length, 256);
   });
 });
 

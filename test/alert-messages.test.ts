@@ -188,6 +188,23 @@ describe('alert messages', () => {
   });
 });
 
+describe('the box\'s reason for an offline camera (ep_detail)', () => {
+  it('is carried in every format, escaped, without credentials, and only while the camera is offline', () => {
+    const down = camera(1, 1, { to: 'offline', from: 'online', detail: 'DESCRIBE 401 *bad* rtsp://admin:s3cret@10.0.0.8/x' });
+    const up = camera(1, 2, { to: 'online', from: 'offline', detail: 'ECONNREFUSED' });
+    const n = sample({ changes: [down, up] });
+    const md = renderMarkdown(n, { lang: 'en' }).text;
+    assert.ok(md.includes('DESCRIBE 401 ＊bad＊ rtsp://10.0.0.8/x'), md);
+    assert.ok(!md.includes('ECONNREFUSED'), 'a recovered camera carries no reason');
+    const mail = renderEmail(n, { lang: 'zh-CN' });
+    assert.ok(mail.text.includes('DESCRIBE 401 *bad* rtsp://10.0.0.8/x'), mail.text);
+    assert.ok(mail.html.includes('DESCRIBE 401 *bad* rtsp://10.0.0.8/x'));
+    const changes = renderJson(n, { lang: 'en' }).body['changes'] as Array<Record<string, unknown>>;
+    assert.deepEqual(changes.map((c) => c['detail']), ['DESCRIBE 401 *bad* rtsp://10.0.0.8/x', null]);
+    assert.ok(!JSON.stringify(changes).includes('s3cret'));
+  });
+});
+
 describe('markdown escaping', () => {
   it('keeps links whole when a URL has parentheses or spaces', () => {
     assert.equal(mdUrl('https://x/a (b)/c d'), 'https://x/a%20%28b%29/c%20d');

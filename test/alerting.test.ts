@@ -88,7 +88,10 @@ for (const backend of backends()) {
           }
           assert.equal((await api(server, 'POST', '/api/alert-rules', quickRule(ids))).status, 201);
           await server.post(report('BOX1', { '10.0.0.1': 'online', '10.0.0.2': 'online' }));
-          await server.post(report('BOX1', { '10.0.0.1': 'offline', '10.0.0.2': 'online' }));
+          // The box says why the camera is offline (ep_detail): the alerts carry it.
+          const down = report('BOX1', { '10.0.0.1': 'offline', '10.0.0.2': 'online' });
+          Object.assign(down.sub_devices[0]!, { ep_detail: 'DESCRIBE 401 Unauthorized' });
+          await server.post(down);
           await eventually(
             async () => ding.delivered.length >= 1 && feishu.delivered.length >= 1 && wecom.delivered.length >= 1 && hook.requests.length >= 1,
             8000,
@@ -101,12 +104,14 @@ for (const backend of backends()) {
           assert.match(text, /Gate east/);
           assert.match(text, /cam 10\.0\.0\.1/);
           assert.match(text, /Building 3/);
+          assert.match(text, /DESCRIBE 401 Unauthorized/);
           assert.doesNotMatch(text, /site-b3/);
           assert.match(text, /http:\/\/dash\.test\/#\/boxes\/BOX1/);
           assert.ok(feishu.delivered[0]!.texts.join('\n').includes('Gate east'));
           const h = hook.requests[0]!;
           assert.equal(h.headers['x-devstatus-signature'], `sha256=${createHmac('sha256', 'hmac-key').update(h.body).digest('hex')}`);
           assert.equal((h.json.changes as unknown[]).length, 1);
+          assert.equal((h.json.changes as Array<Record<string, unknown>>)[0]!.detail, 'DESCRIBE 401 Unauthorized');
 
           const list = await eventually(async () => {
             const r = await api(server, 'GET', '/api/alert-notifications');
@@ -114,6 +119,7 @@ for (const backend of backends()) {
           }, 5000, 'four delivered notifications');
           const history = await (await server.get('/api/devices/BOX1/history')).json();
           const offline = history.entries.find((e: any) => e.ep_id === 'BOX1__10.0.0.1' && e.to_status === 'offline');
+          assert.equal(offline.detail, 'DESCRIBE 401 Unauthorized');
           for (const n of list.notifications) assert.deepEqual(n.covered.map((c: any) => c.id), [offline.id]);
           assert.deepEqual(list.counts, { pending: 0, delivered: 4, failed: 0 });
           // Nothing more: one transition, one message per channel.

@@ -281,7 +281,7 @@ for (const backend of backends()) {
       assert.equal(subs.trim().split('\r\n').length, 1 + 2);
       const history = await (await fetch(`${base}/api/export/history.csv?dev_sno=CCC3`)).text();
       // (fetch's text() drops the BOM.)
-      assert.ok(history.startsWith('id,at,dev_sno,ep_id,from_status,to_status,reason\r\n'));
+      assert.ok(history.startsWith('id,at,dev_sno,ep_id,from_status,to_status,reason,detail\r\n'), history.slice(0, 80));
       assert.equal(history.trim().split('\r\n').length, 1 + (await store.history('CCC3', { limit: 1000 })).length);
     });
 

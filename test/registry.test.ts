@@ -147,6 +147,8 @@ describe('device registry migration', () => {
         // The alerting tables (issue 12), added by the last migration.
         'DROP TABLE alert_channels; DROP TABLE alert_rules; DROP TABLE alert_silences; DROP TABLE alert_engine; ' +
         'DROP TABLE alert_acks; DROP TABLE alert_notifications; DROP TABLE alert_suppressed; ' +
+        // The ep_detail column of history (added by a later migration than version 1).
+        'ALTER TABLE history DROP COLUMN detail; ' +
         'DELETE FROM schema_migrations WHERE version > 1',
     );
     raw.close();

@@ -3,16 +3,21 @@
 // go to the durable queue and are resent in order, oldest first. Backoff paces the retries
 // only while nothing gets through: each round's fresh report is a free check of the platform,
 // so the queue starts draining within one interval of the platform coming back.
+// With login_url, where and how often to report comes from the platform (session.ts); reports
+// made while the agent has no address wait in the same queue.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 // The protocol's modules themselves, not its index: the index brings the receiver's validators
 // (dialects, login, events), each compiled when loaded, into the agent's bundle and memory.
-import type { EpStatus, ReportWire } from '../protocol/schema.js';
+import { toRichWire } from '../protocol/render.js';
+import { boundDetail, type BoxHealth, type EpStatus, type GatewayInfo, type ReportWire } from '../protocol/schema.js';
 import { parseReport, toWire } from '../protocol/validate.js';
-import type { AgentConfig, SubDeviceSpec } from './config.js';
+import { BoxInfo } from './box-info.js';
+import { AgentConfigError, type AgentConfig, type SubDeviceSpec } from './config.js';
 import { closePostConnections, postReport } from './post.js';
 import { probeAll } from './probing.js';
 import { describeQueue, DurableQueue } from './queue.js';
+import { backoffDelay, PlatformSession } from './session.js';
 
 /**
  * Flapping guard: an online sub-device is reported offline only after `threshold` failed
@@ -37,10 +42,37 @@ export class FlapGuard {
 export { postReport, type PostOutcome } from './post.js';
 export { probeAll, type ProbedSubDevice } from './probing.js';
 
+export { backoffDelay } from './session.js';
+
 export type ReportBody = ReportWire & Record<string, unknown>;
 
-/** Builds the wire report, checked by the same validation the receiver uses. */
-export function buildReport(config: AgentConfig, statuses: Array<{ spec: SubDeviceSpec; status: EpStatus }>, probedAt: Date): ReportBody {
+/** One sub-device's status in a round; `detail` (the probe's finding) is sent as ep_detail when offline. */
+export interface RoundStatus {
+  spec: SubDeviceSpec;
+  status: EpStatus;
+  detail?: string;
+}
+
+/**
+ * The probe's finding as a short reason for ep_detail: without the address in front (the
+ * platform knows the sub-device), e.g. `ECONNREFUSED`, `DESCRIBE 401 Unauthorized (credentials
+ * rejected)`, `no answer within 3000 ms`.
+ */
+export function reasonOf(detail: string): string {
+  return boundDetail(detail.replace(/^(?:TCP )?\S+: /, '').trim() || detail);
+}
+
+/**
+ * Builds the wire report, checked by the same validation the receiver uses. In the richer
+ * dialect (config.dialect) it carries the box's gateway info and health, rendered by the
+ * protocol's own serializer. An offline sub-device carries its reason (ep_detail) in either.
+ */
+export function buildReport(
+  config: AgentConfig,
+  statuses: RoundStatus[],
+  probedAt: Date,
+  box?: { gateway: GatewayInfo; health: BoxHealth },
+): ReportBody {
   const report = parseReport({
     dev_sno: config.devSno,
     sub_devices: statuses.map(({ spec, status }) => ({
@@ -52,21 +84,20 @@ export function buildReport(config: AgentConfig, statuses: Array<{ spec: SubDevi
       ep_name: spec.epName,
     })),
   });
-  const body: ReportBody = toWire(report);
+  statuses.forEach(({ status, detail }, i) => {
+    if (status === 'offline' && detail) report.sub_devices[i]!.ep_detail = reasonOf(detail);
+  });
+  let body: ReportBody;
+  if (config.dialect === 'rich') {
+    report.dialect = 'rich';
+    if (box) {
+      report.gateway = box.gateway;
+      report.health = box.health;
+    }
+    body = toRichWire(report) as ReportBody;
+  } else body = toWire(report);
   if (config.includeReportTime) body.report_time = probedAt.toISOString();
   return body;
-}
-
-/** Exponential backoff with full jitter: uniform in (0, min(max, initial * 2^(attempt-1))]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  // A small floor keeps a zero draw from turning into a tight loop.
-  return Math.max(Math.min(initialMs, 10), Math.round(ceiling * random()));
-}
-
-export interface AgentOptions {
-  config: AgentConfig;
-  logger: Logger;
 }
 
 export interface AgentOptions {
@@ -81,6 +112,10 @@ export class Agent {
   private readonly config: AgentConfig;
   private readonly log: Logger;
   private readonly guard: FlapGuard;
+  private readonly box: BoxInfo;
+  private readonly session: PlatformSession;
+  /** Refusals (401/403) in a row since the last delivered report: past the first, retries back off. */
+  private refusals = 0;
   private queue: DurableQueue | null = null;
   private stopping = false;
   /** Ends the probes of a round in progress when the agent stops. */
@@ -105,6 +140,27 @@ export class Agent {
     this.config = opts.config;
     this.log = opts.logger;
     this.guard = new FlapGuard(opts.config.failuresBeforeOffline);
+    const c = opts.config;
+    this.box = new BoxInfo({
+      dataDir: c.queue.dir,
+      ...(c.gatewaySn ? { gatewaySn: c.gatewaySn } : {}),
+      ...(c.gatewayName ? { gatewayName: c.gatewayName } : {}),
+      ...(c.mac ? { mac: c.mac } : {}),
+      ...(c.sdkVersion ? { sdkVersion: c.sdkVersion } : {}),
+    });
+    if (c.loginUrl !== undefined && !this.box.mac) {
+      throw new AgentConfigError(c.source, [{ field: 'mac', reason: 'is needed to log in: this machine has no network interface with a MAC address; set mac' }]);
+    }
+    this.session = new PlatformSession({
+      config: c,
+      ...(this.box.mac ? { mac: this.box.mac } : {}),
+      log: this.log,
+      onPeriod: (periodMs, previousMs) => {
+        this.log.info({ period_s: periodMs / 1000, previous_s: previousMs / 1000 }, `report period is now ${periodMs / 1000} s (was ${previousMs / 1000} s)`);
+        // The wait under way is measured again with the new period.
+        this.wakeRound?.();
+      },
+    });
     // One abort listener per server probed in a round (64 cameras: 64 listeners) is expected.
     setMaxListeners(0, this.stopProbes.signal, this.stopPosts.signal);
   }
@@ -112,17 +168,19 @@ export class Agent {
   start(): void {
     const c = this.config;
     this.queue = DurableQueue.open(c.queue.dir, { maxReports: c.queue.maxReports });
+    const where = c.loginUrl !== undefined ? `logging in at ${c.loginUrl}` : `reporting to ${c.reportUrl} every ${c.intervalMs / 1000} s`;
     this.log.info(
       {
         dev_sno: c.devSno,
-        report_url: c.reportUrl,
-        interval_s: c.intervalMs / 1000,
+        ...(c.loginUrl !== undefined ? { login_url: c.loginUrl, mac: this.box.mac } : { report_url: c.reportUrl, interval_s: c.intervalMs / 1000 }),
+        dialect: c.dialect,
         sub_devices: c.subDevices.length,
         queue_dir: c.queue.dir,
         ...this.queueFields(),
       },
-      `devstatus agent started: ${c.subDevices.length} sub-device(s), reporting to ${c.reportUrl} every ${c.intervalMs / 1000} s`,
+      `devstatus agent started: ${c.subDevices.length} sub-device(s), ${where}`,
     );
+    this.session.start();
     for (const problem of this.queue.openProblems) this.log.warn({ queue_dir: c.queue.dir }, `queue: ${problem}`);
     if (this.queue.size > 0) {
       this.log.info(this.queueFields(), `${this.queue.size} report(s) left in the queue from before (${this.queueSummary()}); sending them first`);
@@ -143,17 +201,20 @@ export class Agent {
     this.wakeRound?.();
     this.wakeDrain?.();
     const grace = setTimeout(() => this.stopPosts.abort(), STOP_GRACE_MS);
+    // A login in flight or waiting is cut at once: nothing is lost, reports wait in the queue.
+    const sessionStopped = this.session.stop();
     await this.loop;
     // A finishing send may hand over to a drain: wait until no sender is left.
     for (let s = this.sender; ; s = this.sender) {
       await s;
       if (s === this.sender) break;
     }
+    await sessionStopped;
     clearTimeout(grace);
     closePostConnections();
     const { queued: _size, ...left } = this.queueFields(); // `queued` here is the count of reports queued
     this.queue?.close();
-    this.log.info({ ...this.stats, left_in_queue: this.queue?.size ?? 0, ...left }, 'devstatus agent stopped');
+    this.log.info({ ...this.stats, ...this.session.stats, left_in_queue: this.queue?.size ?? 0, ...left }, 'devstatus agent stopped');
   }
 
   /** The queue's size and age, for log lines. */
@@ -188,6 +249,9 @@ export class Agent {
   }
 
   private async run(): Promise<void> {
+    // With login_url the first round waits for the first login (at most post_timeout_s): its
+    // report then goes straight to the address given, not through the queue.
+    await this.session.firstAttempt;
     while (!this.stopping) {
       const started = Date.now();
       try {
@@ -196,8 +260,15 @@ export class Agent {
         // A bug or a full disk must not end the loop: the next round tries again.
         this.log.error({ err: (err as Error).message }, `report round failed: ${(err as Error).message}`);
       }
-      await this.sleep(Math.max(0, started + this.config.intervalMs - Date.now()), 'round');
+      // Measured again when woken early: the platform may have told a new period meanwhile.
+      for (let left = this.nextRoundIn(started); left > 0 && !this.stopping; left = this.nextRoundIn(started)) {
+        await this.sleep(left, 'round');
+      }
     }
+  }
+
+  private nextRoundIn(started: number): number {
+    return Math.max(0, started + this.session.intervalMs - Date.now());
   }
 
   private async round(probedAt: Date): Promise<void> {
@@ -211,22 +282,27 @@ export class Agent {
       { round_ms: roundMs, round_limit_ms: this.config.probeTimeoutMs, online, offline: probed.length - online },
       `probe round: ${probed.length} sub-device(s) in ${roundMs} ms, ${online} online`,
     );
-    const statuses = probed.map(({ spec, result }) => {
+    const statuses: RoundStatus[] = probed.map(({ spec, result }) => {
       const { status, changed, failures } = this.guard.update(spec.epId, result.online);
       const fields = { ep_id: spec.epId, ep_type: spec.type, target: spec.label, detail: result.detail };
       if (changed) this.log.info({ ...fields, ep_status: status }, `${spec.label} is ${status}: ${result.detail}`);
       else if (!result.online && status === 'online') {
         this.log.warn({ ...fields, failures }, `${spec.label} failed a probe (${failures} of ${this.config.failuresBeforeOffline} before offline): ${result.detail}`);
       }
-      return { spec, status };
+      return { spec, status, detail: result.detail };
     });
-    const body = buildReport(this.config, statuses, probedAt);
+    const box = this.config.dialect === 'rich' ? { gateway: this.box.gateway(), health: this.box.health() } : undefined;
+    const body = buildReport(this.config, statuses, probedAt, box);
+    // A login waiting out its backoff tries now: the round is a free check of the platform.
+    this.session.tick();
     this.submit(this.queue!.reserve(), body);
   }
 
   /** Sends now when nothing is ahead of this report; otherwise it waits its turn in the queue. */
   private submit(seq: number, body: ReportBody): void {
-    if (this.sending || this.queue!.size > 0) {
+    const url = this.session.reportUrl;
+    // No address (not logged in yet, or refused): the report waits; the drain logs in first.
+    if (this.sending || this.queue!.size > 0 || url === null) {
       this.enqueue(seq, body);
       // The fresh report is a free check of the platform: a drain waiting out its backoff tries
       // the oldest report now, so a platform that is back is drained within one interval.
@@ -236,10 +312,15 @@ export class Agent {
     }
     this.sending = true;
     this.sender = (async () => {
-      const outcome = await postReport(this.config.reportUrl, body, this.config.postTimeoutMs, this.stopPosts.signal);
+      const outcome = await postReport(url, body, this.config.postTimeoutMs, this.stopPosts.signal);
       this.sending = false;
       if (outcome.kind === 'delivered') {
         this.delivered(seq, outcome.status);
+      } else if (outcome.kind === 'rejected' && this.session.refusesSession(outcome.status)) {
+        // Not this report's fault: the platform wants a new login. It waits in the queue.
+        this.enqueue(seq, body);
+        this.refusals++;
+        this.session.invalidate(outcome.reason);
       } else if (outcome.kind === 'rejected') {
         this.rejected(seq, outcome.reason);
       } else {
@@ -276,6 +357,7 @@ export class Agent {
   private delivered(seq: number, status: number): void {
     this.stats.delivered++;
     this.attempt = 0;
+    this.refusals = 0;
     this.log.debug({ seq, status }, 'report delivered');
   }
 
@@ -288,7 +370,7 @@ export class Agent {
     if (!this.outage) {
       this.outage = true;
       this.log.warn(
-        { reason, report_url: this.config.reportUrl, ...this.queueFields() },
+        { reason, report_url: this.session.reportUrl, ...this.queueFields() },
         `platform unreachable (${reason}); queueing reports in ${this.config.queue.dir}`,
       );
     }
@@ -312,7 +394,18 @@ export class Agent {
     while (!this.stopping) {
       const item = queue.peek((seq, err) => this.log.error({ seq, err: err.message }, `queued report ${seq} is unreadable; skipping it`));
       if (!item) break;
-      const outcome = await postReport(this.config.reportUrl, item.body, this.config.postTimeoutMs, this.stopPosts.signal);
+      // Logs in first when the agent has no address (retrying with backoff); null: stopping.
+      const url = await this.session.url();
+      if (url === null) break;
+      const outcome = await postReport(url, item.body, this.config.postTimeoutMs, this.stopPosts.signal);
+      if (outcome.kind === 'rejected' && this.session.refusesSession(outcome.status)) {
+        // Logged in again and refused again: something is wrong on the platform (a revoked
+        // code?); back off instead of logging in as fast as it answers. The report stays queued.
+        this.refusals++;
+        this.session.invalidate(outcome.reason);
+        if (this.refusals > 1) await this.sleep(backoffDelay(this.refusals - 1, this.config.backoff.initialMs, this.config.backoff.maxMs), 'drain');
+        continue;
+      }
       if (outcome.kind === 'retry') {
         if (this.stopping) break;
         this.startOutage(outcome.reason);

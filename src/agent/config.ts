@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { parse as parseYaml } from 'yaml';
+import { HEX_MAC_PATTERN } from '../protocol/login.js';
 import { EP_TYPES, LIMITS, makeEpId, type EpType } from '../protocol/schema.js';
 import { describeValueError, pointerToField } from '../protocol/validate.js';
 import { DEFAULT_SIP_PORT } from '../probe/sip.js';
@@ -23,7 +24,13 @@ export const CONFIG_DEFAULTS = {
   queue_max_reports: 10_000,
   backoff_initial_s: 1,
   backoff_max_s: 60,
+  /** With login_url: log in again this often, so a period changed on the platform takes effect. */
+  relogin_interval_s: 300,
 } as const;
+
+/** The report dialects the agent sends (docs/protocol-dialects.md). */
+export const AGENT_DIALECTS = ['current', 'rich'] as const;
+export type AgentDialect = (typeof AGENT_DIALECTS)[number];
 
 const SubDeviceConfigSchema = Type.Object(
   {
@@ -44,7 +51,15 @@ const SubDeviceConfigSchema = Type.Object(
 export const AgentConfigSchema = Type.Object(
   {
     dev_sno: Type.String({ minLength: 1, maxLength: LIMITS.devSnoMaxLength }),
-    report_url: Type.String({ minLength: 1 }),
+    // One of the two: where to report, or where to log in and be told where (and how often).
+    report_url: Type.Optional(Type.String({ minLength: 1 })),
+    login_url: Type.Optional(Type.String({ minLength: 1 })),
+    relogin_interval_s: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+    mac: Type.Optional(Type.String({ pattern: HEX_MAC_PATTERN })),
+    dialect: Type.Optional(Type.Union(AGENT_DIALECTS.map((d) => Type.Literal(d)))),
+    gateway_sn: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
+    gateway_name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
+    sdk_version: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fieldMaxLength })),
     interval_s: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86_400 })),
     probe_timeout_s: Type.Optional(Type.Number({ minimum: 0.05, maximum: 300 })),
     probe_connections_per_host: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
@@ -98,7 +113,20 @@ export interface AgentConfig {
   /** The file it came from (for messages), or '(inline)'. */
   source: string;
   devSno: string;
-  reportUrl: string;
+  /** Where to report; with loginUrl, undefined: the platform hands it out at login. */
+  reportUrl?: string;
+  /** Log in here first (GET ?dev_sno=&hex_mac=) and report where and as often as the answer says. */
+  loginUrl?: string;
+  /** With loginUrl: log in again this often (a period changed on the platform takes effect). */
+  reloginIntervalMs: number;
+  /** The MAC to log in with and report (aa:bb:cc:dd:ee:ff); else the main interface's. */
+  mac?: string;
+  /** `rich` sends the box's own health (gateway_*); `current` today's report. */
+  dialect: AgentDialect;
+  gatewaySn?: string;
+  gatewayName?: string;
+  sdkVersion?: string;
+  /** Seconds between rounds; with loginUrl, until the platform tells its period. */
   intervalMs: number;
   /** The round's time limit: every probe of a round has answered (or is offline) by then. */
   probeTimeoutMs: number;
@@ -141,7 +169,9 @@ function schemaIssues(value: unknown): ConfigIssue[] {
     // One reason per field: a bad union member also fails each literal, say it once.
     if (seen.has(field)) continue;
     seen.add(field);
-    issues.push({ field: field === '(body)' ? '(config)' : field, reason: error.value === undefined ? 'is required' : describe(error) });
+    const reason =
+      error.value === undefined ? 'is required' : field === 'mac' && typeof error.value === 'string' ? 'must be a MAC address: aa:bb:cc:dd:ee:ff (or 12 hex digits)' : describe(error);
+    issues.push({ field: field === '(body)' ? '(config)' : field, reason });
     if (issues.length >= 20) break;
   }
   return issues;
@@ -175,15 +205,27 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
     if (devSno.includes('__')) issues.push({ field: 'dev_sno', reason: 'must not contain "__" (it separates dev_sno from the ip in ep_id)' });
   }
 
-  if (!bad('report_url')) {
+  for (const field of ['report_url', 'login_url'] as const) {
+    const value = file[field];
+    if (bad(field) || value === undefined) continue;
     try {
-      const url = new URL(file.report_url);
+      const url = new URL(value);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        issues.push({ field: 'report_url', reason: `must be an http:// or https:// URL (got ${url.protocol}//)` });
+        issues.push({ field, reason: `must be an http:// or https:// URL (got ${url.protocol}//)` });
       }
     } catch {
-      issues.push({ field: 'report_url', reason: `is not a valid URL: ${JSON.stringify(file.report_url)}` });
+      issues.push({ field, reason: `is not a valid URL: ${JSON.stringify(value)}` });
     }
+  }
+  if (!bad('report_url') && !bad('login_url') && typeof file === 'object') {
+    if (file.report_url === undefined && file.login_url === undefined) {
+      issues.push({ field: 'report_url', reason: 'is required (or set login_url: the platform then hands out the report URL)' });
+    } else if (file.report_url !== undefined && file.login_url !== undefined) {
+      issues.push({ field: 'report_url', reason: 'must not be set with login_url (the platform hands out the report URL at login)' });
+    }
+  }
+  if (file.relogin_interval_s !== undefined && file.login_url === undefined && !bad('relogin_interval_s')) {
+    issues.push({ field: 'relogin_interval_s', reason: 'is only used with login_url' });
   }
 
   const backoffInitial = bad('backoff.initial_s') ? CONFIG_DEFAULTS.backoff_initial_s : (file.backoff?.initial_s ?? CONFIG_DEFAULTS.backoff_initial_s);
@@ -285,7 +327,16 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
   return {
     source,
     devSno,
-    reportUrl: file.report_url,
+    ...(file.report_url !== undefined ? { reportUrl: file.report_url } : {}),
+    ...(file.login_url !== undefined ? { loginUrl: file.login_url } : {}),
+    reloginIntervalMs: Math.round((file.relogin_interval_s ?? CONFIG_DEFAULTS.relogin_interval_s) * 1000),
+    ...(file.mac !== undefined ? { mac: formatMac(file.mac) } : {}),
+    // The richer dialect by default where the platform is ours to log in to; today's otherwise,
+    // so an agent set up before keeps sending exactly what it sent.
+    dialect: file.dialect ?? (file.login_url !== undefined ? 'rich' : 'current'),
+    ...(file.gateway_sn !== undefined ? { gatewaySn: file.gateway_sn.trim() } : {}),
+    ...(file.gateway_name !== undefined ? { gatewayName: file.gateway_name.trim() } : {}),
+    ...(file.sdk_version !== undefined ? { sdkVersion: file.sdk_version.trim() } : {}),
     intervalMs: Math.round((file.interval_s ?? CONFIG_DEFAULTS.interval_s) * 1000),
     probeTimeoutMs: Math.round((file.probe_timeout_s ?? CONFIG_DEFAULTS.probe_timeout_s) * 1000),
     probeConnectionsPerHost: file.probe_connections_per_host ?? CONFIG_DEFAULTS.probe_connections_per_host,
@@ -299,6 +350,12 @@ export function resolveConfig(raw: unknown, baseDir: string, source = '(inline)'
     backoff: { initialMs: Math.round(backoffInitial * 1000), maxMs: Math.round(backoffMax * 1000) },
     subDevices,
   };
+}
+
+/** aa:bb:cc:dd:ee:ff from any of the forms the login accepts (aabbccddeeff, aa-bb-…). */
+function formatMac(mac: string): string {
+  const hex = mac.replace(/[:-]/g, '').toLowerCase();
+  return hex.match(/../g)!.join(':');
 }
 
 /** Reads, parses (YAML, or JSON for *.json) and validates a config file. */

@@ -27,6 +27,7 @@ export function alertEventFromHistory(r: HistoryEventRow): AlertEvent {
     at: r.at,
     reason: r.reason,
     ep_detail: r.ep_id !== null && r.ep_location ? { ep_location: r.ep_location } : null,
+    detail: r.detail,
   };
 }
 
@@ -57,6 +58,7 @@ function entry(i: NotificationItem, base: string): ChangeEntry {
     since: new Date(i.since).toISOString(),
     from_since: null,
     reason: e.reason as ChangeReason,
+    ...(e.detail ? { detail: e.detail } : {}),
     transitions: Math.max(1, own),
     link: boxLink(base, e.dev_sno),
   };

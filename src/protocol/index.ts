@@ -1,7 +1,7 @@
 export * from './schema.js';
 export { describeValueError, parseReport, parseReportDetailed, toWire, pointerToField, ReportValidationError, type ParsedReport } from './validate.js';
 export * from './dialect-schema.js';
-export { parseAnyReport, boundDetail, type ParsedAnyReport } from './parse-dialect.js';
+export { parseAnyReport, type ParsedAnyReport } from './parse-dialect.js';
 export { toDialectWire, toRichWire, toLegacyWire } from './render.js';
 export { parseReportBytes, echoOf } from './body.js';
 export { decodeUtf8Strict, firstInvalidUtf8Offset, hasUtf8Bom } from './utf8.js';

@@ -18,9 +18,9 @@ import {
 import { ReportValidationError } from './errors.js';
 import { legacyHealth, richHealth } from './health.js';
 import {
+  boundDetail,
   EP_ID_SEPARATOR,
   epTypeOfCode,
-  LIMITS,
   REPORT_EP_TYPES,
   VENDOR_EP_TYPES,
   type Dialect,
@@ -83,14 +83,6 @@ export function parseAnyReport(body: unknown): ParsedAnyReport {
 const trimIfString = (o: Record<string, unknown>, k: string) => {
   if (typeof o[k] === 'string') o[k] = (o[k] as string).trim();
 };
-
-/** Cuts a reason to the bound, marking the cut; counts code points so no surrogate is split. */
-export function boundDetail(detail: string): string {
-  const max = LIMITS.epDetailMaxLength;
-  if (detail.length <= max) return detail;
-  const chars = Array.from(detail);
-  return chars.length <= max ? detail : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 function parseDialect(body: Record<string, unknown>, dialect: Dialect): ParsedAnyReport {
   const copy = shallowCopy(body);

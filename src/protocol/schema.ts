@@ -39,6 +39,17 @@ export const LIMITS = {
   extraMaxDepth: 32,
 } as const;
 
+/**
+ * Cuts a reason (ep_detail) to LIMITS.epDetailMaxLength, marking the cut; counts code points so no
+ * surrogate is split. A long reason never costs the box its report.
+ */
+export function boundDetail(detail: string): string {
+  const max = LIMITS.epDetailMaxLength;
+  if (detail.length <= max) return detail;
+  const chars = Array.from(detail);
+  return chars.length <= max ? detail : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 /** The three shapes of the status report this platform accepts (see docs/protocol-dialects.md). */
 export const DIALECTS = ['current', 'rich', 'legacy'] as const;
 export type Dialect = (typeof DIALECTS)[number];

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { echoOf, parseReportBytes, ReportValidationError, type Report } from '../protocol/index.js';
-import { storedFormOf, withOfflineDetail } from '../store/platform-fields.js';
+import { storedFormOf } from '../store/platform-fields.js';
 import { BodyBudget } from './body-budget.js';
 import type { WriteHealth } from './write-health.js';
 import { RegistryRejectedError, type RegistryMode, type Store } from '../store/types.js';
@@ -85,7 +85,8 @@ export function createReportEndpoint(o: ReportEndpointOptions) {
       const { report, echo, exact } = parseBody(bytes);
       if (stored) receivedAt = Date.now();
       const ingested = await store.ingest(report, receivedAt, { registryMode, ...(exact ? { source: bytes } : {}) });
-      const transitions = withOfflineDetail(ingested.transitions, report);
+      // A sub-device gone offline carries the box's reason (ep_detail) from the store's diff.
+      const transitions = ingested.transitions;
       o.health.succeeded();
       if (!known && echo === bytes) repeats.remember(id, report);
       const log = o.log();

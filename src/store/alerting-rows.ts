@@ -267,6 +267,7 @@ export function historyEventFromRow(r: Record<string, unknown>): HistoryEventRow
     from_status: (r.from_status as string | null) ?? null,
     to_status: String(r.to_status),
     reason: String(r.reason),
+    detail: (r.detail as string | null) ?? null,
     box_name: (r.box_name as string | null) ?? null,
     box_location: (r.box_location as string | null) ?? null,
     ep_name: (r.ep_name as string | null) ?? null,
@@ -278,7 +279,7 @@ export function historyEventFromRow(r: Record<string, unknown>): HistoryEventRow
 }
 
 /** History with names (registry, sub-devices); {where} is filled in by each query. */
-export const HISTORY_EVENTS_SQL = `SELECT h.id, h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason,
+export const HISTORY_EVENTS_SQL = `SELECT h.id, h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason, h.detail,
     r.name AS box_name, r.location AS box_location, s.ep_name, s.ep_type, s.ep_ip, s.ep_location,
     l.name AS location_name
   FROM history h

@@ -63,10 +63,12 @@ export interface HistoryEntry {
   from_status: string | null;
   to_status: string;
   reason: HistoryReason;
+  /** A sub-device gone offline: the reason its box gave (ep_detail) in that report; else null. */
+  detail: string | null;
 }
 
-export type Transition = Omit<HistoryEntry, 'id'> & {
-  /** A sub-device gone offline: the reason its box gave (ep_detail). In events, not in history rows. */
+export type Transition = Omit<HistoryEntry, 'id' | 'detail'> & {
+  /** A sub-device gone offline: the reason its box gave (ep_detail); stored in its history row. */
   detail?: string;
 };
 

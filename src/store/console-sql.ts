@@ -4,6 +4,7 @@
 // driver; the dialect supplies placeholders, bytewise sorting, search and JSON access.
 import { EP_TYPES } from '../protocol/schema.js';
 import { encodeCursor, SORT_KEYS } from './paging.js';
+import { DEVSTATUS_KEY } from './platform-fields.js';
 import { iso } from './rows.js';
 import type * as api from './types.js';
 
@@ -266,6 +267,9 @@ const BOX_FROM = `FROM boxes b LEFT JOIN registry r ON r.dev_sno = b.dev_sno`;
 /** Only sorting by location needs the directory's names. */
 const BOX_LOCATION_JOIN = `LEFT JOIN locations bl ON bl.id = r.location`;
 
+/** A field of the box's latest health in its stored extra (see store/platform-fields.ts). */
+const HEALTH_PATH = (field: string) => [`"${DEVSTATUS_KEY}"`, 'health', field];
+
 function boxFilters(d: SqlDialect, q: api.ListBoxesQuery, p: Params): string[] {
   const where: string[] = [];
   if (q.status) where.push(`b.status = ${p.add(q.status)}`);
@@ -278,7 +282,14 @@ function boxFilters(d: SqlDialect, q: api.ListBoxesQuery, p: Params): string[] {
       `(r.location = ${p.add(q.location)} OR EXISTS (SELECT 1 FROM sub_devices ls WHERE ls.dev_sno = b.dev_sno AND ls.ep_location = ${p.add(q.location)}))`,
     );
   }
-  if (q.version !== undefined) where.push(`${d.jsonText('b.extra', ['gateway_ext_data', 'sw_version'])} = ${p.add(q.version)}`);
+  // The box's health rides in its extra under $devstatus (platform-fields.ts); rows stored
+  // before the dialects were read kept an unknown gateway_ext_data as sent.
+  if (q.version !== undefined) {
+    const version = `COALESCE(${d.jsonText('b.extra', HEALTH_PATH('sw_version'))}, ${d.jsonText('b.extra', ['gateway_ext_data', 'sw_version'])})`;
+    where.push(`${version} = ${p.add(q.version)}`);
+  }
+  // "double precision" is REAL to SQLite (its type name rules) and float8 to PostgreSQL.
+  if (q.disk_min !== undefined) where.push(`CAST(${d.jsonText('b.extra', HEALTH_PATH('disk_pct'))} AS double precision) >= ${p.add(q.disk_min)}`);
   return where;
 }
 

@@ -1,6 +1,7 @@
 // What one report changes, worked out apart from any database so both backends apply the
 // very same rules: a backend reads the box's current rows, calls planIngest, writes the plan.
 import type { Report, SubDevice } from '../protocol/index.js';
+import { epDetailOf } from './platform-fields.js';
 import type { BoxStatus, SubDeviceStatus, Transition } from './types.js';
 
 /** The parts of the stored rows the diff needs (times in ms since the epoch). */
@@ -61,14 +62,20 @@ export function planIngest(
     priorById.delete(sub.ep_id);
     const statusChanged = !before || before.ep_status !== sub.ep_status;
     if (statusChanged) {
-      transitions.push({
+      const t: Transition = {
         at,
         dev_sno,
         ep_id: sub.ep_id,
         from_status: before?.ep_status ?? null,
         to_status: sub.ep_status,
         reason: before ? 'report' : 'first_seen',
-      });
+      };
+      // Why it went offline, as the box says: kept with the transition (history row, alerts).
+      if (sub.ep_status === 'offline') {
+        const detail = epDetailOf(sub);
+        if (detail !== undefined) t.detail = detail;
+      }
+      transitions.push(t);
     }
     writes.push({ sub, isNew: !before, statusChanged });
   }

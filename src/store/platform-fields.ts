@@ -11,7 +11,6 @@
 // Reads lift both back out (liftSubFields, liftBoxFields): `extra` shows only what the box sent
 // that no dialect defines, as before.
 import { redactUrl, type BoxHealth, type Dialect, type GatewayInfo, type Report, type SubDevice, type SubDeviceExtData } from '../protocol/index.js';
-import type { Transition } from './api-types.js';
 
 /** The box extra key holding what devstatus knows of the box beyond today's report. */
 export const DEVSTATUS_KEY = '$devstatus';
@@ -85,20 +84,11 @@ export function liftBoxFields(stored: Record<string, unknown>): { extra: Record<
 }
 
 /**
- * Transitions with the reason the box gave: a sub-device that went offline carries its ep_detail
- * (as `detail`) in the events, the log and the alerts that follow.
+ * The reason a box gave for a sub-device (ep_detail), whether the report is as parsed or in the
+ * stored form (the reason folded into extra). The diff puts it on the sub-device's transition to
+ * offline, so it is in the history row, the events, the log and the alerts.
  */
-export function withOfflineDetail(transitions: Transition[], report: Report): Transition[] {
-  if (transitions.length === 0) return transitions;
-  const detailOf = new Map<string, string>();
-  for (const s of report.sub_devices) {
-    // A remembered repeat hands over the stored form, with the reason in extra.
-    const detail = s.ep_detail ?? s.extra[SUB_KEYS.ep_detail];
-    if (typeof detail === 'string') detailOf.set(s.ep_id, detail);
-  }
-  if (detailOf.size === 0) return transitions;
-  return transitions.map((t) => {
-    const detail = t.ep_id === null || t.to_status !== 'offline' ? undefined : detailOf.get(t.ep_id);
-    return detail === undefined ? t : { ...t, detail };
-  });
+export function epDetailOf(s: SubDevice): string | undefined {
+  const detail = s.ep_detail ?? s.extra[SUB_KEYS.ep_detail];
+  return typeof detail === 'string' ? detail : undefined;
 }

@@ -84,6 +84,7 @@ export interface HistoryRow {
   from_status: string | null;
   to_status: string;
   reason: HistoryEntry['reason'];
+  detail: string | null;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -182,6 +183,7 @@ export function historyFromRow(r: HistoryRow): HistoryEntry {
     from_status: r.from_status,
     to_status: r.to_status,
     reason: r.reason,
+    detail: r.detail ?? null,
   };
 }
 

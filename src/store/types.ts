@@ -34,8 +34,10 @@ export interface ListBoxesQuery {
   q?: string;
   /** The registry location, or a location id one of the box's sub-devices reports. */
   location?: string;
-  /** extra.gateway_ext_data.sw_version, exactly; boxes that send none never match. */
+  /** The software version of the box's latest health (sw_version), exactly; boxes that send none never match. */
   version?: string;
+  /** Boxes whose disk is at least this full (percent, latest health); boxes that send none never match. */
+  disk_min?: number;
   /** Default dev_sno; ties are ordered by dev_sno. */
   sort?: BoxSort;
   order?: 'asc' | 'desc';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import type { Report } from '../../src/protocol/index.js';
-import { buildServer } from '../../src/server/app.js';
+import { buildServer, type ServerOptions } from '../../src/server/app.js';
 import { FleetEvents } from '../../src/server/events.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { runCli, type CliProcess } from './cli.js';
@@ -19,14 +19,17 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** The real receiver (Fastify + SQLite) listening on 127.0.0.1:`port` (0: any free port). */
-export async function startReceiverOn(port: number, dbDir: string): Promise<Receiver> {
+/**
+ * The real receiver (Fastify + SQLite) listening on 127.0.0.1:`port` (0: any free port); `opts`
+ * adds receiver options (e.g. reportPeriodS, the period boxes are told at login).
+ */
+export async function startReceiverOn(port: number, dbDir: string, opts: Partial<Omit<ServerOptions, 'store' | 'events'>> = {}): Promise<Receiver> {
   const store = new SqliteStore({ file: join(dbDir, `receiver-${Date.now()}-${Math.random().toString(36).slice(2)}.db`) });
   const events = new FleetEvents();
   const reports: Report[] = [];
   // Every body parsed (no repeat cache), so that each stored report comes with its report.
   events.on('report', (stored) => reports.push(stored.report!));
-  const app = await buildServer({ store, events, repeatCacheBytes: 0 });
+  const app = await buildServer({ store, events, repeatCacheBytes: 0, ...opts });
   const url = await app.listen({ host: '127.0.0.1', port });
   return {
     url,
@@ -72,6 +75,9 @@ export interface AgentStats {
   rejected: number;
   dropped: number;
   left_in_queue: number;
+  /** With login_url: logins that succeeded and that failed. */
+  logins?: number;
+  login_failures?: number;
 }
 
 /** The counters the agent logs when it stops (after SIGTERM). */

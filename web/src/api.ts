@@ -5,8 +5,8 @@ import type { BoxState, FleetSummary, SubDeviceState, Transition } from '../../s
 export type Box = BoxState;
 export type SubDevice = SubDeviceState;
 export type Summary = FleetSummary;
-/** History from the API has an id; transitions pushed live do not. */
-export type HistoryEntry = Transition & { id?: number };
+/** History from the API has an id (and detail null when there is none); transitions pushed live do not. */
+export type HistoryEntry = Omit<Transition, 'detail'> & { id?: number; detail?: string | null };
 
 /** The API said 401: the page shows the login form. */
 export class Unauthorized extends Error {

@@ -32,6 +32,8 @@ export interface AlertEvent {
   /** first_seen | report | missing_from_report | report_timeout */
   reason: string;
   ep_detail?: Record<string, unknown> | null;
+  /** A camera gone offline: why, as its box said (the history row's detail, from ep_detail). */
+  detail?: string | null;
 }
 
 /** Key of a box or sub-device: `box:<dev_sno>` or `sub:<ep_id>` (same as store/alert-plan.ts). */

@@ -14,7 +14,7 @@ export function escapeHtml(s: string): string {
 
 function textLine(f: EntryFields, p: Phrases): string {
   const parts = [f.name, f.box, f.type, f.address, f.location].filter((x): x is string => !!x);
-  const detail = [f.when, f.reason, f.flapping].filter(Boolean).join(p.listSeparator);
+  const detail = [f.when, f.reason, f.detail, f.flapping].filter(Boolean).join(p.listSeparator);
   return `- ${parts.join(' · ')}${p.colon}${f.state}${p.parenthesized(detail)}${f.link ? `\n  ${f.link}` : ''}`;
 }
 
@@ -25,7 +25,7 @@ function htmlRow(f: EntryFields, p: Phrases): string {
     `<tr><td style="padding:6px 8px;border-bottom:1px solid #eee"><strong>${name}</strong>` +
     (sub ? `<br><span style="color:#666">${sub}</span>` : '') +
     `</td><td style="padding:6px 8px;border-bottom:1px solid #eee">${escapeHtml(f.state)}<br><span style="color:#666">` +
-    `${escapeHtml([f.when, f.reason, f.flapping].filter(Boolean).join(p.listSeparator))}</span></td></tr>`
+    `${escapeHtml([f.when, f.reason, f.detail, f.flapping].filter(Boolean).join(p.listSeparator))}</span></td></tr>`
   );
 }
 

@@ -44,6 +44,11 @@ export function formatTime(iso: string, nowIso: string, timeZone = DEFAULT_TIME_
   return t.year === thisYear ? day : `${t.year}-${day}`;
 }
 
+/** Free text (a box's reason) with user:password removed from every URL in it. */
+export function stripCredentialsInText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/?#\s]*@/gi, '$1');
+}
+
 /** An address as people may see it: user:password removed from rtsp://user:pass@host/… */
 export function stripCredentials(address: string): string {
   try {
@@ -112,6 +117,8 @@ export interface EntryFields {
   /** "since 11-25 13:48" for a problem, "recovered 11-25 13:59" for a recovery. */
   when: string;
   reason: string;
+  /** The box's own reason for a camera that is offline (ep_detail); null otherwise. */
+  detail: string | null;
   /** "changed 5 times" when the entry folds several transitions. */
   flapping: string | null;
   link: string | null;
@@ -136,6 +143,7 @@ export function entryFields(e: ChangeEntry, n: GroupedNotification, p: Phrases, 
     state,
     when: (e.to === 'online' ? p.recoveredAtTime : p.sinceTime)(formatTime(e.since, n.at, timeZone)),
     reason: p.reasonName[e.reason],
+    detail: e.to === 'offline' && e.detail ? stripCredentialsInText(e.detail) : null,
     flapping: (e.transitions ?? 1) > 1 ? p.flapMark(e.transitions!) : null,
     link: e.link ?? null,
   };

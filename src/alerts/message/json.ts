@@ -1,7 +1,7 @@
 // The grouped notification as plain JSON for the generic webhook: the facts, the counts and
 // the readable headline, so a receiver can both process and show it.
 import type { RenderedJson } from '../channels/types.js';
-import { banners, headline, stripCredentials, title, type RenderOptions } from './format.js';
+import { banners, headline, stripCredentials, stripCredentialsInText, title, type RenderOptions } from './format.js';
 import { phrases } from './i18n.js';
 import { countChanges, orderChanges, type GroupedNotification } from './model.js';
 
@@ -26,6 +26,7 @@ export function renderJson(n: GroupedNotification, opts: RenderOptions & { maxCh
     since: e.since,
     from_since: e.from_since ?? null,
     reason: e.reason,
+    detail: e.to === 'offline' && e.detail ? stripCredentialsInText(e.detail) : null,
     transitions: e.transitions ?? 1,
     link: e.link ?? null,
   }));

@@ -17,7 +17,7 @@ export function entryLine(f: EntryFields, p: Phrases): string {
   if (f.type) parts.push(f.type);
   if (f.address) parts.push(mdText(f.address));
   if (f.location) parts.push(mdText(f.location));
-  const detail = [f.when, f.reason, f.flapping].filter(Boolean).join(p.listSeparator);
+  const detail = [f.when, f.reason, f.detail ? mdText(f.detail) : null, f.flapping].filter(Boolean).join(p.listSeparator);
   return `- ${parts.join(' · ')}${p.colon}**${f.state}**${p.parenthesized(detail)}`;
 }
 

@@ -27,6 +27,8 @@ export interface ChangeEntry {
   /** When the previous status began (ISO), for "back online after 12 min offline". */
   from_since?: string | null;
   reason: ChangeReason;
+  /** A camera gone offline: why, as its box said (ep_detail: "ECONNREFUSED", "DESCRIBE 401 …"). */
+  detail?: string | null;
   /** Transitions folded into this entry; more than 1 means the subject flapped. */
   transitions?: number;
   /** The dashboard page of this box / camera. */

@@ -60,6 +60,7 @@ const BoxQuery = strict({
   q: Type.Optional(Text(200)),
   location: Type.Optional(Text()),
   version: Type.Optional(Text(200)),
+  disk_min: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   sort: Type.Optional(OneOf(BOX_SORTS)),
   order: Type.Optional(OneOf(['asc', 'desc'] as const)),
   limit: Type.Optional(Limit),
@@ -180,7 +181,7 @@ const SUB_DEVICE_COLUMNS = [
   'location_id', 'location_name', 'status', 'last_reported_status', 'since', 'reason', 'detail', 'last_seen_at',
 ] as const;
 const subDeviceCsvRow = (s: api.FleetSubDevice): CsvValue[] => SUB_DEVICE_COLUMNS.map((c) => s[c]);
-const HISTORY_COLUMNS = ['id', 'at', 'dev_sno', 'ep_id', 'from_status', 'to_status', 'reason'] as const;
+const HISTORY_COLUMNS = ['id', 'at', 'dev_sno', 'ep_id', 'from_status', 'to_status', 'reason', 'detail'] as const;
 const historyCsvRow = (h: api.HistoryEntry): CsvValue[] => HISTORY_COLUMNS.map((c) => h[c]);
 
 function sendCsv(reply: FastifyReply, filename: string, lines: AsyncGenerator<string>): FastifyReply {
@@ -318,9 +319,9 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
 /** The box list and history routes, with sorting, filters and time ranges. */
 function registerReadRoutes(scope: FastifyInstance, store: api.Store): void {
   scope.get<{ Querystring: Static<typeof BoxQuery> }>('/api/devices', { schema: { querystring: BoxQuery } }, async (req) => {
-    const { status, q, location, version, sort, order, limit, offset } = req.query;
+    const { status, q, location, version, disk_min, sort, order, limit, offset } = req.query;
     if (status !== undefined && status !== 'online' && status !== 'offline') throw new BadParamError('status', 'must be online or offline');
-    return store.listBoxes({ status, q: q || undefined, location, version, sort, order, limit, offset });
+    return store.listBoxes({ status, q: q || undefined, location, version, disk_min, sort, order, limit, offset });
   });
 
   scope.get<{ Params: Static<typeof DevSnoParams>; Querystring: Static<typeof BoxHistoryQuery> }>(

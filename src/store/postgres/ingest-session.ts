@@ -76,7 +76,7 @@ const WRITE_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_write_batch(
     text[], bigint[], text[], text[], text[], text[], text[], text[], text[],
     text[], bigint[], text[], text[], text[], text[], text[], text[], text[], boolean[],
     text[], bigint[], text[], bigint[],
-    bigint[], text[], text[], text[], text[], text[],
+    bigint[], text[], text[], text[], text[], text[], text[],
     text[], bigint[])
   RETURNS void LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
@@ -108,13 +108,13 @@ BEGIN
       FROM unnest($27, $28, $29, $30) AS r(dev_sno, now, ep_id, seen)
       WHERE d.dev_sno = r.dev_sno AND d.ep_id = r.ep_id),
     hist AS (
-      INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
-      SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason
-      FROM unnest($31, $32, $33, $34, $35, $36) WITH ORDINALITY
-        AS h(at, dev_sno, ep_id, from_status, to_status, reason, ord)
+      INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason, detail)
+      SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason, h.detail
+      FROM unnest($31, $32, $33, $34, $35, $36, $37) WITH ORDINALITY
+        AS h(at, dev_sno, ep_id, from_status, to_status, reason, detail, ord)
       ORDER BY h.ord)
   INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
-  SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($37, $38) AS r(dev_sno, now)
+  SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($38, $39) AS r(dev_sno, now)
   ON CONFLICT (dev_sno) DO NOTHING;
 END
 $fn$`;

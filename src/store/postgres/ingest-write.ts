@@ -242,6 +242,7 @@ export function writeSql(planned: Planned[]): string {
     textArray(history.map((h) => h.t.from_status)),
     textArray(history.map((h) => h.t.to_status)),
     textArray(history.map((h) => h.t.reason)),
+    textArray(history.map((h) => h.t.detail ?? null)),
     textArray(registering.map((p) => p.report.dev_sno)),
     integerArray(registering.map((p) => p.now)),
   ];

@@ -32,6 +32,8 @@ export const PG_MIGRATIONS: string[] = [
   // Platform side of the protocol (issue 11): box logins, report periods per box and group,
   // box health series (src/store/platform.ts).
   platformMigration(POSTGRES),
+  // Why a sub-device went offline, as its box said (ep_detail), kept with the transition.
+  `ALTER TABLE history ADD COLUMN IF NOT EXISTS detail text`,
 ];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.

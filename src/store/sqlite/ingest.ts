@@ -92,18 +92,19 @@ function prepareStatements(db: Database.Database) {
     removeSub: db.prepare(
       `UPDATE sub_devices SET ep_status = 'removed', status_changed_at = @now, last_seen_at = @seen WHERE dev_sno = @dev_sno AND ep_id = @ep_id`,
     ),
+    // A box's timeout: no reason from a box.
     insertHistory: db.prepare(
       `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason)
        VALUES (@at, @dev_sno, @ep_id, @from_status, @to_status, @reason)`,
     ),
     /** HISTORY_ROWS_PER_INSERT history rows in one statement (see HistoryRows). */
     insertHistoryRows: db.prepare(
-      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason) VALUES ${Array(HISTORY_ROWS_PER_INSERT)
-        .fill('(?, ?, ?, ?, ?, ?)')
+      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason, detail) VALUES ${Array(HISTORY_ROWS_PER_INSERT)
+        .fill('(?, ?, ?, ?, ?, ?, ?)')
         .join(', ')}`,
     ),
-    insertHistoryRow: db.prepare<[number, string, string | null, string | null, string, string]>(
-      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+    insertHistoryRow: db.prepare<[number, string, string | null, string | null, string, string, string | null]>(
+      `INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     autoRegister: db.prepare(
       `INSERT INTO registry (dev_sno, status, source, created_at, updated_at) VALUES (?, 'active', 'auto', ?, ?)`,
@@ -114,18 +115,18 @@ function prepareStatements(db: Database.Database) {
 type Statements = ReturnType<typeof prepareStatements>;
 
 const HISTORY_ROWS_PER_INSERT = 32;
-const HISTORY_COLUMNS = 6;
+const HISTORY_COLUMNS = 7;
 
 /**
  * The history rows of a batch, written together at its end: a storm gives one or more per
  * report, and one statement of 32 rows costs far less than 32 statements of one.
  */
 class HistoryRows {
-  /** Column values, row after row: at, dev_sno, ep_id, from_status, to_status, reason. */
+  /** Column values, row after row: at, dev_sno, ep_id, from_status, to_status, reason, detail. */
   values: Array<string | number | null> = [];
 
   add(at: number, t: Transition): void {
-    this.values.push(at, t.dev_sno, t.ep_id, t.from_status, t.to_status, t.reason);
+    this.values.push(at, t.dev_sno, t.ep_id, t.from_status, t.to_status, t.reason, t.detail ?? null);
   }
 
   append(other: HistoryRows): void {
@@ -138,7 +139,7 @@ class HistoryRows {
     let i = 0;
     for (; i + full <= v.length; i += full) s.insertHistoryRows.run(v.slice(i, i + full));
     for (; i < v.length; i += HISTORY_COLUMNS) {
-      s.insertHistoryRow.run(v[i] as number, v[i + 1] as string, v[i + 2] as string | null, v[i + 3] as string | null, v[i + 4] as string, v[i + 5] as string);
+      s.insertHistoryRow.run(v[i] as number, v[i + 1] as string, v[i + 2] as string | null, v[i + 3] as string | null, v[i + 4] as string, v[i + 5] as string, v[i + 6] as string | null);
     }
   }
 }

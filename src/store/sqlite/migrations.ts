@@ -33,6 +33,8 @@ const MIGRATIONS: string[] = [
   // Platform side of the protocol (issue 11): box logins, report periods per box and group,
   // box health series (src/store/platform.ts).
   platformMigration(SQLITE),
+  // Why a sub-device went offline, as its box said (ep_detail), kept with the transition.
+  `ALTER TABLE history ADD COLUMN detail TEXT`,
 ];
 
 export function migrate(db: Database.Database): void {

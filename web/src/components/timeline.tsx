@@ -1,4 +1,5 @@
-// Status changes, newest first: when, what (box or sub-device), from → to, why.
+// Status changes, newest first: when, what (box or sub-device), from → to, why (and the box's own
+// reason for a sub-device gone offline, ep_detail).
 import type { ComponentChildren } from 'preact';
 import type { HistoryEntry } from '../api.js';
 import { absoluteTime, clockTime, reasonText, withoutCredentials } from '../format.js';
@@ -56,6 +57,11 @@ export function Timeline({ title, store, showBox, subjectName, toolbar, children
                   <StatusPill status={e.to_status} />
                 </span>
                 <span class="reason muted">{reasonText(e.reason)}</span>
+                {e.detail ? (
+                  <span class="timeline-detail" title={t('timeline.detailTitle')}>
+                    {withoutCredentials(e.detail)}
+                  </span>
+                ) : null}
                 <span class="ago muted">
                   <TimeAgo at={e.at} />
                 </span>

@@ -55,6 +55,7 @@ export const en = {
   'timeline.box': 'Status history',
   'timeline.empty': 'No status changes yet.',
   'timeline.theBox': 'box',
+  'timeline.detailTitle': 'Why offline, as the box reported it',
   'reason.first_seen': 'first seen',
   'reason.report': 'reported',
   'reason.missing_from_report': 'missing from report',

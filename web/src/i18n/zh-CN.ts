@@ -56,6 +56,7 @@ export const zhCN: Messages = {
   'timeline.box': '状态历史',
   'timeline.empty': '暂无状态变化。',
   'timeline.theBox': '设备本身',
+  'timeline.detailTitle': '盒子上报的离线原因',
   'reason.first_seen': '首次上报',
   'reason.report': '上报',
   'reason.missing_from_report': '上报中缺失',

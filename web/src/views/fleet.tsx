@@ -18,8 +18,12 @@ import { loadLocations, locations } from '../state/locations.js';
 import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
 
-/** The software version a box reports, if it does (extra.gateway_ext_data.sw_version). */
+/**
+ * The software version a box reports, if it does: its latest health's sw_version (or, in rows
+ * stored before the report dialects were read, the gateway_ext_data it sent as an extra field).
+ */
 function versionOf(box: Box): string {
+  if (box.health?.sw_version) return box.health.sw_version;
   const ext = box.extra.gateway_ext_data;
   const v = ext && typeof ext === 'object' ? (ext as Record<string, unknown>).sw_version : undefined;
   return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
