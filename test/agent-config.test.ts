@@ -30,7 +30,7 @@ describe('agent config', () => {
   it('loads the example config with defaults and protocol ep_ids, without credentials', () => {
     const c = loadConfig(EXAMPLE);
     assert.equal(c.devSno, 'ZKZCPI000120190807142601');
-    assert.equal(new URL(c.reportUrl).hostname, '127.0.0.1');
+    assert.equal(new URL(c.reportUrl!).hostname, '127.0.0.1');
     assert.equal(c.intervalMs, 5000);
     assert.equal(c.failuresBeforeOffline, 3);
     assert.deepEqual(
