@@ -17,8 +17,8 @@ export interface RegistryEntry {
   report_period_s?: number | null;
 }
 
-/** One sub-device in the fleet-wide list; acknowledgement and silences once the receiver has them. */
-export type SubDeviceRow = FleetSubDevice & { acknowledged?: boolean; silenced?: boolean };
+/** One sub-device in the fleet-wide list, with its alert state (acknowledged, silenced). */
+export type SubDeviceRow = FleetSubDevice;
 export type { Availability, Location, Outage };
 
 export interface Page<T> {
