@@ -210,7 +210,42 @@ describe('alert state and notifications in the console (Chromium)', { timeout: 2
     await zh.locator('tr.notification-row').first().waitFor(WAIT);
     assert.ok(await zh.evaluate(() => document.documentElement.scrollWidth <= 390), 'nothing wider than the phone');
     assert.equal(await zh.locator('tr.notification-row').first().evaluate((r) => getComputedStyle(r).display), 'block', 'rows are cards');
-    await zh.screenshot({ path: join(shots, 'notifications-390-zh.png'), fullPage: true });
+    await zh.screenshot({ path: join(shots, 'notifications-390-zh.png') });
+  });
+
+  it('fits every alerting page and the codes editor in both languages at 1440 and 390 px (screenshots kept)', async () => {
+    for (const [locale, lang] of [
+      ['zh-CN', 'zh'],
+      ['en-US', 'en'],
+    ] as const) {
+      for (const viewport of [
+        { width: 1440, height: 900 },
+        { width: 390, height: 844 },
+      ]) {
+        const p = await browse(locale, viewport);
+        await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+        await p.locator('.live-badge.live').waitFor(WAIT);
+        for (const [name, hash, ready] of [
+          ['problems', '#/', 'td.alert-cell .pill.ack'],
+          ['notifications', '#/alerts/notifications', 'tr.notification-row'],
+          ['silences', '#/alerts/silences', 'table.silences tbody tr'],
+          ['channels', '#/alerts/channels', 'table.channels tbody tr'],
+          ['codes', '#/admin/codes', 'tr.code-row'],
+        ] as const) {
+          await p.goto(`${server.url}/${hash}`);
+          await p.locator(ready).first().waitFor(WAIT);
+          if (name === 'codes') {
+            await p.locator('tr.code-row[data-dev-sno="BOX-A"] button').first().click();
+            await p.locator('tr.code-row[data-dev-sno="BOX-A"] .period-now').waitFor(WAIT);
+          }
+          await p.waitForTimeout(200);
+          const out = await p.evaluate((w) => [...document.querySelectorAll('.main-nav a')].filter((a) => a.getBoundingClientRect().right > w).length, viewport.width);
+          assert.equal(out, 0, `${name}: nav entries in view`);
+          assert.ok(await p.evaluate((w) => document.documentElement.scrollWidth <= w, viewport.width), `${name} at ${viewport.width} px: no sideways scrolling`);
+          await p.screenshot({ path: join(shots, `${name}-${viewport.width}-${lang}.png`) });
+        }
+      }
+    }
     assert.deepEqual(pageErrors, []);
   });
 });

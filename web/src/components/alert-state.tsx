@@ -10,7 +10,7 @@ import { AckButton } from './ack-button.js';
 import { TimeAgo } from './time-ago.js';
 
 export function AlertStateCell({ state, onChange }: { state: AlertState | null | undefined; onChange: () => void }) {
-  if (!state) return <span class="muted">—</span>;
+  if (!state) return <span class="muted no-alert">—</span>;
   const ack = state.acknowledged;
   const silenced = state.silenced;
   return (

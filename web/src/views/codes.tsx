@@ -45,17 +45,29 @@ function EditCode({ code, groups, onDone }: { code: RegistryEntry; groups: strin
         const saved = await consoleApi.putCodeSettings(code.dev_sno, body);
         onDone(`${t('codes.saved', { code: code.dev_sno })} ${periodNow(saved)}`);
       }}
-      after={<span class="muted period-now">{periodNow(settings)}</span>}
+      after={
+        <span class="muted period-now">
+          {periodNow(settings)} · {t('codes.periodHint')}
+        </span>
+      }
     >
-      <input value={name} aria-label={t('col.name')} placeholder={t('col.name')} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-      <input value={place} aria-label={t('col.location')} placeholder={t('col.location')} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
-      <input value={group} list={listId} aria-label={t('codes.group')} placeholder={`${t('codes.group')}: ${t('codes.noGroup')}`} onInput={(ev) => setGroup(ev.currentTarget.value)} />
+      <Field label={t('col.name')}>
+        <input value={name} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
+      </Field>
+      <Field label={t('col.location')}>
+        <input value={place} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
+      </Field>
+      <Field label={t('codes.group')}>
+        <input value={group} list={listId} placeholder={t('codes.noGroup')} onInput={(ev) => setGroup(ev.currentTarget.value)} />
+      </Field>
       <datalist id={listId}>
         {groups.map((g) => (
           <option key={g} value={g} />
         ))}
       </datalist>
-      <input value={period} inputMode="numeric" aria-label={t('codes.period')} placeholder={t('codes.periodHint')} onInput={(ev) => setPeriod(ev.currentTarget.value)} />
+      <Field label={t('codes.period')}>
+        <input value={period} inputMode="numeric" placeholder="—" title={t('codes.periodHint')} onInput={(ev) => setPeriod(ev.currentTarget.value)} />
+      </Field>
     </AdminForm>
   );
 }
