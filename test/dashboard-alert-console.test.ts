@@ -243,6 +243,13 @@ describe('alert state and notifications in the console (Chromium)', { timeout: 2
           assert.equal(out, 0, `${name}: nav entries in view`);
           assert.ok(await p.evaluate((w) => document.documentElement.scrollWidth <= w, viewport.width), `${name} at ${viewport.width} px: no sideways scrolling`);
           await p.screenshot({ path: join(shots, `${name}-${viewport.width}-${lang}.png`) });
+          if (name === 'problems' && viewport.width === 390) {
+            // The sticky filter bar would cover the card in its picture.
+            await p.evaluate(() => document.querySelector<HTMLElement>('.problem-filters')!.style.setProperty('position', 'static'));
+            for (const key of ['sub:BOX-A__10.0.0.1', 'sub:BOX-B__10.0.1.1']) {
+              await p.locator(`tr.problem-row[data-key="${key}"]`).screenshot({ path: join(shots, `problems-card-${key.slice(4, 9)}-${lang}.png`) });
+            }
+          }
         }
       }
     }
