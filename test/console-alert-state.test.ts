@@ -103,5 +103,71 @@ for (const backend of backends()) {
         await hook.close();
       }
     });
+
+    it('pages notifications back with before + before_id without losing or repeating rows of one step; viewers may not read them', async () => {
+      const hook = await startWebhookReceiver();
+      const TOKEN = 'alert-state-token';
+      try {
+        await withFreshServer(backend, { ...FAST, adminToken: TOKEN }, async (server) => {
+          const call = async (method: string, path: string, body?: unknown, bearer = TOKEN) => {
+            const res = await fetch(`${server.url}${path}`, {
+              method,
+              headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+              body: body === undefined ? undefined : JSON.stringify(body),
+            });
+            const text = await res.text();
+            return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+          };
+          for (const name of ['one', 'two']) assert.equal((await call('POST', '/api/alert-channels', { name, config: { kind: 'webhook', url: hook.url } })).status, 201);
+          assert.equal((await call('POST', '/api/alert-rules', { id: 'q', channels: ['webhook:one', 'webhook:two'], group_wait_s: 0, group_interval_s: 1 })).status, 201);
+          const boxes = Array.from({ length: 12 }, (_, i) => `PG${String(i).padStart(2, '0')}`);
+          for (const b of boxes) await server.post(report(b, { '10.0.0.1': 'online' }));
+          await new Promise((r) => setTimeout(r, 300));
+          for (const b of boxes) await server.post(report(b, { '10.0.0.1': 'offline' }));
+          const all = await eventually(async () => {
+            const r = await call('GET', '/api/alert-notifications?limit=1000');
+            return r.json.notifications.length === 2 * boxes.length && (r.json.notifications as { id: string; created_at: string }[]);
+          }, 8000, 'a notification per box and channel');
+          const times = new Set(all.map((n) => n.created_at));
+          assert.ok(times.size < all.length, 'several notifications share a created_at (one engine step)');
+
+          const seen: string[] = [];
+          let page = (await call('GET', '/api/alert-notifications?limit=5')).json.notifications as { id: string; created_at: string }[];
+          while (page.length > 0) {
+            seen.push(...page.map((n) => n.id));
+            const last = page[page.length - 1]!;
+            const next = await call('GET', `/api/alert-notifications?limit=5&before=${Date.parse(last.created_at)}&before_id=${encodeURIComponent(last.id)}`);
+            assert.equal(next.status, 200, JSON.stringify(next.json));
+            page = next.json.notifications;
+          }
+          assert.deepEqual(seen, all.map((n) => n.id), 'the pages, in order, are the whole list');
+
+          const lone = await call('GET', '/api/alert-notifications?before_id=x');
+          assert.equal(lone.status, 400);
+          assert.equal(lone.json.field, 'before_id');
+          assert.equal((await call('GET', '/api/alert-notifications?limit=abc')).json.field, 'limit');
+
+          assert.equal((await call('POST', '/api/users', { username: 'vera', password: 'vera-password-1', role: 'viewer' })).status, 201);
+          assert.equal((await call('POST', '/api/users', { username: 'otto', password: 'otto-password-1', role: 'operator' })).status, 201);
+          const keyOf = async (user: string, password: string) => {
+            const login = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password }) });
+            return (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+          };
+          for (const [user, password, status] of [
+            ['vera', 'vera-password-1', 403],
+            ['otto', 'otto-password-1', 200],
+          ] as const) {
+            const res = await fetch(`${server.url}/api/alert-notifications?limit=1`, { headers: { cookie: await keyOf(user, password) } });
+            assert.equal(res.status, status, user);
+          }
+          // The viewer still reads the problems list with its alert state.
+          const viewerList = await fetch(`${server.url}/api/sub-devices?status=offline`, { headers: { cookie: await keyOf('vera', 'vera-password-1') } });
+          assert.equal(viewerList.status, 200);
+          assert.ok(((await viewerList.json()) as { sub_devices: Row[] }).sub_devices.every((r) => r.alert !== null && r.alert.acknowledged === null));
+        });
+      } finally {
+        await hook.close();
+      }
+    });
   });
 }
