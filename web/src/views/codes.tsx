@@ -15,6 +15,20 @@ import { handleError } from '../state/session.js';
 
 type Filter = '' | 'active' | 'revoked';
 
+/** A code's name and place, as the add form and the row editor both ask for them. */
+function NameAndPlace(p: { name: string; place: string; setName(v: string): void; setPlace(v: string): void }) {
+  return (
+    <>
+      <Field label={t('col.name')}>
+        <input value={p.name} maxLength={200} onInput={(ev) => p.setName(ev.currentTarget.value)} />
+      </Field>
+      <Field label={t('col.location')}>
+        <input value={p.place} maxLength={200} onInput={(ev) => p.setPlace(ev.currentTarget.value)} />
+      </Field>
+    </>
+  );
+}
+
 function EditCode({ code, groups, onDone }: { code: RegistryEntry; groups: string[]; onDone(notice: string): void }) {
   const [name, setName] = useState(code.name ?? '');
   const [place, setPlace] = useState(code.location ?? '');
@@ -51,12 +65,7 @@ function EditCode({ code, groups, onDone }: { code: RegistryEntry; groups: strin
         </span>
       }
     >
-      <Field label={t('col.name')}>
-        <input value={name} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-      </Field>
-      <Field label={t('col.location')}>
-        <input value={place} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
-      </Field>
+      <NameAndPlace name={name} place={place} setName={setName} setPlace={setPlace} />
       <Field label={t('codes.group')}>
         <input value={group} list={listId} placeholder={t('codes.noGroup')} onInput={(ev) => setGroup(ev.currentTarget.value)} />
       </Field>
@@ -120,12 +129,7 @@ export function CodesView() {
           <Field label={t('codes.existing')}>
             <input value={given} maxLength={128} placeholder={t('codes.existingHint')} onInput={(ev) => setGiven(ev.currentTarget.value)} />
           </Field>
-          <Field label={t('col.name')}>
-            <input value={name} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-          </Field>
-          <Field label={t('col.location')}>
-            <input value={place} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
-          </Field>
+          <NameAndPlace name={name} place={place} setName={setName} setPlace={setPlace} />
         </AdminForm>
         {issued ? (
           <div class="issued" role="status">
