@@ -23,9 +23,12 @@ const PAGES: { name: string; hash: string; ready: string }[] = [
   { name: 'history', hash: '#/history', ready: '.timeline-item' },
   { name: 'codes', hash: '#/admin/codes', ready: 'tr.code-row' },
   { name: 'locations', hash: '#/admin/locations', ready: 'tr.empty-row, tr.location-row' },
+  { name: 'silences', hash: '#/alerts/silences', ready: 'table.silences tbody tr' },
+  { name: 'channels', hash: '#/alerts/channels', ready: 'table.channels tbody tr' },
+  { name: 'notifications', hash: '#/alerts/notifications', ready: 'tr.empty-row, tr.notification-row' },
 ];
 /** Words that are names, not text to translate (product, units, formats, protocol fields). */
-const NOT_WORDS = new Set(['devstatus', 'English', 'IP', 'CSV', 'GMT', 'UTC', 'rtsp', 'photo', 'file', 'gb', 'curl', 'POST', 'DeviceStatus']);
+const NOT_WORDS = new Set(['devstatus', 'English', 'IP', 'CSV', 'GMT', 'UTC', 'rtsp', 'photo', 'file', 'gb', 'curl', 'POST', 'DeviceStatus', 'Webhook']);
 
 /** The visible text of the page with what the boxes sent (ids, addresses, names) taken out. */
 async function visibleWords(page: Page, pattern: RegExp): Promise<string[]> {
@@ -37,8 +40,60 @@ async function visibleWords(page: Page, pattern: RegExp): Promise<string[]> {
     shell.remove();
     return t;
   });
-  const cleaned = text.replace(/EDGE-[A-Z0-9-]+|cam [\d.]+|rtsp:\S+|[0-9a-f]{8}-[0-9a-f-]{27}|[\d.]+/g, ' ');
+  // Also the protocol's field names (dev_sno, ep_id, access_token) and DingTalk's own name for signing (加签), shown as they are.
+  const cleaned = text.replace(/EDGE-[A-Z0-9-]+|cam [\d.]+|rtsp:\S+|[0-9a-f]{8}-[0-9a-f-]{27}|[\d.]+|dev_sno|ep_id|access_token|加签/g, ' ');
   return (cleaned.match(pattern) ?? []).filter((w) => !NOT_WORDS.has(w));
+}
+
+/** Nav links outside the screen, or a nav that scrolls sideways (each entry must be in view). */
+async function navOutOfView(page: Page, width: number): Promise<string[]> {
+  return page.evaluate((w) => {
+    const nav = document.querySelector('.main-nav')!;
+    const out = [...nav.querySelectorAll('a')].filter((a) => {
+      const r = a.getBoundingClientRect();
+      return r.left < 0 || r.right > w || r.width === 0;
+    });
+    return [...out.map((a) => a.textContent ?? ''), ...(nav.scrollWidth > nav.clientWidth ? ['(the nav scrolls sideways)'] : [])];
+  }, width);
+}
+
+/** Pairs of the availability chart's x labels that run into each other (measured in uPlot's axis font). */
+async function overlappingChartLabels(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const holder = document.querySelector<HTMLElement>('.availability-chart')!;
+    const ticks = JSON.parse(holder.dataset.xTicks ?? '[]') as [number, string][];
+    const ctx = document.createElement('canvas').getContext('2d')!;
+    ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif';
+    // Half the width of each label's widest line (labels are centred on their tick).
+    const halves = ticks.map(([, text]) => Math.max(...text.split('\n').map((line) => ctx.measureText(line).width)) / 2);
+    const bad: string[] = [];
+    for (let i = 1; i < ticks.length; i++) {
+      const [x0, a] = ticks[i - 1]!;
+      const [x1, b] = ticks[i]!;
+      // At least 4 px of space between two labels.
+      if (x0 + halves[i - 1]! + 4 > x1 - halves[i]!) bad.push(`${JSON.stringify(a)} @${x0} / ${JSON.stringify(b)} @${x1}`);
+    }
+    return ticks.length < 2 ? ['fewer than two labels'] : bad;
+  });
+}
+
+/** Timeline rows whose time (its text as drawn) overlaps the name of what changed. */
+async function timeOverName(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const range = document.createRange();
+    return [...document.querySelectorAll('.timeline-item')].flatMap((li) => {
+      const time = li.querySelector('.timeline-time');
+      const subject = li.querySelector('.subject');
+      if (!time || !subject) return [];
+      // The text as drawn (it may overflow its element), not the element's box.
+      range.selectNodeContents(time);
+      const a = range.getBoundingClientRect();
+      range.selectNodeContents(subject);
+      const b = range.getBoundingClientRect();
+      const apart = a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+      return apart ? [] : [`${time.textContent}|${subject.textContent}`];
+    });
+  });
 }
 
 describe('operator console pages in both languages, on a phone, with AA contrast', { timeout: 300_000 }, () => {
@@ -94,6 +149,11 @@ describe('operator console pages in both languages, on a phone, with AA contrast
           assert.ok(readFileSync(file).length > 10_000, `${file} has content`);
           if (lang === 'zh-CN') assert.deepEqual(await visibleWords(page, /[A-Za-z]{2,}/g), [], `no English on the Chinese ${p.name} page`);
           else assert.deepEqual(await visibleWords(page, /[\u4e00-\u9fff]+/g), [], `no Chinese on the English ${p.name} page`);
+          assert.deepEqual(await navOutOfView(page, viewport.width), [], `${p.name}: every nav entry in view`);
+          if (p.name === 'box') {
+            assert.deepEqual(await overlappingChartLabels(page), [], 'chart time labels apart');
+            assert.deepEqual(await timeOverName(page), [], 'history times apart from the names');
+          }
           if (size === 390) {
             const width = await page.evaluate(() => document.documentElement.scrollWidth);
             assert.ok(width <= PHONE.width, `${p.name} page is ${width} px wide on a 390 px phone`);

@@ -203,6 +203,56 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     assert.equal(await row.locator('td.location').innerText(), 'Building 1, lobby');
   });
 
+  it('sets a box’s report period and group, and a group’s period, on the codes page; a wrong value is named and nothing is saved', async () => {
+    const settings = async () => {
+      const res = await fetch(`${fleet.server.url}/api/codes/EDGE-NEW`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return ((await res.json()) as { settings: Record<string, unknown> }).settings;
+    };
+    const before = await settings();
+    await page.goto(`${fleet.server.url}/#/admin/codes`);
+    const code = page.locator('tr.code-row[data-dev-sno="EDGE-NEW"]');
+    await code.waitFor(WAIT);
+    await code.getByRole('button', { name: 'Edit' }).click();
+    const form = code.locator('form.edit-code');
+    await form.locator('.period-now', { hasText: 'reports every 20 s (fleet default)' }).waitFor(WAIT);
+    for (const [bad, says] of [
+      ['abc', 'Report period: “abc” is not a whole number of seconds from 1 to 86400.'],
+      ['0', 'Report period: “0” is not a whole number of seconds from 1 to 86400.'],
+      ['90000', 'Report period: “90000” is not a whole number of seconds from 1 to 86400.'],
+      ['2.5', 'Report period: “2.5” is not a whole number of seconds from 1 to 86400.'],
+    ]) {
+      await form.getByLabel('Report period (s)').fill(bad!);
+      await form.getByRole('button', { name: 'Save' }).click();
+      assert.equal(await form.getByRole('alert').innerText(), says);
+    }
+    await form.getByLabel('Report period (s)').fill('30');
+    await form.getByLabel('Group').fill(' '.padEnd(3) + 'x'.repeat(65));
+    await form.getByRole('button', { name: 'Save' }).click();
+    assert.equal(await form.getByRole('alert').innerText(), 'Group: a name of 1 to 64 characters, no spaces at either end.');
+    assert.deepEqual(await settings(), before, 'nothing saved while a field is wrong');
+
+    await form.getByLabel('Group').fill('north gate');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.notice', { hasText: 'Saved EDGE-NEW. reports every 30 s (set for this box)' }).waitFor(WAIT);
+    assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: 30, effective_period_s: 30, period_source: 'box' });
+
+    // The group's own period: the box takes it once its own is cleared.
+    const group = page.locator('tr.group-row[data-group="north gate"]');
+    await group.waitFor(WAIT);
+    assert.equal(await group.locator('td.num').innerText(), '1');
+    await group.getByLabel('Report period (s) · north gate').fill('-5');
+    await group.getByRole('button', { name: 'Save' }).click();
+    assert.match(await group.getByRole('alert').innerText(), /“-5” is not a whole number/);
+    await group.getByLabel('Report period (s) · north gate').fill('45');
+    await group.getByRole('button', { name: 'Save' }).click();
+    await group.getByRole('status').waitFor(WAIT);
+    await code.getByRole('button', { name: 'Edit' }).click();
+    await form.getByLabel('Report period (s)').fill('');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.notice', { hasText: 'reports every 45 s (from its group)' }).waitFor(WAIT);
+    assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: null, effective_period_s: 45, period_source: 'group' });
+  });
+
   it('shows the report URL and a curl line to copy when there is no code yet', async () => {
     await page.goto(`${fleet.server.url}/#/admin/codes`);
     await page.getByRole('button', { name: 'Issue a code' }).click();

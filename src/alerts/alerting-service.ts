@@ -14,7 +14,7 @@ import { sendNotification } from './channels/factory.js';
 import type { AlertChannel, SendResult } from './channels/types.js';
 import { backoffMs } from './dispatcher.js';
 import { HistoryGate } from './history-gate.js';
-import { AlertEngine, type Notification, type Problem, type Rule, type SuppressedEvent } from './engine/index.js';
+import { AlertEngine, subjectAlertStates, type Notification, type Problem, type Rule, type Silence, type SubjectAlertState, type SuppressedEvent } from './engine/index.js';
 
 export interface AlertingOptions {
   /** Base of dashboard links in messages, e.g. https://devstatus.example. */
@@ -60,6 +60,8 @@ export class AlertingService {
   private lastPrune = 0;
   /** When the configuration was last read: another receiver's API may have changed it. */
   private configReadAt = 0;
+  /** Not the leader: the problems the leader saved last and the silences, re-read at most once a second. */
+  private storedView: { readAt: number; problems: Record<string, Problem>; silences: Silence[] } | null = null;
 
   constructor(
     private readonly store: AlertingStore,
@@ -122,6 +124,20 @@ export class AlertingService {
 
   liveSilenced(now: number): { subject: string; silence_id: string; until: number | null }[] | null {
     return this.loaded ? this.loaded.engine.silencedProblems(now) : null;
+  }
+
+  /**
+   * Acknowledged / silenced state of those of `subjects` with an open problem (one page of a
+   * list): from the leader's engine here, else from what the leader saved last.
+   */
+  async subjectStates(subjects: readonly string[], now = Date.now()): Promise<Map<string, SubjectAlertState>> {
+    if (subjects.length === 0) return new Map();
+    if (this.loaded) return this.loaded.engine.subjectStates(subjects, now);
+    if (!this.storedView || now - this.storedView.readAt > 1000 || now < this.storedView.readAt) {
+      const [stored, silences] = await Promise.all([this.store.loadEngine(), this.store.listSilences()]);
+      this.storedView = { readAt: now, problems: stored?.state.problems ?? {}, silences };
+    }
+    return subjectAlertStates(this.storedView.problems, this.storedView.silences, subjects, now);
   }
 
   async step(now: number): Promise<void> {

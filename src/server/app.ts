@@ -205,7 +205,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   registerReportPathHint(app, reportPath);
   registerReadApi(app, store, health);
-  await registerConsoleRoutes(app, store);
+  // Made before the routes: the console's lists show each row's alert state (acknowledged, silenced).
+  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
+  await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects) });
   registerAdminRoutes(app, store);
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);
   registerPlatformRoutes(app, store, {
@@ -239,7 +241,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const transitionLog = new TransitionLog(() => app.log);
   const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
   events.on('transitions', logTransitions);
-  const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
   app.decorate('alerting', alerting);
   registerAlertingApi(app, store, alerting);
   const boxHealth = new BoxHealthSeries(store, events, { log: app.log });

@@ -101,6 +101,8 @@ export interface NotificationQuery {
   channel?: string;
   /** Only rows created before this (ms), for paging back. */
   before?: number;
+  /** With `before`: also rows created at `before` whose id sorts before this one (the last row shown). */
+  beforeId?: string;
   limit?: number;
 }
 

@@ -27,6 +27,17 @@ export interface BoxState {
   gateway?: GatewayInfo;
   /** The box's health as of its last report that carried any. */
   health?: BoxHealth;
+  /** GET /api/devices: the alert state of the box's open problem (null: none open). */
+  alert?: AlertState | null;
+}
+
+/** Where alerting stands on a box or camera that is down (its open alert problem). */
+export interface AlertState {
+  /** `box:<dev_sno>` or `sub:<ep_id>`: what POST /api/problems/ack takes. */
+  subject: string;
+  acknowledged: { by: string; at: string; note: string | null } | null;
+  /** The silence that holds its notifications back now, and until when (null: no end). */
+  silenced: { silence_id: string; until: string | null } | null;
 }
 
 export interface SubDeviceState {
@@ -117,6 +128,8 @@ export interface FleetSubDevice {
   /** The box's own explanation (sub-device extra field ep_detail) when it sends one. */
   detail: string | null;
   last_seen_at: string;
+  /** The alert state of its open problem (null: none open). */
+  alert?: AlertState | null;
 }
 
 export interface SubDevicePage {

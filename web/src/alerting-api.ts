@@ -43,6 +43,34 @@ export interface Problem {
   silenced: { silence_id: string; until: number | null } | null;
 }
 
+export type NotificationStatus = 'pending' | 'delivered' | 'failed';
+
+/** One message to one channel and its delivery (GET /api/alert-notifications). */
+export interface NotificationView {
+  id: string;
+  channel: string;
+  rule_id: string;
+  kind: string;
+  severity: string;
+  group_key: string;
+  group_label: string;
+  status: NotificationStatus;
+  attempts: number;
+  next_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  covered: { id: number }[];
+}
+
+export interface NotificationQuery {
+  status?: NotificationStatus;
+  channel?: string;
+  /** The last row shown (paging back). */
+  after?: NotificationView;
+  limit: number;
+}
+
 /** An error the API named (its `message`), shown as is. */
 export class ApiError extends Error {}
 
@@ -69,6 +97,16 @@ export const alertingApi = {
   createSilence: (body: { matchers: Silence['matchers']; ends_at: number; comment: string }) => call<Silence>('POST', '/api/silences', body),
   expireSilence: (id: string) => call<Silence>('POST', `/api/silences/${encodeURIComponent(id)}/expire`),
   problems: () => call<{ problems: Problem[] }>('GET', '/api/alert-problems'),
+  notifications: (q: NotificationQuery) => {
+    const p = new URLSearchParams({ limit: String(q.limit) });
+    if (q.status) p.set('status', q.status);
+    if (q.channel) p.set('channel', q.channel);
+    if (q.after) {
+      p.set('before', String(Date.parse(q.after.created_at)));
+      p.set('before_id', q.after.id);
+    }
+    return call<{ counts: Record<NotificationStatus, number>; notifications: NotificationView[] }>('GET', `/api/alert-notifications?${p}`);
+  },
   ack: (subject: string, note: string) => call<unknown>('POST', '/api/problems/ack', { subject, note: note || null }),
   unack: (subject: string) => call<unknown>('POST', '/api/problems/unack', { subject }),
 };

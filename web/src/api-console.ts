@@ -17,8 +17,25 @@ export interface RegistryEntry {
   report_period_s?: number | null;
 }
 
-/** One sub-device in the fleet-wide list; acknowledgement and silences once the receiver has them. */
-export type SubDeviceRow = FleetSubDevice & { acknowledged?: boolean; silenced?: boolean };
+/** A box's report period and group (GET/PUT /api/codes/:dev_sno, src/store/platform.ts BoxSettings). */
+export interface CodeSettings {
+  dev_sno: string;
+  group: string | null;
+  report_period_s: number | null;
+  /** The period the box is told at login, and where it comes from. */
+  effective_period_s: number;
+  period_source: 'box' | 'group' | 'fleet';
+}
+
+/** A group of boxes with its report period (GET /api/groups). */
+export interface BoxGroup {
+  name: string;
+  report_period_s: number | null;
+  boxes: number;
+}
+
+/** One sub-device in the fleet-wide list, with its alert state (acknowledged, silenced). */
+export type SubDeviceRow = FleetSubDevice;
 export type { Availability, Location, Outage };
 
 export interface Page<T> {
@@ -92,6 +109,11 @@ export const consoleApi = {
     sendJson<RegistryEntry>('POST', `/api/admin/codes/${encodeURIComponent(devSno)}/${action}`),
   updateCode: (devSno: string, body: Record<string, string | number | null>) =>
     sendJson<RegistryEntry>('PATCH', `/api/admin/devices/${encodeURIComponent(devSno)}`, body),
+  codeSettings: async (devSno: string) => (await getJson<{ settings: CodeSettings }>(`/api/codes/${encodeURIComponent(devSno)}`)).settings,
+  putCodeSettings: async (devSno: string, body: { report_period_s: number | null; group: string | null }) =>
+    (await sendJson<{ settings: CodeSettings }>('PUT', `/api/codes/${encodeURIComponent(devSno)}`, body)).settings,
+  groups: async () => (await getJson<{ groups: BoxGroup[] }>('/api/groups')).groups,
+  putGroup: (name: string, reportPeriodS: number | null) => sendJson<BoxGroup>('PUT', `/api/groups/${encodeURIComponent(name)}`, { report_period_s: reportPeriodS }),
 };
 
 /** Where a CSV export of the same filters downloads from. */

@@ -14,6 +14,7 @@ import { FleetView } from './views/fleet.js';
 import { HistoryView } from './views/history.js';
 import { LocationsView } from './views/locations.js';
 import { LoginView } from './views/login.js';
+import { NotificationsView } from './views/notifications.js';
 import { ProblemsView } from './views/problems.js';
 
 function Page() {
@@ -42,6 +43,8 @@ function Page() {
       return <ChannelsView key={key} />;
     case 'silences':
       return <SilencesView key={key} />;
+    case 'notifications':
+      return <NotificationsView key={key} />;
     default:
       return <ProblemsView key={key} params={r.params} />;
   }

@@ -29,7 +29,7 @@ export function duration(ms: number): string {
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
-const OPTIONS: Record<'full' | 'short' | 'dayClock' | 'clock', Intl.DateTimeFormatOptions> = {
+const OPTIONS: Record<'full' | 'short' | 'dayClock' | 'clock' | 'hourMinute' | 'day', Intl.DateTimeFormatOptions> = {
   full: {
     year: 'numeric',
     month: '2-digit',
@@ -43,6 +43,8 @@ const OPTIONS: Record<'full' | 'short' | 'dayClock' | 'clock', Intl.DateTimeForm
   short: { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' },
   dayClock: { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' },
   clock: { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' },
+  hourMinute: { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
+  day: { month: '2-digit', day: '2-digit' },
 };
 function format(kind: keyof typeof OPTIONS): Intl.DateTimeFormat {
   const tz = zone.value || undefined;
@@ -90,6 +92,25 @@ export function clockTime(iso: string, now = Date.now()): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return format(dayOf(d) === dayOf(new Date(now)) ? 'clock' : 'dayClock').format(d);
+}
+
+/**
+ * Labels of a time axis's ticks (seconds since the epoch), short enough not to run into each
+ * other: "14:00", with the date under it ("14:00\n11/25") at the first tick of each day; just
+ * the date when ticks are a day or more apart.
+ */
+export function axisTimeLabels(ticks: number[]): string[] {
+  const daily = ticks.length > 1 && ticks[1]! - ticks[0]! >= 86_400;
+  let lastDay = '';
+  return ticks.map((s) => {
+    const d = new Date(s * 1000);
+    const day = dayOf(d);
+    const newDay = day !== lastDay;
+    lastDay = day;
+    if (daily) return format('day').format(d);
+    const clock = format('hourMinute').format(d);
+    return newDay ? `${clock}\n${format('day').format(d)}` : clock;
+  });
 }
 
 /** Why a status changed, in words. */

@@ -4,7 +4,7 @@
 // (/boxes/<dev_sno>, /?q=...) are turned into hash routes.
 import { signal } from '@preact/signals';
 
-export type PageName = 'problems' | 'boxes' | 'box' | 'history' | 'codes' | 'locations' | 'admin-users' | 'admin-audit' | 'channels' | 'silences';
+export type PageName = 'problems' | 'boxes' | 'box' | 'history' | 'codes' | 'locations' | 'admin-users' | 'admin-audit' | 'channels' | 'silences' | 'notifications';
 export type Route =
   | { name: Exclude<PageName, 'box'>; params: URLSearchParams }
   | { name: 'box'; devSno: string; params: URLSearchParams };
@@ -20,6 +20,7 @@ const PATHS: Record<string, Exclude<PageName, 'box'>> = {
   '/admin/audit': 'admin-audit',
   '/alerts/channels': 'channels',
   '/alerts/silences': 'silences',
+  '/alerts/notifications': 'notifications',
 };
 
 export function parseHash(hash: string): Route {
@@ -48,6 +49,7 @@ const BASES: Record<Exclude<PageName, 'box'>, string> = {
   'admin-audit': '#/admin/audit',
   channels: '#/alerts/channels',
   silences: '#/alerts/silences',
+  notifications: '#/alerts/notifications',
 };
 
 export function pageHref(name: Exclude<PageName, 'box'>, params?: URLSearchParams | Record<string, string>): string {

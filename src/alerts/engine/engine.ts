@@ -11,6 +11,7 @@ import { dueNotices, ensureNotices, markNotified, nextNoticeAt, syncNotices } fr
 import { boxSubject, groupKeyOf, isNews, isProblemStatus, route, subjectOf, timingOf, type RouteTarget } from './routing.js';
 import { findSilence, silenceEndsAt } from './silences.js';
 import { testNotification } from './notification.js';
+import { subjectAlertStates, type SubjectAlertState } from './subject-state.js';
 import { emptyState, type AlertEngineState } from './state.js';
 import type { Acknowledgement, AlertEvent, EngineOutput, ItemChange, Notification, NotificationItem, Problem, Rule, Silence, SuppressedEvent } from './types.js';
 
@@ -74,6 +75,11 @@ export class AlertEngine {
       if (s) out.push({ subject: p.subject, silence_id: s.id, until: silenceEndsAt(s, now) });
     }
     return out;
+  }
+
+  /** Acknowledged / silenced state of those of `subjects` with an open problem (one page of a list). */
+  subjectStates(subjects: Iterable<string>, now: number): Map<string, SubjectAlertState> {
+    return subjectAlertStates(this.state.problems, this.silences, subjects, now);
   }
 
   /** Acknowledges an open problem: its reminders and escalation stop. False when not open. */

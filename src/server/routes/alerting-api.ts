@@ -315,16 +315,19 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
   }
 
   // ---- notifications (nothing dropped: each lists the transitions it covered)
-  app.get<{ Querystring: { status?: string; channel?: string; before?: string; limit?: string } }>('/api/alert-notifications', async (req, reply) => {
+  app.get<{ Querystring: { status?: string; channel?: string; before?: string; before_id?: string; limit?: string } }>('/api/alert-notifications', async (req, reply) => {
     const q = req.query;
     const wrong = notOneOf(q.status, ['pending', 'delivered', 'failed']);
     if (wrong) return sendError(reply, 'bad_request', wrong, 'status');
     if (q.before !== undefined && !/^\d+$/.test(q.before)) return sendError(reply, 'bad_request', 'must be a time in ms (created_at of the last row)', 'before');
+    if (q.before_id !== undefined && q.before === undefined) return sendError(reply, 'bad_request', 'goes with before (the id of the last row shown)', 'before_id');
+    if (q.limit !== undefined && !/^\d{1,4}$/.test(q.limit)) return sendError(reply, 'bad_request', 'must be a number of rows', 'limit');
     const [rows, counts] = await Promise.all([
       a.listNotifications({
         status: q.status as NotificationStatus | undefined,
         channel: q.channel,
         before: q.before === undefined ? undefined : Number(q.before),
+        beforeId: q.before_id,
         limit: q.limit === undefined ? undefined : Number(q.limit),
       }),
       a.notificationCounts(),

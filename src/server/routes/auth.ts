@@ -63,6 +63,8 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 function requiredRole(method: string, path: string): Role {
   if (path.startsWith('/api/users') || path.startsWith('/api/audit')) return 'admin';
   if (path === '/api/me' || path.startsWith('/api/me/') || path === '/api/keys' || path.startsWith('/api/keys/')) return 'viewer';
+  // What was sent where, with the services' error answers: the people who act on alerts.
+  if (path.startsWith('/api/alert-notifications')) return 'operator';
   if (READS.has(method)) return 'viewer';
   if (path.startsWith('/api/admin/')) return 'admin';
   // Where alerts go and what places are called is configuration: admins only. Silences and

@@ -14,6 +14,7 @@ import { csvLines, type CsvValue } from '../../store/csv.js';
 import { CursorError, decodeCursor } from '../../store/paging.js';
 import { DEFAULT_PAGE as DEFAULT_PAGE_LIMIT, MAX_PAGE as MAX_PAGE_LIMIT } from '../../store/types.js';
 import type * as api from '../../store/types.js';
+import type { SubjectAlertState } from '../../alerts/engine/index.js';
 import { errorBody } from '../errors.js';
 
 /** A query parameter that is wrong: answered 400 naming it. */
@@ -198,6 +199,26 @@ export interface ConsoleRouteOptions {
    * of the earlier routes, which must then not be registered). Default true.
    */
   readRoutes?: boolean;
+  /** Alert state (acknowledged, silenced) of a page's subjects, looked up once per page. */
+  alertStates?: (subjects: string[]) => Promise<Map<string, SubjectAlertState>>;
+}
+
+/** The rows with the alert state of each (`alert`, null when no problem is open): one lookup for the page. */
+async function withAlerts<T>(rows: T[], subjectOf: (r: T) => string, lookup: ConsoleRouteOptions['alertStates']): Promise<(T & { alert: api.AlertState | null })[]> {
+  const states = lookup ? await lookup(rows.map(subjectOf)) : new Map<string, SubjectAlertState>();
+  return rows.map((r) => {
+    const s = states.get(subjectOf(r));
+    return { ...r, alert: s ? alertStateView(s) : null };
+  });
+}
+
+function alertStateView(s: SubjectAlertState): api.AlertState {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    subject: s.subject,
+    acknowledged: s.acknowledged ? { by: s.acknowledged.by, at: iso(s.acknowledged.at), note: s.acknowledged.note } : null,
+    silenced: s.silenced ? { silence_id: s.silenced.silence_id, until: s.silenced.until === null ? null : iso(s.silenced.until) } : null,
+  };
 }
 
 export async function registerConsoleRoutes(app: FastifyInstance, store: api.Store, opts: ConsoleRouteOptions = {}): Promise<void> {
@@ -214,7 +235,8 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
     scope.get<{ Querystring: Static<typeof SubDeviceQuery> }>('/api/sub-devices', { schema: { querystring: SubDeviceQuery } }, async (req) => {
       const query = subDeviceQuery(req.query);
       const after = req.query.cursor === undefined ? undefined : decodeCursor(query.sort ?? 'box', req.query.cursor);
-      return store.listSubDevices({ ...query, after, limit: req.query.limit });
+      const page = await store.listSubDevices({ ...query, after, limit: req.query.limit });
+      return { ...page, sub_devices: await withAlerts(page.sub_devices, (r) => `sub:${r.ep_id}`, opts.alertStates) };
     });
 
     scope.get<{ Querystring: SubDeviceFilters }>('/api/export/sub-devices.csv', { schema: { querystring: SubDeviceExport } }, async (req, reply) =>
@@ -312,16 +334,17 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
       return reply.code(404).send(errorBody('not_found', `no location ${req.params.id}`, 'id'));
     });
 
-    if (opts.readRoutes !== false) registerReadRoutes(scope, store);
+    if (opts.readRoutes !== false) registerReadRoutes(scope, store, opts.alertStates);
   });
 }
 
 /** The box list and history routes, with sorting, filters and time ranges. */
-function registerReadRoutes(scope: FastifyInstance, store: api.Store): void {
+function registerReadRoutes(scope: FastifyInstance, store: api.Store, alertStates: ConsoleRouteOptions['alertStates']): void {
   scope.get<{ Querystring: Static<typeof BoxQuery> }>('/api/devices', { schema: { querystring: BoxQuery } }, async (req) => {
     const { status, q, location, version, disk_min, sort, order, limit, offset } = req.query;
     if (status !== undefined && status !== 'online' && status !== 'offline') throw new BadParamError('status', 'must be online or offline');
-    return store.listBoxes({ status, q: q || undefined, location, version, disk_min, sort, order, limit, offset });
+    const page = await store.listBoxes({ status, q: q || undefined, location, version, disk_min, sort, order, limit, offset });
+    return { ...page, boxes: await withAlerts(page.boxes, (b) => `box:${b.dev_sno}`, alertStates) };
   });
 
   scope.get<{ Params: Static<typeof DevSnoParams>; Querystring: Static<typeof BoxHistoryQuery> }>(

@@ -226,7 +226,11 @@ export class PgAlerting implements AlertingStore {
     };
     if (q.status) add('status = ?', q.status);
     if (q.channel) add('channel = ?', q.channel);
-    if (q.before !== undefined) add('created_at < ?', q.before);
+    if (q.before !== undefined && q.beforeId !== undefined) {
+      // Rows of one engine step share created_at: the id settles where the page ended.
+      args.push(q.before, q.beforeId);
+      where.push(`(created_at < $${args.length - 1} OR (created_at = $${args.length - 1} AND id < $${args.length}))`);
+    } else if (q.before !== undefined) add('created_at < ?', q.before);
     args.push(clampLimit(q.limit));
     const { rows } = await this.pool.query<NotificationRow>(
       `SELECT ${NOTIFICATION_COLUMNS} FROM alert_notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

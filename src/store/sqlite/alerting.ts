@@ -245,7 +245,11 @@ export class SqliteAlerting implements AlertingStore {
         where.push('channel = ?');
         args.push(q.channel);
       }
-      if (q.before !== undefined) {
+      if (q.before !== undefined && q.beforeId !== undefined) {
+        // Rows of one engine step share created_at: the id settles where the page ended.
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+        args.push(q.before, q.before, q.beforeId);
+      } else if (q.before !== undefined) {
         where.push('created_at < ?');
         args.push(q.before);
       }

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { alertingApi, type Problem } from '../alerting-api.js';
 import { t } from '../i18n/index.js';
 import { handleError } from '../state/session.js';
+import { TimeAgo } from './time-ago.js';
 
 export function AckButton({ problem, onChange }: { problem: Pick<Problem, 'subject' | 'acknowledged'>; onChange: () => void }) {
   const [open, setOpen] = useState(false);
@@ -27,7 +28,7 @@ export function AckButton({ problem, onChange }: { problem: Pick<Problem, 'subje
     return (
       <span class="ack-state">
         <span class="pill ack" title={ack.note ?? ''}>
-          {t('ack.done', { who: ack.by })}
+          {t('ack.done', { who: ack.by })} · <TimeAgo at={ack.at} />
         </span>
         {ack.note ? <span class="muted"> “{ack.note}”</span> : null}{' '}
         <button type="button" class="link-button" disabled={busy} onClick={() => void act(() => alertingApi.unack(problem.subject))}>

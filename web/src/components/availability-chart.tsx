@@ -4,7 +4,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'preact/hooks';
 import type { Outage } from '../api-console.js';
-import { clockTime, shortDateTime } from '../format.js';
+import { axisTimeLabels, shortDateTime } from '../format.js';
 import { lang, t } from '../i18n/index.js';
 import { zone } from '../state/zone.js';
 
@@ -34,6 +34,9 @@ export function AvailabilityChart({ outages, cameras, from, to }: { outages: Out
     const el = holder.current;
     if (!el) return;
     const data = downSeries(outages, cameras, from, to);
+    // The x labels last drawn, with their places: written to data-x-ticks after each draw, so a
+    // test (or any tool that cannot read a canvas) can tell whether labels run into each other.
+    let ticks: { at: number; text: string }[] = [];
     const plot = new uPlot(
       {
         width: Math.max(200, el.clientWidth),
@@ -43,10 +46,23 @@ export function AvailabilityChart({ outages, cameras, from, to }: { outages: Out
         ...(tz ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), tz) } : {}),
         scales: { y: { range: [0, Math.max(1, cameras)] } },
         axes: [
-          // Times in the operator's zone and language, 24-hour (uPlot's own labels are English am/pm).
-          { stroke: '#5b6572', values: (_u, splits) => splits.map((s) => clockTime(new Date(s * 1000).toISOString(), to).replace(/:\d{2}$/, '')) },
+          // Times in the operator's zone and language, 24-hour (uPlot's own labels are English
+          // am/pm); at least 80 px apart so "14:00" labels never touch, the date under the first of a day.
+          {
+            stroke: '#5b6572',
+            space: 80,
+            size: 48,
+            values: (_u, splits) => {
+              const labels = axisTimeLabels(splits);
+              ticks = splits.map((at, i) => ({ at, text: labels[i]! }));
+              return labels;
+            },
+          },
           { stroke: '#5b6572', size: 40, incrs: [1, 2, 5, 10, 20, 50] },
         ],
+        hooks: {
+          draw: [(u) => (el.dataset.xTicks = JSON.stringify(ticks.map((tk) => [Math.round(u.valToPos(tk.at, 'x')), tk.text])))],
+        },
         series: [
           { value: (_u, v) => (v == null ? '' : shortDateTime(new Date(v * 1000).toISOString())) },
           { label, stroke: '#b42318', fill: 'rgba(180, 35, 24, 0.15)', width: 1.5, paths: uPlot.paths.stepped!({ align: 1 }) },

@@ -12,6 +12,8 @@ import { throttled } from './throttle.js';
 
 export const PROBLEM_PAGE = 100;
 const REFRESH_MS = 1000;
+/** Acknowledgements and silences are not in the live stream: the list is looked at again this often. */
+const ALERT_STATE_REFRESH_MS = 10_000;
 /** One refetch reloads at most this many rows (the rest come with "more"). */
 const MAX_RELOAD = 1000;
 
@@ -28,6 +30,8 @@ export interface ProblemFilters {
   type: string;
   location: string;
   q: string;
+  /** Leave out rows whose problem is acknowledged or silenced (someone is on it). */
+  hideHandled: boolean;
 }
 
 export type ProblemRow = { kind: 'box'; key: string; box: Box; since: string } | { kind: 'sub'; key: string; sub: SubDeviceRow; since: string };
@@ -60,6 +64,7 @@ function paramsOf(f: ProblemFilters): URLSearchParams {
   if (f.status !== 'problems') p.set('status', f.status);
   if (f.sort !== 'down_since') p.set('sort', f.sort);
   for (const k of ['type', 'location', 'q'] as const) if (f[k]) p.set(k, f[k]);
+  if (f.hideHandled) p.set('handled', 'hide');
   return p;
 }
 
@@ -71,6 +76,7 @@ export function filtersOf(params: URLSearchParams): ProblemFilters {
     type: params.get('type') ?? '',
     location: params.get('location') ?? '',
     q: params.get('q') ?? '',
+    hideHandled: params.get('handled') === 'hide',
   };
 }
 
@@ -86,10 +92,14 @@ export class ProblemsStore {
   private boxesTotal = 0;
   private readonly liveRefresh = throttled(() => this.reload(), REFRESH_MS, handleError);
   private readonly unlisten: () => void;
+  private readonly poll: number;
 
   constructor(params: URLSearchParams) {
     this.filters.value = filtersOf(params);
     this.unlisten = listen({ transitions: () => this.liveRefresh.run() });
+    this.poll = window.setInterval(() => {
+      if (document.visibilityState === 'visible') this.liveRefresh.run();
+    }, ALERT_STATE_REFRESH_MS);
   }
 
   setFilters(change: Partial<ProblemFilters>): void {
@@ -169,12 +179,18 @@ export class ProblemsStore {
     if (this.subsCursor && lastSub) cutoffs.push({ kind: 'sub', key: `sub:${lastSub.ep_id}`, sub: lastSub, since: lastSub.since });
     const lastBox = this.boxes[this.boxes.length - 1];
     if (this.boxes.length < this.boxesTotal && lastBox) cutoffs.push({ kind: 'box', key: `box:${lastBox.dev_sno}`, box: lastBox, since: lastBox.status_changed_at });
-    this.rows.value = rows.filter((r) => cutoffs.every((c) => compareRows(r, c, sort) <= 0));
+    const handled = (r: ProblemRow) => {
+      const a = r.kind === 'box' ? r.box.alert : r.sub.alert;
+      return Boolean(a && (a.acknowledged || a.silenced));
+    };
+    const hide = this.filters.value.hideHandled;
+    this.rows.value = rows.filter((r) => cutoffs.every((c) => compareRows(r, c, sort) <= 0) && !(hide && handled(r)));
     this.hasMore.value = cutoffs.length > 0;
   }
 
   dispose(): void {
     this.unlisten();
+    window.clearInterval(this.poll);
     this.liveRefresh.cancel();
   }
 }

@@ -3,6 +3,7 @@ import { signal } from '@preact/signals';
 import { api, Unauthorized } from '../api.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { LiveConnection, everConnected } from './live.js';
+import { loadMe } from './me.js';
 
 /** A notice on the login form: one of ours (translated when shown) or the server's words. */
 export type Notice = { key: MessageKey } | { text: string };
@@ -39,6 +40,7 @@ export async function start(): Promise<void> {
     // Anything else: show the page anyway, with the error.
   }
   loadError.value = null;
+  void loadMe();
   session.value = { kind: 'in' };
   live?.close();
   everConnected.value = false;

@@ -2,6 +2,7 @@
 // DingTalk, WeCom, Feishu or webhook channel. Secrets are write-only: the API returns them masked.
 import { useEffect, useState } from 'preact/hooks';
 import { alertingApi, type Channel, type SendOutcome } from '../alerting-api.js';
+import { AdminForm, Field } from '../components/admin-form.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { handleError } from '../state/session.js';
@@ -52,43 +53,33 @@ function AddChannel({ onAdded }: { onAdded: () => void }) {
   const [name, setName] = useState('');
   const [lang, setLang] = useState('zh-CN');
   const [values, setValues] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const submit = async () => {
     const config: Record<string, unknown> = { kind, lang };
     for (const [field] of FIELDS[kind]) {
       const v = (values[field] ?? '').trim();
       if (!v) continue;
       config[field] = field === 'keywords' ? v.split(/[,，]/).map((k) => k.trim()).filter(Boolean) : v;
     }
-    try {
-      const c = await alertingApi.createChannel({ name: name.trim(), config });
-      setMessage({ ok: true, text: t('channels.saved', { name: c.name }) });
-      setValues({});
-      setName('');
-      onAdded();
-    } catch (err) {
-      setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
-    }
+    const c = await alertingApi.createChannel({ name: name.trim(), config });
+    setValues({});
+    setName('');
+    onAdded();
+    return t('channels.saved', { name: c.name });
   };
   return (
-    <form class="panel form" onSubmit={(e) => void submit(e)}>
-      <h2>{t('channels.add')}</h2>
-      <label>
-        {t('channels.kind')}
+    <AdminForm class="panel form" title={t('channels.add')} submitClass="button" submitLabel={t('channels.save')} onSubmit={submit}>
+      <Field label={t('channels.kind')}>
         <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value as Kind)}>
           {KINDS.map((k) => (
             <option value={k}>{KIND_NAMES[k]}</option>
           ))}
         </select>
-      </label>
-      <label>
-        {t('channels.name')}
+      </Field>
+      <Field label={t('channels.name')}>
         <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-      </label>
+      </Field>
       {FIELDS[kind].map(([field, label]) => (
-        <label key={`${kind}-${field}`}>
-          {t(label)}
+        <Field key={`${kind}-${field}`} label={t(label)}>
           {field === 'secret' ? (
             <input
               name={field}
@@ -107,25 +98,16 @@ function AddChannel({ onAdded }: { onAdded: () => void }) {
               onInput={(e) => setValues({ ...values, [field]: (e.target as HTMLInputElement).value })}
             />
           )}
-        </label>
+        </Field>
       ))}
-      <label>
-        {t('channels.lang')}
+      <Field label={t('channels.lang')}>
         <select name="lang" value={lang} onChange={(e) => setLang((e.target as HTMLSelectElement).value)}>
           <option value="zh-CN">中文</option>
           <option value="en">English</option>
         </select>
-      </label>
+      </Field>
       <p class="muted">{t('channels.secretHidden')}</p>
-      <button type="submit" class="button">
-        {t('channels.save')}
-      </button>
-      {message ? (
-        <p class={message.ok ? 'result ok' : 'result bad'} role="status">
-          {message.text}
-        </p>
-      ) : null}
-    </form>
+    </AdminForm>
   );
 }
 

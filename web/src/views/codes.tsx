@@ -1,10 +1,12 @@
 // The device registry: authorization codes (dev_sno) issued by the platform or registered from
-// boxes, with their names and places. Admins issue or register a code, name it, place it, set its
-// report period (when the receiver keeps one), revoke and reinstate it.
+// boxes, with their names and places. Admins issue or register a code, name it, place it, put it
+// in a group, set its report period (or its group's), revoke and reinstate it.
 import { useEffect, useState } from 'preact/hooks';
-import { consoleApi, type RegistryEntry } from '../api-console.js';
+import { consoleApi, type CodeSettings, type RegistryEntry } from '../api-console.js';
+import { AdminForm, Field } from '../components/admin-form.js';
 import { DataTable } from '../components/data-table.js';
 import { Segmented } from '../components/filters.js';
+import { GroupPeriods, parseGroup, parsePeriod } from '../components/report-period.js';
 import { ReportHelp } from '../components/report-help.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { t } from '../i18n/index.js';
@@ -13,31 +15,74 @@ import { handleError } from '../state/session.js';
 
 type Filter = '' | 'active' | 'revoked';
 
-function EditCode({ code, onDone }: { code: RegistryEntry; onDone(): void }) {
+/** A code's name and place, as the add form and the row editor both ask for them. */
+function NameAndPlace(p: { name: string; place: string; setName(v: string): void; setPlace(v: string): void }) {
+  return (
+    <>
+      <Field label={t('col.name')}>
+        <input value={p.name} maxLength={200} onInput={(ev) => p.setName(ev.currentTarget.value)} />
+      </Field>
+      <Field label={t('col.location')}>
+        <input value={p.place} maxLength={200} onInput={(ev) => p.setPlace(ev.currentTarget.value)} />
+      </Field>
+    </>
+  );
+}
+
+function EditCode({ code, groups, onDone }: { code: RegistryEntry; groups: string[]; onDone(notice: string): void }) {
   const [name, setName] = useState(code.name ?? '');
   const [place, setPlace] = useState(code.location ?? '');
-  const hasPeriod = 'report_period_s' in code;
-  const [period, setPeriod] = useState(code.report_period_s == null ? '' : String(code.report_period_s));
+  const [settings, setSettings] = useState<CodeSettings | null>(null);
+  const [period, setPeriod] = useState('');
+  const [group, setGroup] = useState('');
+  useEffect(() => {
+    consoleApi
+      .codeSettings(code.dev_sno)
+      .then((s) => {
+        setSettings(s);
+        setPeriod(s.report_period_s === null ? '' : String(s.report_period_s));
+        setGroup(s.group ?? '');
+      })
+      .catch(handleError);
+  }, [code.dev_sno]);
+  // The period fields start from what is stored: nothing is saved before that is known.
+  if (!settings) return <span class="muted">{t('app.loading')}</span>;
+  const listId = `groups-${code.dev_sno}`;
   return (
-    <form
+    <AdminForm
       class="inline-form edit-code"
-      onSubmit={(ev) => {
-        ev.preventDefault();
-        const body: Record<string, string | number | null> = { name: name.trim() || null, location: place.trim() || null };
-        if (hasPeriod) body.report_period_s = period.trim() === '' ? null : Number(period);
-        void consoleApi.updateCode(code.dev_sno, body).then(onDone).catch(handleError);
+      submitClass="small-button"
+      submitLabel={t('admin.save')}
+      onSubmit={async () => {
+        const body = { report_period_s: parsePeriod(period), group: parseGroup(group) };
+        await consoleApi.updateCode(code.dev_sno, { name: name.trim() || null, location: place.trim() || null });
+        const saved = await consoleApi.putCodeSettings(code.dev_sno, body);
+        onDone(`${t('codes.saved', { code: code.dev_sno })} ${periodNow(saved)}`);
       }}
+      after={
+        <span class="muted period-now">
+          {periodNow(settings)} · {t('codes.periodHint')}
+        </span>
+      }
     >
-      <input value={name} aria-label={t('col.name')} placeholder={t('col.name')} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-      <input value={place} aria-label={t('col.location')} placeholder={t('col.location')} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
-      {hasPeriod ? (
-        <input type="number" min={1} value={period} aria-label={t('codes.period')} placeholder={t('codes.period')} onInput={(ev) => setPeriod(ev.currentTarget.value)} />
-      ) : null}
-      <button type="submit" class="small-button">
-        {t('admin.save')}
-      </button>
-    </form>
+      <NameAndPlace name={name} place={place} setName={setName} setPlace={setPlace} />
+      <Field label={t('codes.group')}>
+        <input value={group} list={listId} placeholder={t('codes.noGroup')} onInput={(ev) => setGroup(ev.currentTarget.value)} />
+      </Field>
+      <datalist id={listId}>
+        {groups.map((g) => (
+          <option key={g} value={g} />
+        ))}
+      </datalist>
+      <Field label={t('codes.period')}>
+        <input value={period} inputMode="numeric" placeholder="—" title={t('codes.periodHint')} onInput={(ev) => setPeriod(ev.currentTarget.value)} />
+      </Field>
+    </AdminForm>
   );
+}
+
+function periodNow(s: CodeSettings): string {
+  return t('codes.periodNow', { n: s.effective_period_s, source: t(`codes.periodFrom.${s.period_source}`) });
 }
 
 export function CodesView() {
@@ -48,10 +93,16 @@ export function CodesView() {
   const [name, setName] = useState('');
   const [place, setPlace] = useState('');
   const [issued, setIssued] = useState<string | null>(null);
-  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const [groupsVersion, setGroupsVersion] = useState(0);
+  const [groupNames, setGroupNames] = useState<string[]>([]);
   const reload = () => {
     setEditing(null);
     consoleApi.codes().then(setCodes).catch(handleError);
+    consoleApi
+      .groups()
+      .then((gs) => setGroupNames(gs.map((g) => g.name)))
+      .catch(handleError);
   };
   useEffect(() => {
     reload();
@@ -63,42 +114,23 @@ export function CodesView() {
     <main class="admin-page">
       <section class="panel">
         <h1 class="page-title">{t('codes.title')}</h1>
-        <form
+        <AdminForm
           class="admin-form"
-          onSubmit={(ev) => {
-            ev.preventDefault();
-            setError('');
-            consoleApi
-              .addCode({ ...(given.trim() ? { dev_sno: given.trim() } : {}), name: name.trim() || null, location: place.trim() || null })
-              .then((entry) => {
-                setIssued(entry.dev_sno);
-                setGiven('');
-                setName('');
-                setPlace('');
-                reload();
-              })
-              .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+          submitLabel={given.trim() ? t('codes.register') : t('codes.issue')}
+          onSubmit={async () => {
+            const entry = await consoleApi.addCode({ ...(given.trim() ? { dev_sno: given.trim() } : {}), name: name.trim() || null, location: place.trim() || null });
+            setIssued(entry.dev_sno);
+            setGiven('');
+            setName('');
+            setPlace('');
+            reload();
           }}
         >
-          <label>
-            <span>{t('codes.existing')}</span>
+          <Field label={t('codes.existing')}>
             <input value={given} maxLength={128} placeholder={t('codes.existingHint')} onInput={(ev) => setGiven(ev.currentTarget.value)} />
-          </label>
-          <label>
-            <span>{t('col.name')}</span>
-            <input value={name} maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-          </label>
-          <label>
-            <span>{t('col.location')}</span>
-            <input value={place} maxLength={200} onInput={(ev) => setPlace(ev.currentTarget.value)} />
-          </label>
-          <button type="submit" class="primary">
-            {given.trim() ? t('codes.register') : t('codes.issue')}
-          </button>
-          <p class="error" role="alert">
-            {error}
-          </p>
-        </form>
+          </Field>
+          <NameAndPlace name={name} place={place} setName={setName} setPlace={setPlace} />
+        </AdminForm>
         {issued ? (
           <div class="issued" role="status">
             <p>
@@ -119,6 +151,11 @@ export function CodesView() {
             onChange={(v) => setFilter(v)}
           />
         </div>
+        {notice ? (
+          <p class="form-message result ok notice" role="status">
+            {notice}
+          </p>
+        ) : null}
         <DataTable<RegistryEntry>
           class="code-table"
           columns={[
@@ -139,7 +176,15 @@ export function CodesView() {
               class: 'code-name',
               cell: (c) =>
                 editing === c.dev_sno ? (
-                  <EditCode code={c} onDone={reload} />
+                  <EditCode
+                    code={c}
+                    groups={groupNames}
+                    onDone={(said) => {
+                      setNotice(said);
+                      setGroupsVersion((v) => v + 1);
+                      reload();
+                    }}
+                  />
                 ) : (
                   <span>
                     {c.name || <span class="muted">{t('box.noName')}</span>}
@@ -178,6 +223,7 @@ export function CodesView() {
           empty={codes === null ? null : codes.length === 0 ? <NoCodes /> : t('codes.noMatch')}
         />
       </section>
+      <GroupPeriods version={groupsVersion} />
     </main>
   );
 }

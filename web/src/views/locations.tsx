@@ -2,6 +2,7 @@
 // shown in every list instead of the id. Admins add, rename and delete entries here.
 import { useEffect, useState } from 'preact/hooks';
 import { consoleApi, type Location } from '../api-console.js';
+import { AdminForm, Field } from '../components/admin-form.js';
 import { DataTable } from '../components/data-table.js';
 import { t } from '../i18n/index.js';
 import { loadLocations, locations } from '../state/locations.js';
@@ -10,21 +11,17 @@ import { handleError } from '../state/session.js';
 function EditName({ loc, onDone }: { loc: Location; onDone(): void }) {
   const [name, setName] = useState(loc.name);
   return (
-    <form
+    <AdminForm
       class="inline-form"
-      onSubmit={(ev) => {
-        ev.preventDefault();
-        void consoleApi
-          .putLocation(loc.id, { name: name.trim(), parent_id: loc.parent_id, lat: loc.lat, lon: loc.lon })
-          .then(onDone)
-          .catch(handleError);
+      submitClass="small-button"
+      submitLabel={t('admin.save')}
+      onSubmit={async () => {
+        await consoleApi.putLocation(loc.id, { name: name.trim(), parent_id: loc.parent_id, lat: loc.lat, lon: loc.lon });
+        onDone();
       }}
     >
       <input value={name} aria-label={t('locations.name')} required maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-      <button type="submit" class="small-button">
-        {t('admin.save')}
-      </button>
-    </form>
+    </AdminForm>
   );
 }
 
@@ -32,7 +29,6 @@ export function LocationsView() {
   const [id, setId] = useState('');
   const [name, setName] = useState('');
   const [editing, setEditing] = useState<string | null>(null);
-  const [error, setError] = useState('');
   useEffect(() => {
     void loadLocations(true);
     document.title = t('app.titleLocations');
@@ -47,36 +43,23 @@ export function LocationsView() {
       <section class="panel">
         <h1 class="page-title">{t('locations.title')}</h1>
         <p class="muted">{t('locations.intro')}</p>
-        <form
+        <AdminForm
           class="admin-form"
-          onSubmit={(ev) => {
-            ev.preventDefault();
-            setError('');
-            consoleApi
-              .putLocation(id.trim(), { name: name.trim() })
-              .then(() => {
-                setId('');
-                setName('');
-                reload();
-              })
-              .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+          submitLabel={t('locations.add')}
+          onSubmit={async () => {
+            await consoleApi.putLocation(id.trim(), { name: name.trim() });
+            setId('');
+            setName('');
+            reload();
           }}
         >
-          <label>
-            <span>{t('locations.id')}</span>
+          <Field label={t('locations.id')}>
             <input value={id} required maxLength={200} placeholder="95274d2c-…" onInput={(ev) => setId(ev.currentTarget.value)} />
-          </label>
-          <label>
-            <span>{t('locations.name')}</span>
+          </Field>
+          <Field label={t('locations.name')}>
             <input value={name} required maxLength={200} onInput={(ev) => setName(ev.currentTarget.value)} />
-          </label>
-          <button type="submit" class="primary">
-            {t('locations.add')}
-          </button>
-          <p class="error" role="alert">
-            {error}
-          </p>
-        </form>
+          </Field>
+        </AdminForm>
         <DataTable<Location>
           class="location-table"
           columns={[

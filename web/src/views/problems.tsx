@@ -4,6 +4,7 @@
 // the bottom of the screen, in reach of a thumb.
 import { useEffect, useState } from 'preact/hooks';
 import { exportHref } from '../api-console.js';
+import { AlertStateCell } from '../components/alert-state.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { DateTime, Lasting } from '../components/date-time.js';
 import { SearchBox, Segmented } from '../components/filters.js';
@@ -27,7 +28,7 @@ function BoxCell({ devSno, name }: { devSno: string; name: string | null }) {
   );
 }
 
-function columns(): Column<ProblemRow>[] {
+function columns(onAlertChange: () => void): Column<ProblemRow>[] {
   return [
     {
       id: 'status',
@@ -80,24 +81,19 @@ function columns(): Column<ProblemRow>[] {
       id: 'reason',
       label: t('col.reason'),
       class: 'reason-cell',
-      cell: (r) => {
-        if (r.kind === 'box') return reasonText('report_timeout');
-        const ack = [r.sub.acknowledged ? t('problems.acknowledged') : '', r.sub.silenced ? t('problems.silenced') : ''].filter(Boolean);
-        return (
+      cell: (r) =>
+        r.kind === 'box' ? (
+          reasonText('report_timeout')
+        ) : (
           <span>
             {r.sub.reason ? reasonText(r.sub.reason) : '—'}
             {r.sub.detail ? <span class="muted detail"> {r.sub.detail}</span> : null}
-            {ack.map((a) => (
-              <span key={a} class="kind-tag ack">
-                {a}
-              </span>
-            ))}
           </span>
-        );
-      },
+        ),
     },
     { id: 'since', label: t('col.since'), class: 'since', sortKey: 'down_since', cell: (r) => <DateTime at={r.since} /> },
     { id: 'for', label: t('col.for'), class: 'for num', cell: (r) => <Lasting since={r.since} /> },
+    { id: 'alert', label: t('col.alert'), class: 'alert-cell', cell: (r) => <AlertStateCell state={r.kind === 'box' ? r.box.alert : r.sub.alert} onChange={onAlertChange} /> },
   ];
 }
 
@@ -118,7 +114,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
   const f = store.filters.value;
   const rows = store.rows.value;
   const noBoxes = summary !== null && summary.boxes.total === 0;
-  const filtered = f.q !== '' || f.type !== '' || f.location !== '';
+  const filtered = f.q !== '' || f.type !== '' || f.location !== '' || f.hideHandled;
   const empty = rows === null ? null : noBoxes ? <NoBoxes /> : filtered || f.status !== 'problems' ? t('problems.noMatch') : t('problems.none');
   return (
     <main class="problems">
@@ -154,6 +150,10 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
             </select>
           </label>
           <SearchBox value={f.q} placeholder={t('problems.search')} label={t('problems.search')} onSearch={(q) => store.setFilters({ q })} />
+          <label class="check-label hide-handled">
+            <input type="checkbox" checked={f.hideHandled} onChange={(ev) => store.setFilters({ hideHandled: ev.currentTarget.checked })} />
+            <span>{t('problems.hideHandled')}</span>
+          </label>
         </div>
         <div class="toolbar problem-filters">
           <Segmented
@@ -175,7 +175,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
         </div>
         <DataTable
           class="problem-table"
-          columns={columns()}
+          columns={columns(() => void store.reload().catch(handleError))}
           rows={rows ?? []}
           rowKey={(r) => r.key}
           rowProps={(r) => ({ class: `problem-row kind-${r.kind}`, 'data-key': r.key })}

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { alertingApi, type Problem, type Silence } from '../alerting-api.js';
 import { AckButton } from '../components/ack-button.js';
+import { AdminForm, Field } from '../components/admin-form.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { t } from '../i18n/index.js';
@@ -20,53 +21,34 @@ function AddSilence({ onAdded }: { onAdded: () => void }) {
   const [camera, setCamera] = useState('');
   const [hours, setHours] = useState(2);
   const [comment, setComment] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const submit = async () => {
     const matchers = camera.trim() ? { ep_ids: [camera.trim()] } : { boxes: [box.trim()] };
-    try {
-      await alertingApi.createSilence({ matchers, ends_at: Date.now() + hours * 3600_000, comment: comment.trim() });
-      setMessage({ ok: true, text: t('silences.saved') });
-      setBox('');
-      setCamera('');
-      setComment('');
-      onAdded();
-    } catch (err) {
-      setMessage({ ok: false, text: err instanceof Error ? err.message : String(err) });
-    }
+    await alertingApi.createSilence({ matchers, ends_at: Date.now() + hours * 3600_000, comment: comment.trim() });
+    setBox('');
+    setCamera('');
+    setComment('');
+    onAdded();
+    return t('silences.saved');
   };
   return (
-    <form class="panel form" onSubmit={(e) => void submit(e)}>
-      <h2>{t('silences.add')}</h2>
-      <label>
-        {t('silences.box')}
+    <AdminForm class="panel form" title={t('silences.add')} submitClass="button" submitLabel={t('silences.save')} onSubmit={submit}>
+      <Field label={t('silences.box')}>
         <input name="box" required={!camera.trim()} value={box} onInput={(e) => setBox((e.target as HTMLInputElement).value)} />
-      </label>
-      <label>
-        {t('silences.camera')}
+      </Field>
+      <Field label={t('silences.camera')}>
         <input name="camera" value={camera} onInput={(e) => setCamera((e.target as HTMLInputElement).value)} />
-      </label>
-      <label>
-        {t('silences.duration')}
+      </Field>
+      <Field label={t('silences.duration')}>
         <select name="hours" value={String(hours)} onChange={(e) => setHours(Number((e.target as HTMLSelectElement).value))}>
           {HOURS.map((h) => (
             <option value={String(h)}>{t('silences.hours', { n: h })}</option>
           ))}
         </select>
-      </label>
-      <label>
-        {t('silences.comment')}
+      </Field>
+      <Field label={t('silences.comment')}>
         <input name="comment" value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} />
-      </label>
-      <button type="submit" class="button">
-        {t('silences.save')}
-      </button>
-      {message ? (
-        <p class={message.ok ? 'result ok' : 'result bad'} role="status">
-          {message.text}
-        </p>
-      ) : null}
-    </form>
+      </Field>
+    </AdminForm>
   );
 }
 
