@@ -57,6 +57,20 @@ async function navOutOfView(page: Page, width: number): Promise<string[]> {
   }, width);
 }
 
+/** Filter buttons (status choices) cut by the viewport or by a container that scrolls sideways. */
+async function filterButtonsOutOfView(page: Page, width: number): Promise<string[]> {
+  return page.evaluate((w) =>
+    [...document.querySelectorAll<HTMLElement>('.segmented')].flatMap((group) => [
+      ...[...group.querySelectorAll<HTMLElement>('.seg')]
+        .filter((b) => {
+          const r = b.getBoundingClientRect();
+          return r.left < 0 || r.right > w || r.width === 0;
+        })
+        .map((b) => b.textContent ?? ''),
+      ...(group.scrollWidth > group.clientWidth ? [`(${group.textContent} scrolls sideways)`] : []),
+    ]), width);
+}
+
 /** Pairs of the availability chart's x labels that run into each other (measured in uPlot's axis font). */
 async function overlappingChartLabels(page: Page): Promise<string[]> {
   return page.evaluate(() => {
@@ -150,6 +164,7 @@ describe('operator console pages in both languages, on a phone, with AA contrast
           if (lang === 'zh-CN') assert.deepEqual(await visibleWords(page, /[A-Za-z]{2,}/g), [], `no English on the Chinese ${p.name} page`);
           else assert.deepEqual(await visibleWords(page, /[\u4e00-\u9fff]+/g), [], `no Chinese on the English ${p.name} page`);
           assert.deepEqual(await navOutOfView(page, viewport.width), [], `${p.name}: every nav entry in view`);
+          assert.deepEqual(await filterButtonsOutOfView(page, viewport.width), [], `${p.name}: every filter button in view`);
           if (p.name === 'box') {
             assert.deepEqual(await overlappingChartLabels(page), [], 'chart time labels apart');
             assert.deepEqual(await timeOverName(page), [], 'history times apart from the names');
