@@ -27,6 +27,22 @@ for (const backend of backends()) {
       assert.equal(await res.text(), text);
     });
 
+    it('hides credentials a box wrote into ep_detail: not stored, not echoed, not in history', async () => {
+      // A box of its own (the legacy case below counts the example box's reports).
+      const body = JSON.parse(example('current').replaceAll(JSON.parse(example('current')).dev_sno, 'SECRETS-IN-DETAIL'));
+      body.sub_devices[0].ep_status = 'offline';
+      body.sub_devices[0].ep_detail = 'DESCRIBE rtsp://admin:Hik12345@10.9.9.9/ch1 401, password=hunter2';
+      const res = await server.post(JSON.stringify(body), { raw: true });
+      assert.equal(res.status, 200);
+      const echoed = await res.text();
+      const box = await (await server.get(`/api/devices/${body.dev_sno}`)).text();
+      const history = await (await server.get(`/api/devices/${body.dev_sno}/history`)).text();
+      for (const [what, text] of [['echo', echoed], ['box', box], ['history', history]] as const) {
+        assert.ok(text.includes('DESCRIBE rtsp://***@10.9.9.9/ch1 401, password=***'), `${what} keeps the reason, secrets hidden: ${text.slice(0, 400)}`);
+        assert.equal(/Hik12345|hunter2/.test(text), false, `${what} shows no secret`);
+      }
+    });
+
     it('accepts the rich dialect, answers in it, keeps numeric ep_type, and shows health and offline reasons', async () => {
       const text = example('rich');
       const res = await server.post(text, { raw: true });

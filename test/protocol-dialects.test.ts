@@ -18,6 +18,7 @@ import {
   parseReportBytes,
   parseReportDetailed,
   parseSubDeviceEvent,
+  redactText,
   redactUrl,
   ReportValidationError,
   toDialectWire,
@@ -103,6 +104,20 @@ describe('protocol dialects: the current one', () => {
     assert.equal(detail.length, LIMITS.epDetailMaxLength);
     assert.ok(detail.endsWith('…'));
     refuses(() => parseAnyReport({ ...body, sub_devices: [{ ...body.sub_devices[0], ep_detail: 5 }] }), 'sub_devices[0].ep_detail', /string/);
+  });
+
+  it('hides credentials in ep_detail before anything keeps or shows it', () => {
+    const body = example('current');
+    body.sub_devices[0].ep_detail = 'DESCRIBE rtsp://admin:Hik12345@192.168.1.101:554/h264?token=abc failed, retry with password=hunter2; pwd: s3cret';
+    body.sub_devices[1].ep_detail = 'DESCRIBE 401 credentials rejected';
+    const { report } = parseAnyReport(body);
+    assert.equal(
+      report.sub_devices[0]!.ep_detail,
+      'DESCRIBE rtsp://***@192.168.1.101:554/h264?token=*** failed, retry with password=***; pwd: ***',
+    );
+    assert.equal(report.sub_devices[1]!.ep_detail, 'DESCRIBE 401 credentials rejected', 'a reason without secrets stays as sent');
+    assert.equal(redactText('ECONNREFUSED 10.0.0.5:554'), 'ECONNREFUSED 10.0.0.5:554');
+    assert.equal(redactText('timeout after 3000 ms'), 'timeout after 3000 ms');
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from './dialect-schema.js';
 import { ReportValidationError } from './errors.js';
 import { legacyHealth, richHealth } from './health.js';
+import { redactText } from './redact.js';
 import {
   boundDetail,
   EP_ID_SEPARATOR,
@@ -150,7 +151,7 @@ function subDevicesOf(devSno: string, subs: AnySubDeviceWire[]): SubDevice[] {
     };
     if (code !== undefined) s.ep_type_code = code;
     if (sub.ep_url !== undefined) s.ep_url = sub.ep_url;
-    if (sub.ep_detail !== undefined) s.ep_detail = boundDetail(sub.ep_detail);
+    if (sub.ep_detail !== undefined) s.ep_detail = boundDetail(redactText(sub.ep_detail));
     if (sub.ep_ext_data !== undefined) {
       // Kept as sent, every field held to the nesting bound of unknown fields.
       s.ep_ext_data = pickExtra(sub.ep_ext_data, NO_FIELDS, field('ep_ext_data')) as SubDeviceExtData;

@@ -45,6 +45,23 @@ export function redactUrl(url: string): string {
   return out;
 }
 
+/** A URL inside free text: a scheme, then everything up to white space or a closing quote/bracket. */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()\[\]]+/gi;
+/** `password=…`, `pwd: …`, `token=…` inside free text (the value runs to white space, `,`, `;` or `&`). */
+const SECRET_PAIR_IN_TEXT = /\b(pass(?:word|wd)?|pwd|token|key|secret|sign(?:ature)?|access_?token)(\s*[=:]\s*)([^\s,;&]+)/gi;
+
+/**
+ * Free text (a box's ep_detail: "connect rtsp://admin:pw@10.0.0.5/ch1 failed") with the
+ * credentials of every URL in it and the values of `password=…`-like pairs hidden. A reason is
+ * shown on dashboards and sent to chat groups, so a secret in it must not survive ingest.
+ */
+export function redactText(text: string): string {
+  if (!text.includes('://') && !/[=:]/.test(text)) return text;
+  return text
+    .replace(URL_IN_TEXT, (url) => redactUrl(url))
+    .replace(SECRET_PAIR_IN_TEXT, (whole, key: string, sep: string, value: string) => (value === REDACTED || value.startsWith('//') ? whole : `${key}${sep}${REDACTED}`));
+}
+
 function decodeSafe(s: string): string {
   try {
     return decodeURIComponent(s);
