@@ -1,10 +1,11 @@
 // Ingest on PostgreSQL: one group-commit pipeline per receiver. Reports that arrive while a batch
 // is being written form the next batch, written in one transaction: first its boxes' rows are
 // locked and read (ingest-write.ts, one round trip with the BEGIN), then every write of the batch
-// goes with the COMMIT (a second round trip, one WAL flush). The next batch starts as soon as this
-// one holds its locks, so it is planned and written while this one's COMMIT is flushed; a box in
-// both waits for the first's commit on its row lock, so its reports are applied in the order
-// they came, and receivers ingesting the same box never lose or duplicate a transition. If one
+// goes with the COMMIT (a second round trip, one WAL flush). Batches run side by side, one per
+// ingest connection; a report whose box a batch is still locking waits until that batch holds the
+// lock, then joins a batch that queues behind it on the row lock, so a box's reports are applied
+// in the order they came, and receivers ingesting the same box never lose or duplicate a
+// transition. If one
 // report fails, the batch goes back to a savepoint taken after the locks (which it keeps) and is
 // written again with a savepoint per report, so that report fails alone.
 //
@@ -28,6 +29,8 @@ const MAX_BATCH_ROWS = 20_000;
 
 type Pending = PendingReport | PendingRepeat;
 
+const boxOf = (p: Pending) => (isRepeat(p) ? p.devSno : p.report.dev_sno);
+
 const byDevSno = (a: PendingReport, b: PendingReport) =>
   a.report.dev_sno < b.report.dev_sno ? -1 : a.report.dev_sno > b.report.dev_sno ? 1 : 0;
 
@@ -38,8 +41,12 @@ export class PgIngest {
   private pending: Pending[] = [];
   private closed = false;
   private scheduled = false;
-  /** A batch is taking its locks: the next one starts once it holds them. */
-  private locking = false;
+  /**
+   * The boxes of batches still taking their locks: a report of one of them waits until that
+   * batch holds them (then it queues behind that batch on the row lock), so a box's reports are
+   * applied in the order they came; batches of other boxes start at once.
+   */
+  private readonly locking = new Set<string>();
   /** Reports accepted so far, and taken into batches so far (batches take them in order). */
   private accepted = 0;
   private taken = 0;
@@ -128,27 +135,33 @@ export class PgIngest {
     return below;
   }
 
-  /** Starts the next batch if one is waiting, none is taking its locks and a connection is free. */
+  /**
+   * Starts the next batch if reports are waiting and a connection is free: the reports up to the
+   * first one whose box a batch is still locking.
+   */
   private pump(): void {
-    if (this.pending.length === 0 || this.locking || this.running.size >= this.maxInFlight) return;
+    if (this.pending.length === 0 || this.running.size >= this.maxInFlight) return;
     // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
     let n = 0;
     let rows = 0;
     while (n < this.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
       const p = this.pending[n]!;
+      if (this.locking.has(boxOf(p))) break;
       rows += isRepeat(p) ? 1 : 1 + p.report.sub_devices.length;
       n++;
     }
+    if (n === 0) return;
     const batch = this.pending.splice(0, n);
     const first = this.taken;
     this.taken += n;
     this.running.add(first);
-    this.locking = true;
+    const boxes = new Set(batch.map(boxOf));
+    for (const b of boxes) this.locking.add(b);
     let locked = false;
     const onLocked = () => {
       if (locked) return;
       locked = true;
-      this.locking = false;
+      for (const b of boxes) this.locking.delete(b);
       this.pump();
     };
     void this.writeBatch(batch, onLocked).finally(() => {
@@ -211,7 +224,8 @@ export class PgIngest {
     // The full reports' boxes are locked (and read) first, then the repeats' rows are updated:
     // both in dev_sno order, in one round trip with the BEGIN.
     const lock = batch.length ? lockSql(batch) : null;
-    const first = ['BEGIN', ...(lock ? [lock.sql] : []), ...(repeats.size ? [repeats.sql()] : [])].join('; ');
+    // Repeats alone: nothing to plan between the update and the COMMIT, one round trip.
+    const first = ['BEGIN', ...(lock ? [lock.sql] : []), ...(repeats.size ? [repeats.sql()] : []), ...(lock ? [] : ['COMMIT'])].join('; ');
     for (let attempt = 1; ; attempt++) {
       try {
         const answer = await c.query({ text: first, rowMode: 'array' });
@@ -227,10 +241,7 @@ export class PgIngest {
     }
     // This batch holds its rows until it commits: the next one may take its locks.
     onLocked();
-    if (!batch.length) {
-      await c.query('COMMIT');
-      return [];
-    }
+    if (!lock) return [];
     const locked = cloneState(state);
     const { waves, results } = planInWaves(batch, state);
     const statements = ['SAVEPOINT batch', ...waves.map(writeSql)];
