@@ -2,10 +2,10 @@
 // is being written form the next batch, written in one transaction: first its boxes' rows are
 // locked and read (ingest-write.ts, one round trip with the BEGIN), then every write of the batch
 // goes with the COMMIT (a second round trip, one WAL flush). Batches run side by side, one per
-// ingest connection; a report whose box a batch is still locking waits until that batch holds the
-// lock, then joins a batch that queues behind it on the row lock, so a box's reports are applied
-// in the order they came, and receivers ingesting the same box never lose or duplicate a
-// transition. If one
+// ingest connection (see pump for when one starts); a report whose box a batch is still locking
+// waits until that batch holds the lock, then joins a batch that queues behind it on the row
+// lock, so a box's reports are applied in the order they came, and receivers ingesting the same
+// box never lose or duplicate a transition. If one
 // report fails, the batch goes back to a savepoint taken after the locks (which it keeps) and is
 // written again with a savepoint per report, so that report fails alone.
 //
@@ -47,6 +47,8 @@ export class PgIngest {
    * applied in the order they came; batches of other boxes start at once.
    */
   private readonly locking = new Set<string>();
+  /** A batch with full reports is taking its locks. */
+  private fullLocking = false;
   /** Reports accepted so far, and taken into batches so far (batches take them in order). */
   private accepted = 0;
   private taken = 0;
@@ -137,17 +139,26 @@ export class PgIngest {
 
   /**
    * Starts the next batch if reports are waiting and a connection is free: the reports up to the
-   * first one whose box a batch is still locking.
+   * first one whose box a batch is still locking, and up to the first full report while another
+   * batch with full reports is taking its locks. A full report costs its batch two function calls
+   * whatever the batch's size, so those wait and go together (as they always did); repeats cost
+   * one small statement and one round trip, so they go at once.
    */
   private pump(): void {
     if (this.pending.length === 0 || this.running.size >= this.maxInFlight) return;
     // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
     let n = 0;
     let rows = 0;
+    let full = false;
     while (n < this.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
       const p = this.pending[n]!;
       if (this.locking.has(boxOf(p))) break;
-      rows += isRepeat(p) ? 1 : 1 + p.report.sub_devices.length;
+      if (isRepeat(p)) rows += 1;
+      else if (this.fullLocking) break;
+      else {
+        full = true;
+        rows += 1 + p.report.sub_devices.length;
+      }
       n++;
     }
     if (n === 0) return;
@@ -157,11 +168,13 @@ export class PgIngest {
     this.running.add(first);
     const boxes = new Set(batch.map(boxOf));
     for (const b of boxes) this.locking.add(b);
+    if (full) this.fullLocking = true;
     let locked = false;
     const onLocked = () => {
       if (locked) return;
       locked = true;
       for (const b of boxes) this.locking.delete(b);
+      if (full) this.fullLocking = false;
       this.pump();
     };
     void this.writeBatch(batch, onLocked).finally(() => {
