@@ -134,6 +134,38 @@ describe('postgres store: a repeat known by its digest alone', () => {
     });
   });
 
+  it('takes no repeat once a revocation through another receiver has returned, while repeats keep coming', async () => {
+    await twoStores(async (a, b) => {
+      const body = bodyOf('PGR7', { '10.0.0.1': 'online' });
+      await ingestBody(a, body, T0);
+      let revoked = false;
+      let stop = false;
+      let stored = 0;
+      let afterRevocation = 0;
+      // The same body back to back, as a box on a fast loop would send it, until well after the
+      // revocation; what the repeat path hands back goes the full path, as the receiver does it.
+      const sender = (async () => {
+        for (let i = 1; !stop; i++) {
+          const startedAfter = revoked;
+          const answer = repeat(a, 'PGR7', body, T0 + i);
+          let took = answer !== undefined && (await answer);
+          if (!took) took = await ingestBody(a, body, T0 + i).then(() => true, () => false);
+          if (took) stored++;
+          if (took && startedAfter) afterRevocation++;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 150));
+      await b.setCodeStatus('PGR7', 'revoked', T0 + 1_000_000);
+      revoked = true;
+      await new Promise((r) => setTimeout(r, 150));
+      stop = true;
+      await sender;
+      assert.ok(stored > 1, 'reports were taken before the revocation');
+      assert.equal(afterRevocation, 0, 'a report sent after the revocation returned was taken');
+      assert.equal(await count(a, 'PGR7'), 1 + stored);
+    });
+  });
+
   it('remembers nothing with no memory for it', async () => {
     const db = await createTestDatabase();
     const store = await PostgresStore.open({ url: db.url, knownBytes: 0, log: { info: () => {}, warn: () => {} } });
