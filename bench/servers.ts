@@ -51,7 +51,9 @@ function spawnServer(cmd: string[], env: Record<string, string | undefined>, adm
     if (v === undefined) delete merged[k];
     else merged[k] = v;
   }
-  const child = spawn(process.execPath, cmd, { cwd: root, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  const prof = profDir && !cmd.includes('tsx') ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(process.execPath, [...prof, ...cmd], { cwd: root, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);

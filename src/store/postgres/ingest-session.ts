@@ -69,7 +69,8 @@ $fn$`;
  * Writes the planned reports of distinct boxes (one wave, see ingest-write.ts), each part a set:
  * the boxes' rows, new sub-device rows, changed ones, removed ones, history in the reports'
  * order, and auto-registrations. A function so its plan is cached on the connection while the
- * arrays travel as literals in the same simple query as the COMMIT (array-literals.ts).
+ * arrays travel as literals in the same simple query as the COMMIT (array-literals.ts). Rows:
+ * the boxes written, with their rows' new xmin (what a repeat of the report is checked against).
  */
 const WRITE_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_write_batch(
     text[], bigint[], boolean[], boolean[], int[], int[], text[],
@@ -78,16 +79,17 @@ const WRITE_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_write_batch(
     text[], bigint[], text[], bigint[],
     bigint[], text[], text[], text[], text[], text[], text[],
     text[], bigint[])
-  RETURNS void LANGUAGE plpgsql VOLATILE AS $fn$
+  RETURNS TABLE (sno text, x text) LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
-  WITH
+  RETURN QUERY WITH
     box AS (
       UPDATE boxes b SET status = 'online', last_report_at = u.now, report_count = b.report_count + 1,
         status_changed_at = CASE WHEN u.changed THEN u.now ELSE b.status_changed_at END,
         first_seen_at = CASE WHEN u.is_new THEN u.now ELSE b.first_seen_at END,
         sub_online = u.sub_online, sub_offline = u.sub_offline, extra = u.extra::json
       FROM unnest($1, $2, $3, $4, $5, $6, $7) AS u(dev_sno, now, changed, is_new, sub_online, sub_offline, extra)
-      WHERE b.dev_sno = u.dev_sno),
+      WHERE b.dev_sno = u.dev_sno
+      RETURNING b.dev_sno, b.xmin),
     added AS (
       INSERT INTO sub_devices (dev_sno, ep_id, ep_ip, ep_status, ep_location, ep_type, ep_name, extra,
                                first_seen_at, last_seen_at, status_changed_at)
@@ -112,10 +114,35 @@ BEGIN
       SELECT h.at, h.dev_sno, h.ep_id, h.from_status, h.to_status, h.reason, h.detail
       FROM unnest($31, $32, $33, $34, $35, $36, $37) WITH ORDINALITY
         AS h(at, dev_sno, ep_id, from_status, to_status, reason, detail, ord)
-      ORDER BY h.ord)
-  INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
-  SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($38, $39) AS r(dev_sno, now)
-  ON CONFLICT (dev_sno) DO NOTHING;
+      ORDER BY h.ord),
+    reg AS (
+      INSERT INTO registry (dev_sno, status, source, created_at, updated_at)
+      SELECT r.dev_sno, 'active', 'auto', r.now, r.now FROM unnest($38, $39) AS r(dev_sno, now)
+      ON CONFLICT (dev_sno) DO NOTHING)
+  SELECT box.dev_sno::text, box.xmin::text FROM box;
+END
+$fn$`;
+
+/**
+ * Byte-for-byte repeats of reports this receiver wrote (ingest.ts): each box's row takes the
+ * report's time and count, and nothing else, provided the row is still the version this receiver
+ * wrote or last repeated (its xmin, the transaction that wrote it). Any other write of the box
+ * since (another receiver's report, the box marked offline, its code's status changed: see
+ * registry.ts) made a new version, and such a box is left to the full path. The code is checked
+ * as well, so a revocation is honoured even by a writer that does not touch the box's row. The
+ * rows are updated in the order given (dev_sno order). Rows: the boxes updated, with their new
+ * xmin. p_n: how many repeats of the box the batch holds.
+ */
+const REPEAT_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_repeat_batch(p_snos text[], p_xmins xid[], p_now bigint[], p_n int[])
+  RETURNS TABLE (sno text, x text) LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  RETURN QUERY WITH up AS (
+    UPDATE boxes b SET last_report_at = u.now, report_count = b.report_count + u.n
+    FROM unnest(p_snos, p_xmins, p_now, p_n) AS u(sno, x, now, n)
+    WHERE b.dev_sno = u.sno AND b.xmin = u.x AND b.status = 'online'
+      AND EXISTS (SELECT 1 FROM registry r WHERE r.dev_sno = u.sno AND r.status <> 'revoked')
+    RETURNING b.dev_sno, b.xmin)
+  SELECT up.dev_sno::text, up.xmin::text FROM up;
 END
 $fn$`;
 
@@ -127,6 +154,7 @@ const SESSION_SETUP = [
   'SET enable_mergejoin = off',
   LOCK_BATCH_FUNCTION,
   WRITE_BATCH_FUNCTION,
+  REPEAT_BATCH_FUNCTION,
 ].join(';\n');
 
 const ready = new WeakSet<pg.ClientBase>();

@@ -1,7 +1,6 @@
 // What one ingest transaction on PostgreSQL does with its batch: lock the boxes' rows and read
 // them (one round trip), plan each report against the box as the batch has it so far (rules in
 // ../diff.ts, ../registry.ts), and write the plans in one statement per wave (usually one).
-import type pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { asError, type PendingReport } from '../batch.js';
 import { booleanArray, integerArray, textArray } from './array-literals.js';
@@ -154,33 +153,35 @@ type LockRow = [
   ext: string | null,
 ];
 
+/** The dev_snos of a batch's full reports, and when and how each one first came in it. */
+export type FirstSeen = Map<string, { at: number; open: boolean }>;
+
 /**
- * Share-locks the registry rows of the batch's dev_snos, then locks the rows of every box that
- * may be admitted (creating the new ones), in dev_sno order as every ingest transaction of
- * every process does, so ingest never deadlocks with ingest; then reads what the reports will
- * be compared with. One round trip (ingest-session.ts). A receiver ingesting the same boxes
- * at the same time waits until this transaction ends.
+ * The statement that share-locks the registry rows of the batch's dev_snos, then locks the rows
+ * of every box that may be admitted (creating the new ones), in dev_sno order as every ingest
+ * transaction of every process does, so ingest never deadlocks with ingest; then reads what the
+ * reports will be compared with (ingest-session.ts; stateOfLocked reads its answer). A receiver
+ * ingesting the same boxes at the same time waits until this transaction ends.
  */
-export async function lockBoxes(c: pg.ClientBase, batch: PendingReport[], prefix: string): Promise<BatchState> {
-  const firstSeen = new Map<string, { at: number; open: boolean }>();
+export function lockSql(batch: PendingReport[]): { sql: string; firstSeen: FirstSeen } {
+  const firstSeen: FirstSeen = new Map();
   for (const p of batch) {
     const seen = firstSeen.get(p.report.dev_sno);
     if (!seen) firstSeen.set(p.report.dev_sno, { at: p.receivedAt, open: p.mode === 'open' });
     else if (p.mode === 'open') seen.open = true;
   }
-  const devSnos = [...firstSeen.keys()];
   const firsts = [...firstSeen.values()];
-  // The prefix (BEGIN) travels in the same simple query; the last result is the function's.
-  const answer = (await c.query({
-    text:
-      `${prefix}SELECT * FROM pg_temp.devstatus_lock_batch(${textArray(devSnos)}, ` +
-      `${integerArray(firsts.map((f) => f.at))}, ${booleanArray(firsts.map((f) => f.open))})`,
-    rowMode: 'array',
-  })) as unknown as pg.QueryResult<LockRow> | Array<pg.QueryResult<LockRow>>;
-  const rows = (Array.isArray(answer) ? answer[answer.length - 1]! : answer).rows;
-  const codes = new Map<string, { status: CodeStatus } | null>(devSnos.map((d) => [d, null]));
+  const sql =
+    `SELECT * FROM pg_temp.devstatus_lock_batch(${textArray([...firstSeen.keys()])}, ` +
+    `${integerArray(firsts.map((f) => f.at))}, ${booleanArray(firsts.map((f) => f.open))})`;
+  return { sql, firstSeen };
+}
+
+/** What the batch has locked and read, from the rows of lockSql's statement (rowMode array). */
+export function stateOfLocked(rows: readonly unknown[][], firstSeen: FirstSeen): BatchState {
+  const codes = new Map<string, { status: CodeStatus } | null>([...firstSeen.keys()].map((d) => [d, null]));
   const boxes = new Map<string, BoxInBatch>();
-  for (const [k, sno, st, fresh, seen, ep, ip, loc, typ, nm, ext] of rows) {
+  for (const [k, sno, st, fresh, seen, ep, ip, loc, typ, nm, ext] of rows as LockRow[]) {
     if (k === 'c') codes.set(sno, { status: st as CodeStatus });
     else if (k === 'b') boxes.set(sno, { status: fresh ? null : (st as BoxStatus), lastReportAt: Number(seen), subs: new Map() });
     else {
@@ -246,5 +247,5 @@ export function writeSql(planned: Planned[]): string {
     textArray(registering.map((p) => p.report.dev_sno)),
     integerArray(registering.map((p) => p.now)),
   ];
-  return `SELECT pg_temp.devstatus_write_batch(${args.join(', ')})`;
+  return `SELECT * FROM pg_temp.devstatus_write_batch(${args.join(', ')})`;
 }

@@ -1,33 +1,54 @@
 // Ingest on PostgreSQL: one group-commit pipeline per receiver. Reports that arrive while a batch
 // is being written form the next batch, written in one transaction: first its boxes' rows are
 // locked and read (ingest-write.ts, one round trip with the BEGIN), then every write of the batch
-// goes with the COMMIT (a second round trip, one WAL flush). The next batch starts as soon as this
-// one holds its locks, so it is planned and written while this one's COMMIT is flushed; a box in
-// both waits for the first's commit on its row lock, so its reports are applied in the order
-// they came, and receivers ingesting the same box never lose or duplicate a transition. If one
+// goes with the COMMIT (a second round trip, one WAL flush). Batches run side by side, one per
+// ingest connection (see pump for when one starts); a report whose box a batch is still locking
+// waits until that batch holds the lock, then joins a batch that queues behind it on the row
+// lock, so a box's reports are applied in the order they came, and receivers ingesting the same
+// box never lose or duplicate a transition. If one
 // report fails, the batch goes back to a savepoint taken after the locks (which it keeps) and is
 // written again with a savepoint per report, so that report fails alone.
+//
+// A byte-for-byte repeat of a report this receiver wrote (the steady state of a fleet) is known
+// by its digest (Store.ingestRepeat) and goes in the same transaction as one row of a set-based
+// UPDATE of the boxes (repeats.ts): nothing parsed, read or diffed, provided the box's row is
+// still the version this receiver wrote. Otherwise the caller parses it and it takes the full path.
 import type pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { asError, pendingReport, storeClosed, type PendingReport } from '../batch.js';
 import { timeoutTransitions } from '../diff.js';
 import type { IngestOptions, IngestResult, Transition } from '../types.js';
+import type { Digest } from '../../util/body-digest.js';
 import { isTransient } from './connection.js';
 import { prepareIngestConnection } from './ingest-session.js';
-import { advance, cloneState, lockBoxes, orphansSql, plan, planInWaves, writeSql, type BatchState, type Planned } from './ingest-write.js';
+import { advance, cloneState, lockSql, orphansSql, plan, planInWaves, stateOfLocked, writeSql, type BatchState, type Planned } from './ingest-write.js';
+import { isRepeat, KnownRows, RepeatGroup, type PendingRepeat } from './repeats.js';
 
 /** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
 const MAX_BATCH_ROWS = 20_000;
 
+type Pending = PendingReport | PendingRepeat;
+
+const boxOf = (p: Pending) => (isRepeat(p) ? p.devSno : p.report.dev_sno);
+
 const byDevSno = (a: PendingReport, b: PendingReport) =>
   a.report.dev_sno < b.report.dev_sno ? -1 : a.report.dev_sno > b.report.dev_sno ? 1 : 0;
 
+/** The rows of one statement's answer, from a simple query of several statements (rowMode array). */
+const rowsOf = (answer: unknown, i: number): unknown[][] => ((answer as pg.QueryResult[])[i]!.rows as unknown[][]);
+
 export class PgIngest {
-  private pending: PendingReport[] = [];
+  private pending: Pending[] = [];
   private closed = false;
   private scheduled = false;
-  /** A batch is taking its locks: the next one starts once it holds them. */
-  private locking = false;
+  /**
+   * The boxes of batches still taking their locks: a report of one of them waits until that
+   * batch holds them (then it queues behind that batch on the row lock), so a box's reports are
+   * applied in the order they came; batches of other boxes start at once.
+   */
+  private readonly locking = new Set<string>();
+  /** A batch with full reports is taking its locks. */
+  private fullLocking = false;
   /** Reports accepted so far, and taken into batches so far (batches take them in order). */
   private accepted = 0;
   private taken = 0;
@@ -44,22 +65,32 @@ export class PgIngest {
     private readonly ingestPool: pg.Pool,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
+    /** The last report this receiver wrote of each box, and the version of the box's row it left. */
+    private readonly known: KnownRows,
   ) {}
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions): Promise<IngestResult> {
     if (this.closed) return Promise.reject(storeClosed());
-    return new Promise<IngestResult>((resolve, reject) => {
-      this.pending.push(pendingReport(report, receivedAt, opts, resolve, reject));
-      this.accepted++;
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate lets every request already parsed in this tick join the batch.
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
-    });
+    return new Promise<IngestResult>((resolve, reject) => this.enqueue(pendingReport(report, receivedAt, opts, resolve, reject)));
+  }
+
+  /** See Store.ingestRepeat: undefined unless this receiver's last write of the box had this digest. */
+  ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
+    if (this.closed || !this.known.knows(devSno, digest)) return undefined;
+    return new Promise<boolean>((resolve, reject) => this.enqueue({ devSno, digest, receivedAt, resolve, reject }));
+  }
+
+  private enqueue(p: Pending): void {
+    this.pending.push(p);
+    this.accepted++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // setImmediate lets every request already parsed in this tick join the batch.
+      setImmediate(() => {
+        this.scheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Accepts nothing more; resolves once what was accepted is written. */
@@ -106,26 +137,44 @@ export class PgIngest {
     return below;
   }
 
-  /** Starts the next batch if one is waiting, none is taking its locks and a connection is free. */
+  /**
+   * Starts the next batch if reports are waiting and a connection is free: the reports up to the
+   * first one whose box a batch is still locking, and up to the first full report while another
+   * batch with full reports is taking its locks. A full report costs its batch two function calls
+   * whatever the batch's size, so those wait and go together (as they always did); repeats cost
+   * one small statement and one round trip, so they go at once.
+   */
   private pump(): void {
-    if (this.pending.length === 0 || this.locking || this.running.size >= this.maxInFlight) return;
+    if (this.pending.length === 0 || this.running.size >= this.maxInFlight) return;
     // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
     let n = 0;
     let rows = 0;
+    let full = false;
     while (n < this.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
-      rows += 1 + this.pending[n]!.report.sub_devices.length;
+      const p = this.pending[n]!;
+      if (this.locking.has(boxOf(p))) break;
+      if (isRepeat(p)) rows += 1;
+      else if (this.fullLocking) break;
+      else {
+        full = true;
+        rows += 1 + p.report.sub_devices.length;
+      }
       n++;
     }
+    if (n === 0) return;
     const batch = this.pending.splice(0, n);
     const first = this.taken;
     this.taken += n;
     this.running.add(first);
-    this.locking = true;
+    const boxes = new Set(batch.map(boxOf));
+    for (const b of boxes) this.locking.add(b);
+    if (full) this.fullLocking = true;
     let locked = false;
     const onLocked = () => {
       if (locked) return;
       locked = true;
-      this.locking = false;
+      for (const b of boxes) this.locking.delete(b);
+      if (full) this.fullLocking = false;
       this.pump();
     };
     void this.writeBatch(batch, onLocked).finally(() => {
@@ -142,7 +191,18 @@ export class PgIngest {
   }
 
   /** One transaction for the batch; nothing resolves before COMMIT. */
-  private async writeBatch(batch: PendingReport[], onLocked: () => void): Promise<void> {
+  private async writeBatch(pending: Pending[], onLocked: () => void): Promise<void> {
+    // A repeat that comes after a full report of its box in the batch is not what the box's row
+    // says yet: it is handed back at once, and parsed and written after that report.
+    const batch: PendingReport[] = [];
+    const withFull = new Set<string>();
+    const repeats = new RepeatGroup();
+    for (const p of pending) {
+      if (!isRepeat(p)) {
+        batch.push(p);
+        withFull.add(p.report.dev_sno);
+      } else if (withFull.has(p.devSno) || !repeats.add(p, this.known)) p.resolve(false);
+    }
     // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
     batch.sort(byDevSno);
     let client: pg.PoolClient | undefined;
@@ -150,14 +210,16 @@ export class PgIngest {
     try {
       client = await this.ingestPool.connect();
       await prepareIngestConnection(client);
-      results = await this.lockAndWrite(client, batch, onLocked);
+      results = await this.lockAndWrite(client, batch, repeats, onLocked);
     } catch (e) {
       // The connection or the commit failed: no report of this batch is acknowledged.
       client?.release(e instanceof Error ? e : true);
       for (const p of batch) p.reject(e);
+      repeats.reject(e);
       return;
     }
     client.release();
+    repeats.resolve();
     batch.forEach((p, i) => {
       const r = results[i]!;
       if (r instanceof Error) p.reject(r);
@@ -165,40 +227,71 @@ export class PgIngest {
     });
   }
 
-  private async lockAndWrite(c: pg.PoolClient, batch: PendingReport[], onLocked: () => void): Promise<Array<IngestResult | Error>> {
-    let state: BatchState;
+  private async lockAndWrite(
+    c: pg.PoolClient,
+    batch: PendingReport[],
+    repeats: RepeatGroup,
+    onLocked: () => void,
+  ): Promise<Array<IngestResult | Error>> {
+    let state: BatchState = { boxes: new Map(), codes: new Map() };
+    // The full reports' boxes are locked (and read) first, then the repeats' rows are updated:
+    // both in dev_sno order, in one round trip with the BEGIN.
+    const lock = batch.length ? lockSql(batch) : null;
+    // Repeats alone: nothing to plan between the update and the COMMIT, one round trip.
+    const first = ['BEGIN', ...(lock ? [lock.sql] : []), ...(repeats.size ? [repeats.sql()] : []), ...(lock ? [] : ['COMMIT'])].join('; ');
     for (let attempt = 1; ; attempt++) {
       try {
-        state = await lockBoxes(c, batch, 'BEGIN; ');
+        const answer = await c.query({ text: first, rowMode: 'array' });
+        if (lock) state = stateOfLocked(rowsOf(answer, 1), lock.firstSeen);
+        if (repeats.size) repeats.updated(rowsOf(answer, lock ? 2 : 1), this.known, state);
         break;
       } catch (e) {
         await c.query('ROLLBACK');
-        // Deadlock with another writer (not ingest: ingest locks in one order): try again.
+        // Deadlock with another writer: try again.
         if (isTransient(e) && attempt < 3) continue;
         throw e;
       }
     }
     // This batch holds its rows until it commits: the next one may take its locks.
     onLocked();
+    if (!lock) return [];
     const locked = cloneState(state);
     const { waves, results } = planInWaves(batch, state);
     const statements = ['SAVEPOINT batch', ...waves.map(writeSql)];
     const orphans = orphansSql(state);
     if (orphans) statements.push(orphans);
     statements.push('COMMIT');
+    let answer: unknown;
     try {
-      await c.query(statements.join(';\n'));
-      return results;
+      answer = await c.query({ text: statements.join(';\n'), rowMode: 'array' });
     } catch {
       // A report failed (or the COMMIT did: then this throws too, and no report is acknowledged).
       await c.query('ROLLBACK TO SAVEPOINT batch');
+      return this.writeOneByOne(c, batch, locked);
     }
-    return this.writeOneByOne(c, batch, locked);
+    // Each box's rows now say what its last report in the batch said.
+    const written = new Map<string, string>();
+    for (let i = 1; i <= waves.length; i++) for (const [sno, x] of rowsOf(answer, i) as string[][]) written.set(sno!, x!);
+    this.rememberWritten(batch, results, written);
+    return results;
+  }
+
+  /** Remembers, for each box, its last report written with its bytes, and the row version it left. */
+  private rememberWritten(batch: PendingReport[], results: Array<IngestResult | Error>, xmins: Map<string, string>): void {
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      const x = xmins.get(p.report.dev_sno);
+      if (results[i] instanceof Error || x === undefined) continue;
+      if (p.source) this.known.wrote(p.report.dev_sno, p.source, Number(x));
+      // A report without bytes cannot be repeated by digest; what was known of the box is stale.
+      else this.known.forget(p.report.dev_sno);
+    }
   }
 
   /** The batch again on the rows it still holds, with a savepoint per report, then COMMIT. */
   private async writeOneByOne(c: pg.PoolClient, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
     const results: Array<IngestResult | Error> = [];
+    const xmins = new Map<string, string>();
     let pending = '';
     for (const p of batch) {
       let planned: Planned;
@@ -211,7 +304,9 @@ export class PgIngest {
       }
       // The end of the previous report's savepoint travels with this one's statements.
       try {
-        await c.query(`${pending}SAVEPOINT report; ${writeSql([planned])}`);
+        const answer = (await c.query({ text: `${pending}SAVEPOINT report; ${writeSql([planned])}`, rowMode: 'array' })) as unknown as pg.QueryResult[];
+        const rows = answer[answer.length - 1]!.rows as string[][];
+        for (const [sno, x] of rows) xmins.set(sno!, x!);
         advance(state, planned);
         results.push({ transitions: planned.plan.transitions });
         pending = 'RELEASE SAVEPOINT report; ';
@@ -222,6 +317,7 @@ export class PgIngest {
     }
     const orphans = orphansSql(state);
     await c.query(`${pending}${orphans ? `${orphans}; ` : ''}COMMIT`);
+    this.rememberWritten(batch, results, xmins);
     return results;
   }
 }

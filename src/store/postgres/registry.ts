@@ -42,11 +42,16 @@ export async function setCodeStatus(
   now: number,
 ): Promise<RegistryEntry | null> {
   // Waits for ingest transactions holding the row share-locked: once this returns, every
-  // receiver refuses the revoked code.
+  // receiver refuses the revoked code. The box's row gets a new version too (same values): a
+  // receiver's repeat of the box's last report applies only to the version it wrote
+  // (repeats.ts), and one holding the row is waited for, so repeats see the change as well.
   const res = await pool.query(
-    `UPDATE registry SET status = $2::text, updated_at = $3::bigint,
-       revoked_at = CASE WHEN $2::text = 'revoked' THEN COALESCE(revoked_at, $3::bigint) ELSE NULL END
-     WHERE dev_sno = $1`,
+    `WITH code AS (
+       UPDATE registry SET status = $2::text, updated_at = $3::bigint,
+         revoked_at = CASE WHEN $2::text = 'revoked' THEN COALESCE(revoked_at, $3::bigint) ELSE NULL END
+       WHERE dev_sno = $1 RETURNING dev_sno),
+     touched AS (UPDATE boxes b SET status = b.status FROM code WHERE b.dev_sno = code.dev_sno)
+     SELECT dev_sno FROM code`,
     [devSno, status, now],
   );
   return res.rowCount === 0 ? null : getCode(pool, devSno);

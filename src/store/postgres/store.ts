@@ -12,11 +12,13 @@ import { PlatformStore, type SilenceRule } from '../platform.js';
 import { encodeMessage, type StoreLogger } from '../coordination.js';
 import { Accounts } from '../accounts.js';
 import type * as api from '../types.js';
+import type { Digest } from '../../util/body-digest.js';
 import { PgAlerting } from './alerting.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest } from './ingest.js';
+import { KnownRows } from './repeats.js';
 import * as locations from './locations.js';
 import { migrate } from './migrations.js';
 import { markSilentByOwnPeriod, pgRunner } from './platform.js';
@@ -43,6 +45,11 @@ export interface PostgresStoreOptions {
   /** Shown in pg_stat_activity; the leadership and LISTEN connections get -leader / -listen. */
   applicationName?: string;
   log?: StoreLogger;
+  /**
+   * Memory for the last report written of each box (about 64 bytes a box), so that its repeats
+   * take the short path (repeats.ts). Default REPEAT_MEMORY_BYTES (src/defaults.ts); 0: none.
+   */
+  knownBytes?: number;
 }
 
 export class PostgresStore implements api.Store {
@@ -96,7 +103,7 @@ export class PostgresStore implements api.Store {
     }
     this.alerting = new PgAlerting(this.pool);
     this.platform = new PlatformStore(pgRunner(this.pool), 'postgres');
-    this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes);
+    this.writer = new PgIngest(this.pool, this.ingestPool, opts.maxBatch ?? 1024, lanes, new KnownRows(opts.knownBytes));
     this.leaderRetryMs = opts.leaderRetryMs ?? 2000;
     // The shared SQL uses ? placeholders; PostgreSQL numbers them.
     const numbered = (sql: string) => {
@@ -112,6 +119,10 @@ export class PostgresStore implements api.Store {
 
   ingest(report: Report, receivedAt: number, opts: api.IngestOptions = {}): Promise<api.IngestResult> {
     return this.writer.ingest(report, receivedAt, opts);
+  }
+
+  ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
+    return this.writer.ingestRepeat(devSno, digest, receivedAt);
   }
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
