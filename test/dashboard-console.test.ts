@@ -140,6 +140,38 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     assert.match(page.url(), /#\/boxes\?location=[^&]+&version=2\.1\.0&sort=status_since&order=desc$/);
   });
 
+  it('filters the box list by disk use (kept in the address), shows each box’s disk use, and at 390 px the control fits', async () => {
+    await page.goto(`${fleet.server.url}/#/boxes`);
+    const oldRow = page.locator('tr.box-row[data-dev-sno="EDGE-OLD"]');
+    await oldRow.waitFor(WAIT);
+    await page.waitForFunction(() => document.querySelector('tr.box-row[data-dev-sno="EDGE-OLD"] td.disk')?.textContent === '93 %', undefined, WAIT);
+    assert.equal(await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"] td.disk').innerText(), '41 %');
+    assert.equal(await page.locator('tr.box-row[data-dev-sno="EDGE-FLIP"] td.disk').innerText(), '—');
+    const asked = page.waitForRequest((r) => r.url().includes('/api/devices?') && new URL(r.url()).searchParams.get('disk_min') === '90', WAIT);
+    await page.getByLabel('Disk use').selectOption('90');
+    await asked;
+    await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"]').waitFor({ state: 'detached', ...WAIT });
+    const shown = await page.locator('tr.box-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-dev-sno')));
+    assert.deepEqual(shown, ['EDGE-OLD']);
+    assert.match(page.url(), /#\/boxes\?disk=90$/);
+    // Opened from the address, the filter is on again.
+    await page.reload();
+    await page.locator('tr.box-row[data-dev-sno="EDGE-OLD"]').waitFor(WAIT);
+    assert.equal(await page.getByLabel('Disk use').inputValue(), '90');
+    assert.equal(await page.locator('tr.box-row').count(), 1);
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const box = await page.getByLabel('Disk use').boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `disk select inside the screen: ${JSON.stringify(box)}`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scrolling');
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+    await page.getByLabel('Disk use').selectOption('');
+    await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"]').waitFor(WAIT);
+    assert.match(page.url(), /#\/boxes$/);
+  });
+
   it('shows a box’s availability, outages with durations, a chart, and pages its history back without limit', async () => {
     await page.goto(`${fleet.server.url}/#/boxes/EDGE-OLD`);
     await page.locator('.availability-value').waitFor(WAIT);
