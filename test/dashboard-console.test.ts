@@ -244,6 +244,9 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${fleet.server.url}/#/admin/codes`);
     const code = page.locator('tr.code-row[data-dev-sno="EDGE-NEW"]');
     await code.waitFor(WAIT);
+    // The list itself says each code's period and where it comes from, before any editor opens.
+    const periodCell = code.locator('td.code-period-cell');
+    assert.equal(await periodCell.innerText(), 'every 20 s · fleet default');
     await code.getByRole('button', { name: 'Edit' }).click();
     const form = code.locator('form.edit-code');
     await form.locator('.period-now', { hasText: 'reports every 20 s (fleet default)' }).waitFor(WAIT);
@@ -267,6 +270,7 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('.notice', { hasText: 'Saved EDGE-NEW. reports every 30 s (set for this box)' }).waitFor(WAIT);
     assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: 30, effective_period_s: 30, period_source: 'box' });
+    await page.locator('tr.code-row[data-dev-sno="EDGE-NEW"] td.code-period-cell', { hasText: 'every 30 s · set for this box' }).waitFor(WAIT);
 
     // The group's own period: the box takes it once its own is cleared.
     const group = page.locator('tr.group-row[data-group="north gate"]');
@@ -283,6 +287,8 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('.notice', { hasText: 'reports every 45 s (from its group)' }).waitFor(WAIT);
     assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: null, effective_period_s: 45, period_source: 'group' });
+    await page.locator('tr.code-row[data-dev-sno="EDGE-NEW"] td.code-period-cell', { hasText: 'every 45 s · group north gate' }).waitFor(WAIT);
+    assert.equal(await page.locator('tr.code-row[data-dev-sno="EDGE-OLD"] td.code-period-cell').innerText(), 'every 20 s · fleet default');
   });
 
   it('shows the report URL and a curl line to copy when there is no code yet', async () => {

@@ -208,14 +208,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Made before the routes: the console's lists show each row's alert state (acknowledged, silenced).
   const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
   await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects) });
-  registerAdminRoutes(app, store);
+  const fleetPeriodS = opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS;
+  registerAdminRoutes(app, store, { fleetPeriodS });
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);
   registerPlatformRoutes(app, store, {
     loginPath: normalizePath(opts.loginPath ?? PLATFORM_DEFAULTS.loginPath),
     reportPath,
     registryMode: opts.registryMode ?? 'open',
     publicUrl: opts.publicUrl,
-    fleetPeriodS: opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS,
+    fleetPeriodS,
   });
   registerHealthRoutes(app, store);
   if (opts.metrics !== false) {

@@ -120,6 +120,22 @@ export interface RegistryEntry {
   last_report_at: string | null;
 }
 
+/** A code as the codes list shows it: with its group and the report period it is told at login. */
+export interface CodeListEntry extends RegistryEntry {
+  group: string | null;
+  /** The box's own period; null when it has none. */
+  report_period_s: number | null;
+  /** The period the box is told at login (its own, else its group's, else the fleet default) and which one that is. */
+  effective_period_s: number;
+  period_source: 'box' | 'group' | 'fleet';
+}
+
+export interface ListCodesQuery {
+  status?: CodeStatus;
+  /** The period a box is told when neither it nor its group has one (the receiver's setting). */
+  fleet_period_s?: number;
+}
+
 export interface NewCode {
   dev_sno: string;
   source: Exclude<CodeSource, 'auto'>;
@@ -250,7 +266,8 @@ export interface Store {
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;
   getCode(devSno: string): Promise<RegistryEntry | null>;
-  listCodes(query?: { status?: CodeStatus }): Promise<RegistryEntry[]>;
+  /** Every code with its effective report period, worked out in the same query (no per-row lookups). */
+  listCodes(query?: ListCodesQuery): Promise<CodeListEntry[]>;
   /** Sets status active/revoked; null when unknown. */
   setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null>;
   /** Updates name/location (undefined = keep, null = clear); null when unknown. */

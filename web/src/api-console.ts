@@ -14,7 +14,14 @@ export interface RegistryEntry {
   updated_at: string;
   revoked_at: string | null;
   last_report_at: string | null;
-  report_period_s?: number | null;
+}
+
+/** A row of the codes list (GET /api/admin/codes): the code with its group and effective report period. */
+export interface CodeListEntry extends RegistryEntry {
+  group: string | null;
+  report_period_s: number | null;
+  effective_period_s: number;
+  period_source: 'box' | 'group' | 'fleet';
 }
 
 /** A box's report period and group (GET/PUT /api/codes/:dev_sno, src/store/platform.ts BoxSettings). */
@@ -103,7 +110,7 @@ export const consoleApi = {
     sendJson<Location>('PUT', `/api/locations/${encodeURIComponent(id)}`, body),
   deleteLocation: (id: string) => sendJson<unknown>('DELETE', `/api/locations/${encodeURIComponent(id)}`),
 
-  codes: async () => (await getJson<{ codes: RegistryEntry[] }>('/api/admin/codes')).codes,
+  codes: async () => (await getJson<{ codes: CodeListEntry[] }>('/api/admin/codes')).codes,
   addCode: (body: { dev_sno?: string; name?: string | null; location?: string | null }) => sendJson<RegistryEntry>('POST', '/api/admin/codes', body),
   setCodeStatus: (devSno: string, action: 'revoke' | 'reinstate') =>
     sendJson<RegistryEntry>('POST', `/api/admin/codes/${encodeURIComponent(devSno)}/${action}`),

@@ -322,6 +322,8 @@ export const en = {
   'codes.nameAndPlace': 'Name · location',
   'codes.period': 'Report period (s)',
   'codes.every': 'every {n} s',
+  'codes.periodCol': 'Report period',
+  'codes.periodFromNamed': 'group {group}',
   'codes.source': 'Source',
   'codes.never': 'never',
   'codes.revoke': 'Revoke',

@@ -323,6 +323,8 @@ export const zhCN: Messages = {
   'codes.nameAndPlace': '名称 · 位置',
   'codes.period': '上报周期（秒）',
   'codes.every': '每 {n} 秒',
+  'codes.periodCol': '上报周期',
+  'codes.periodFromNamed': '分组 {group}',
   'codes.source': '来源',
   'codes.never': '从未上报',
   'codes.revoke': '吊销',
