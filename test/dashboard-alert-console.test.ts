@@ -120,7 +120,10 @@ describe('alert state and notifications in the console (Chromium)', { timeout: 2
   });
 
   it('hides acknowledged and silenced rows when asked, and keeps the choice in the address', async () => {
+    // Asked of the server (before it pages), not only filtered in the page.
+    const asked = page.waitForRequest((r) => r.url().includes('/api/sub-devices?') && new URL(r.url()).searchParams.get('handled') === 'hide', WAIT);
     await page.locator('label.hide-handled input').check();
+    await asked;
     await page.waitForFunction(() => document.querySelectorAll('tr.problem-row').length === 1);
     assert.deepEqual(await page.locator('tr.problem-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key'))), ['sub:BOX-A__10.0.0.2']);
     assert.match(page.url(), /handled=hide/);

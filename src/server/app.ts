@@ -207,7 +207,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerReadApi(app, store, health);
   // Made before the routes: the console's lists show each row's alert state (acknowledged, silenced).
   const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
-  await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects) });
+  await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects), handledSubjects: () => alerting.handledSubjects() });
   const fleetPeriodS = opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS;
   registerAdminRoutes(app, store, { fleetPeriodS });
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);

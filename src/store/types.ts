@@ -38,6 +38,8 @@ export interface ListBoxesQuery {
   version?: string;
   /** Boxes whose disk is at least this full (percent, latest health); boxes that send none never match. */
   disk_min?: number;
+  /** Leave these boxes out (before paging): e.g. those whose problem is acknowledged or silenced. */
+  exclude_dev_snos?: string[];
   /** Default dev_sno; ties are ordered by dev_sno. */
   sort?: BoxSort;
   order?: 'asc' | 'desc';
@@ -76,6 +78,8 @@ export interface SubDeviceQuery {
   dev_sno?: string;
   /** Part of ep_name, ep_id, ep_ip, the box's or the location's name; case-insensitive (ASCII). */
   q?: string;
+  /** Leave these sub-devices out (before paging): e.g. those whose problem is acknowledged or silenced. */
+  exclude_ep_ids?: string[];
   /** Default box (dev_sno, ep_id). */
   sort?: SubDeviceSort;
   /** From the previous page's next_cursor (decoded by paging.ts; must be of the same sort). */

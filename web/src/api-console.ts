@@ -78,6 +78,8 @@ export interface SubDeviceQuery {
   box?: string;
   q?: string;
   sort?: string;
+  /** hide: the server leaves out rows whose problem is acknowledged or silenced, before paging. */
+  handled?: 'hide';
   cursor?: string | null;
   limit?: number;
 }
@@ -85,7 +87,7 @@ export interface SubDeviceQuery {
 export const consoleApi = {
   subDevices: async (q: SubDeviceQuery) =>
     pageOf<SubDeviceRow>(await getJson(`/api/sub-devices${query({ ...q })}`), ['rows', 'sub_devices', 'items']),
-  offlineBoxes: async (q: { sort?: string; location?: string; q?: string; limit: number; offset: number }) =>
+  offlineBoxes: async (q: { sort?: string; location?: string; q?: string; handled?: 'hide'; limit: number; offset: number }) =>
     getJson<{ total: number; boxes: Box[] }>(`/api/devices${query({ status: 'offline', ...q })}`),
   boxList: (q: Record<string, string | number | undefined>) => getJson<{ total: number; boxes: Box[] }>(`/api/devices${query(q)}`),
   history: async (q: { dev_sno?: string; ep_id?: string; from?: string; to?: string; cursor?: string | null; limit?: number }) => {

@@ -80,6 +80,9 @@ export function filtersOf(params: URLSearchParams): ProblemFilters {
   };
 }
 
+/** Hidden by the server before it pages (so a page is never short); see compose() for the rest. */
+const handledParam = (f: ProblemFilters): 'hide' | undefined => (f.hideHandled ? 'hide' : undefined);
+
 export class ProblemsStore {
   readonly filters = signal<ProblemFilters>(filtersOf(new URLSearchParams()));
   readonly rows = signal<ProblemRow[] | null>(null);
@@ -126,7 +129,7 @@ export class ProblemsStore {
       api.summary(),
       consoleApi.subDevices({ ...this.subQuery(f), limit }),
       this.withBoxes()
-        ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: boxLimit, offset: 0 })
+        ? consoleApi.offlineBoxes({ ...this.boxQuery(f), limit: boxLimit, offset: 0 })
         : Promise.resolve({ total: 0, boxes: [] as Box[] }),
     ]);
     this.summary.value = summary;
@@ -146,7 +149,7 @@ export class ProblemsStore {
       const [subs, boxes] = await Promise.all([
         this.subsCursor ? consoleApi.subDevices({ ...this.subQuery(f), cursor: this.subsCursor, limit: PROBLEM_PAGE }) : null,
         this.withBoxes() && this.boxes.length < this.boxesTotal
-          ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: PROBLEM_PAGE, offset: this.boxes.length })
+          ? consoleApi.offlineBoxes({ ...this.boxQuery(f), limit: PROBLEM_PAGE, offset: this.boxes.length })
           : null,
       ]);
       if (this.filters.value !== f) return;
@@ -164,7 +167,11 @@ export class ProblemsStore {
   private subQuery(f: ProblemFilters) {
     // Cameras of offline boxes are listed through their box under "problems".
     const status = f.status === 'problems' ? 'offline' : f.status === 'all' ? undefined : f.status;
-    return { status, sort: f.sort, type: f.type || undefined, location: f.location || undefined, q: f.q || undefined };
+    return { status, sort: f.sort, type: f.type || undefined, location: f.location || undefined, q: f.q || undefined, handled: handledParam(f) };
+  }
+
+  private boxQuery(f: ProblemFilters) {
+    return { sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, handled: handledParam(f) };
   }
 
   /** One ordered list; rows past what both sources have loaded wait for "more". */
@@ -183,6 +190,8 @@ export class ProblemsStore {
       const a = r.kind === 'box' ? r.box.alert : r.sub.alert;
       return Boolean(a && (a.acknowledged || a.silenced));
     };
+    // The server left out what was handled when it answered; a row acknowledged or silenced since
+    // (live) goes at once too, not at the next fetch.
     const hide = this.filters.value.hideHandled;
     this.rows.value = rows.filter((r) => cutoffs.every((c) => compareRows(r, c, sort) <= 0) && !(hide && handled(r)));
     this.hasMore.value = cutoffs.length > 0;
