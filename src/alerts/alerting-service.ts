@@ -98,6 +98,8 @@ export class AlertingService {
   /** Configuration changed (API): reload it at the next step, which runs now. */
   configChanged(): void {
     this.configDirty = true;
+    // Not the leader: the next look at silences must not be the copy read before the change.
+    this.storedView = null;
     this.kick();
   }
 

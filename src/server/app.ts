@@ -243,7 +243,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
   events.on('transitions', logTransitions);
   app.decorate('alerting', alerting);
-  registerAlertingApi(app, store, alerting);
+  registerAlertingApi(app, store, alerting, events);
   const boxHealth = new BoxHealthSeries(store, events, { log: app.log });
   runWithServer(
     app,
