@@ -216,7 +216,7 @@ export const zhCN: Messages = {
   'col.disk': '磁盘',
   'fleet.diskFilter': '磁盘占用',
   'fleet.diskAny': '不限',
-  'fleet.diskAtLeast': '≥ {n}%',
+  'fleet.diskAtLeast': '已用 ≥ {n}%',
   'col.what': '对象',
   'col.box': '设备',
   'col.address': '地址 / 视频流',
