@@ -105,11 +105,22 @@ describe('several receivers on one PostgreSQL database', () => {
         assert.equal(change.acknowledged.by, 'ann');
         assert.equal(change.acknowledged.note, 'on it');
       }
-      const silence = await call(a, 'POST', '/api/silences', { matchers: { boxes: ['ACKX1'] }, ends_at: Date.now() + 3600_000, comment: 'works' });
+      // Made on the follower: the leader's engine takes it at once (told over the store's channel),
+      // not at its next periodic look at the configuration (every 5 s).
+      const leader = servers[leaderships.findIndex((l) => l.isLeader())]!;
+      const follower = leader === a ? b : a;
+      const started = Date.now();
+      const silence = await call(follower, 'POST', '/api/silences', { matchers: { boxes: ['ACKX1'] }, ends_at: Date.now() + 3600_000, comment: 'works' });
       assert.equal(silence.status, 201, JSON.stringify(silence.json));
       for (const [sse, from] of [[sseA, fromA], [sseB, fromB]] as const) {
         await sse.waitFor(isAlert((c) => c.kind === 'silence' && c.silence_id === silence.json.id && c.subjects.includes(subject)), 2000, from);
       }
+      await eventually(
+        async () => ((await call(leader, 'GET', '/api/alert-problems')).json.problems as { subject: string; silenced: unknown }[]).find((p) => p.subject === subject)?.silenced,
+        1500,
+        "the leader's engine holding the silence",
+      );
+      console.log(`silence made on the follower held by the leader's engine after ${Date.now() - started} ms`);
       assert.equal((await call(b, 'POST', `/api/silences/${silence.json.id}/expire`)).status, 200);
       for (const [sse, from] of [[sseA, fromA], [sseB, fromB]] as const) {
         await sse.waitFor(isAlert((c) => c.kind === 'silence_ended' && c.silence_id === silence.json.id), 2000, from);

@@ -9,6 +9,12 @@ import type { AlertStateChange, FleetEvents } from './events.js';
 import { feedFromFleetEvents, type LiveFeed, type LiveMessage, type LiveReport } from './live.js';
 
 export const LIVE_CHANNEL = 'devstatus_live';
+/**
+ * Acknowledgements and silence changes, on a channel of their own: they are rare, and every
+ * receiver's alerting listens to them all the time (to take a change made elsewhere at once),
+ * while the busy live channel is listened to only while a browser watches.
+ */
+export const ALERT_STATE_CHANNEL = 'devstatus_alert_state';
 
 type WireMessage = { r: LiveReport[] } | { t: Transition[] } | { a: AlertStateChange };
 
@@ -75,11 +81,12 @@ export function publishFleetEvents(
     reports = new Map();
     transitions = [];
     alertChanges = [];
-    const publish = (m: WireMessage) => store.publish(LIVE_CHANNEL, m).catch((err: unknown) => opts.log?.warn({ err }, 'could not publish a live update'));
+    const publish = (channel: string, m: WireMessage) =>
+      store.publish(channel, m).catch((err: unknown) => opts.log?.warn({ err }, 'could not publish a live update'));
     sending = Promise.all([
-      ...messages.map(publish),
+      ...messages.map((m) => publish(LIVE_CHANNEL, m)),
       // One after another: a silence's end and its changed replacement arrive in that order.
-      alertMessages.reduce<Promise<unknown>>((prev, m) => prev.then(() => publish(m)), Promise.resolve()),
+      alertMessages.reduce<Promise<unknown>>((prev, m) => prev.then(() => publish(ALERT_STATE_CHANNEL, m)), Promise.resolve()),
     ]);
   };
   const unsubscribe = local.subscribe((m: LiveMessage) => {
@@ -103,22 +110,35 @@ export function feedFromStore(store: Store, log?: FastifyBaseLogger): LiveFeed {
   return {
     subscribe(listener) {
       let active = true;
-      const pending = store
-        .subscribe(LIVE_CHANNEL, (payload) => {
-          if (!active) return;
-          const m = payload as Partial<{ r: LiveReport[]; t: Transition[]; a: AlertStateChange }>;
-          if (Array.isArray(m.t)) listener({ kind: 'transitions', transitions: m.t });
-          if (m.a && typeof m.a === 'object') listener({ kind: 'alert', change: m.a });
-          if (Array.isArray(m.r)) for (const report of m.r) listener({ kind: 'report', report });
-        })
-        .catch((err: unknown) => {
+      const onPayload = (payload: unknown) => {
+        if (!active) return;
+        const m = payload as Partial<{ r: LiveReport[]; t: Transition[]; a: AlertStateChange }>;
+        if (Array.isArray(m.t)) listener({ kind: 'transitions', transitions: m.t });
+        if (m.a && typeof m.a === 'object') listener({ kind: 'alert', change: m.a });
+        if (Array.isArray(m.r)) for (const report of m.r) listener({ kind: 'report', report });
+      };
+      const pending = [LIVE_CHANNEL, ALERT_STATE_CHANNEL].map((channel) =>
+        store.subscribe(channel, onPayload).catch((err: unknown) => {
           log?.error({ err }, 'could not subscribe to live updates');
           return null;
-        });
+        }),
+      );
       return () => {
         active = false;
-        void pending.then((unsubscribe) => unsubscribe?.());
+        for (const p of pending) void p.then((unsubscribe) => unsubscribe?.());
       };
     },
   };
+}
+
+/**
+ * Acknowledgements and silence changes made on any receiver (this one's too), as they are
+ * published: `onChange` lets this receiver's alerting take them at once. Returns the function
+ * that stops listening.
+ */
+export async function listenAlertChanges(store: Store, onChange: (change: AlertStateChange) => void): Promise<() => Promise<void>> {
+  return store.subscribe(ALERT_STATE_CHANNEL, (payload) => {
+    const m = payload as Partial<{ a: AlertStateChange }>;
+    if (m.a && typeof m.a === 'object') onChange(m.a);
+  });
 }
