@@ -107,12 +107,39 @@ describe('alert state and notifications in the console (Chromium)', { timeout: 2
     assert.equal(stored.acknowledged.note, 'cable cut, on site');
   });
 
+  it('shows an acknowledgement made on another page within 2 s, without a reload, and its withdrawal too', async () => {
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    const other = await page.context().newPage();
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await other.goto(`${server.url}/`);
+      const cell = other.locator('tr.problem-row[data-key="sub:BOX-A__10.0.0.2"] td.alert-cell');
+      await cell.locator('button.ack-button').click();
+      await cell.locator('.ack-form input').fill('second page');
+      const started = Date.now();
+      await cell.locator('.ack-form button[type=submit]').click();
+      const pill = row('BOX-A__10.0.0.2').locator('td.alert-cell .pill.ack');
+      await pill.waitFor({ timeout: 2_000 });
+      const tookMs = Date.now() - started;
+      assert.equal(await pill.getAttribute('title'), 'second page');
+      // Withdrawn elsewhere (the API): the first page offers the button again.
+      const unack = await apiCall('POST', '/api/problems/unack', { subject: 'sub:BOX-A__10.0.0.2' });
+      assert.equal(unack.status, 200, JSON.stringify(unack.json));
+      await row('BOX-A__10.0.0.2').locator('td.alert-cell button.ack-button').waitFor({ timeout: 2_000 });
+      assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'no reload');
+      console.log(`acknowledgement shown on the other page ${tookMs} ms after the click`);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('shows a silence made elsewhere without a reload, with its end time, in text', async () => {
     const endsAt = Date.parse('2031-05-06T07:08:00Z');
     const s = await apiCall('POST', '/api/silences', { matchers: { boxes: ['BOX-B'] }, ends_at: endsAt, comment: 'road works' });
     assert.equal(s.status, 201, JSON.stringify(s.json));
     const pill = row('BOX-B__10.0.1.1').locator('td.alert-cell .pill.silenced');
-    await pill.waitFor({ timeout: 20_000 });
+    // Pushed over the live stream: well before the page's slow safety-net refetch (60 s).
+    await pill.waitFor({ timeout: 3_000 });
     // 07:08 UTC is 15:08 in Shanghai, the browser's zone.
     assert.match(await pill.innerText(), /^Silenced until .*15:08/);
     assert.equal(await pill.getAttribute('href'), '#/alerts/silences');
@@ -120,7 +147,10 @@ describe('alert state and notifications in the console (Chromium)', { timeout: 2
   });
 
   it('hides acknowledged and silenced rows when asked, and keeps the choice in the address', async () => {
+    // Asked of the server (before it pages), not only filtered in the page.
+    const asked = page.waitForRequest((r) => r.url().includes('/api/sub-devices?') && new URL(r.url()).searchParams.get('handled') === 'hide', WAIT);
     await page.locator('label.hide-handled input').check();
+    await asked;
     await page.waitForFunction(() => document.querySelectorAll('tr.problem-row').length === 1);
     assert.deepEqual(await page.locator('tr.problem-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key'))), ['sub:BOX-A__10.0.0.2']);
     assert.match(page.url(), /handled=hide/);

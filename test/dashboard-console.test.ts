@@ -140,6 +140,38 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     assert.match(page.url(), /#\/boxes\?location=[^&]+&version=2\.1\.0&sort=status_since&order=desc$/);
   });
 
+  it('filters the box list by disk use (kept in the address), shows each box’s disk use, and at 390 px the control fits', async () => {
+    await page.goto(`${fleet.server.url}/#/boxes`);
+    const oldRow = page.locator('tr.box-row[data-dev-sno="EDGE-OLD"]');
+    await oldRow.waitFor(WAIT);
+    await page.waitForFunction(() => document.querySelector('tr.box-row[data-dev-sno="EDGE-OLD"] td.disk')?.textContent === '93 %', undefined, WAIT);
+    assert.equal(await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"] td.disk').innerText(), '41 %');
+    assert.equal(await page.locator('tr.box-row[data-dev-sno="EDGE-FLIP"] td.disk').innerText(), '—');
+    const asked = page.waitForRequest((r) => r.url().includes('/api/devices?') && new URL(r.url()).searchParams.get('disk_min') === '90', WAIT);
+    await page.getByLabel('Disk use').selectOption('90');
+    await asked;
+    await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"]').waitFor({ state: 'detached', ...WAIT });
+    const shown = await page.locator('tr.box-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-dev-sno')));
+    assert.deepEqual(shown, ['EDGE-OLD']);
+    assert.match(page.url(), /#\/boxes\?disk=90$/);
+    // Opened from the address, the filter is on again.
+    await page.reload();
+    await page.locator('tr.box-row[data-dev-sno="EDGE-OLD"]').waitFor(WAIT);
+    assert.equal(await page.getByLabel('Disk use').inputValue(), '90');
+    assert.equal(await page.locator('tr.box-row').count(), 1);
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const box = await page.getByLabel('Disk use').boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `disk select inside the screen: ${JSON.stringify(box)}`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scrolling');
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+    await page.getByLabel('Disk use').selectOption('');
+    await page.locator('tr.box-row[data-dev-sno="EDGE-NEW"]').waitFor(WAIT);
+    assert.match(page.url(), /#\/boxes$/);
+  });
+
   it('shows a box’s availability, outages with durations, a chart, and pages its history back without limit', async () => {
     await page.goto(`${fleet.server.url}/#/boxes/EDGE-OLD`);
     await page.locator('.availability-value').waitFor(WAIT);
@@ -212,6 +244,9 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${fleet.server.url}/#/admin/codes`);
     const code = page.locator('tr.code-row[data-dev-sno="EDGE-NEW"]');
     await code.waitFor(WAIT);
+    // The list itself says each code's period and where it comes from, before any editor opens.
+    const periodCell = code.locator('td.code-period-cell');
+    assert.equal(await periodCell.innerText(), 'every 20 s · fleet default');
     await code.getByRole('button', { name: 'Edit' }).click();
     const form = code.locator('form.edit-code');
     await form.locator('.period-now', { hasText: 'reports every 20 s (fleet default)' }).waitFor(WAIT);
@@ -235,6 +270,7 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('.notice', { hasText: 'Saved EDGE-NEW. reports every 30 s (set for this box)' }).waitFor(WAIT);
     assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: 30, effective_period_s: 30, period_source: 'box' });
+    await page.locator('tr.code-row[data-dev-sno="EDGE-NEW"] td.code-period-cell', { hasText: 'every 30 s · set for this box' }).waitFor(WAIT);
 
     // The group's own period: the box takes it once its own is cleared.
     const group = page.locator('tr.group-row[data-group="north gate"]');
@@ -251,6 +287,8 @@ describe('operator console in headless Chromium', { timeout: 240_000 }, () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('.notice', { hasText: 'reports every 45 s (from its group)' }).waitFor(WAIT);
     assert.deepEqual(await settings(), { dev_sno: 'EDGE-NEW', group: 'north gate', report_period_s: null, effective_period_s: 45, period_source: 'group' });
+    await page.locator('tr.code-row[data-dev-sno="EDGE-NEW"] td.code-period-cell', { hasText: 'every 45 s · group north gate' }).waitFor(WAIT);
+    assert.equal(await page.locator('tr.code-row[data-dev-sno="EDGE-OLD"] td.code-period-cell').innerText(), 'every 20 s · fleet default');
   });
 
   it('shows the report URL and a curl line to copy when there is no code yet', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { FleetEvents } from '../src/server/events.js';
+import { alertChangeMessages } from '../src/server/live-bridge.js';
+import { MAX_MESSAGE_BYTES } from '../src/store/types.js';
 import { report, sqliteBackend, startServer, type RunningServer } from './support/server.js';
 import { openSse } from './support/sse.js';
 import type { Store } from '../src/store/types.js';
@@ -96,6 +98,35 @@ describe('live events (GET /api/events, SSE over HTTP)', () => {
     } finally {
       sse.close();
     }
+  });
+
+  it('streams acknowledgements and silence changes in the order they were made', async () => {
+    const sse = await openSse(`${server.url}/api/events`);
+    try {
+      await sse.waitFor((e) => e.data === 'connected');
+      const from = sse.events.length;
+      const at = new Date().toISOString();
+      events.emit('alertState', { kind: 'ack', subjects: ['sub:A__1', 'box:B'], acknowledged: { by: 'ann', at, note: null } });
+      events.emit('alertState', { kind: 'silence_ended', silence_id: 's1' });
+      events.emit('alertState', { kind: 'silence', silence_id: 's1', subjects: ['sub:A__2'], until: null });
+      const e = await sse.waitFor((ev) => ev.event === 'alert-state', 5000, from);
+      assert.deepEqual(
+        JSON.parse(e.data).changes.map((c: { kind: string }) => c.kind),
+        ['ack', 'silence_ended', 'silence'],
+      );
+    } finally {
+      sse.close();
+    }
+  });
+
+  it('splits an acknowledgement of thousands of subjects into store messages that each fit, losing none', () => {
+    const subjects = Array.from({ length: 3000 }, (_, i) => `sub:BOX-${i}__rtsp://10.0.${i >> 8}.${i & 255}:554/stream`);
+    const messages = alertChangeMessages({ kind: 'ack', subjects, acknowledged: { by: 'ann', at: new Date(0).toISOString(), note: 'n' } });
+    assert.ok(messages.length > 1);
+    for (const m of messages) assert.ok(Buffer.byteLength(JSON.stringify(m)) <= MAX_MESSAGE_BYTES, 'fits a NOTIFY');
+    const back = messages.flatMap((m) => ('a' in m && m.a.kind === 'ack' ? m.a.subjects : []));
+    assert.deepEqual(back, subjects);
+    assert.deepEqual(alertChangeMessages({ kind: 'silence_ended', silence_id: 'x' }), [{ a: { kind: 'silence_ended', silence_id: 'x' } }]);
   });
 
   it('sends a burst of reports over HTTP as far fewer messages', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { postgresBackend, report, startServer, type RunningServer } from './support/server.js';
 import { openSse } from './support/sse.js';
-import { eventually } from './support/webhook.js';
+import { eventually, startWebhookReceiver } from './support/webhook.js';
 import type { Leadership, Store } from '../src/store/types.js';
 
 describe('several receivers on one PostgreSQL database', () => {
@@ -64,6 +64,71 @@ describe('several receivers on one PostgreSQL database', () => {
     } finally {
       sseA.close();
       sseB.close();
+    }
+  });
+
+  it("carries an acknowledgement and a silence made on one receiver to both receivers' event streams", async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const call = async (server: RunningServer, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
+    };
+    const hook = await startWebhookReceiver();
+    const sseA = await openSse(`${a.url}/api/events`);
+    const sseB = await openSse(`${b.url}/api/events`);
+    try {
+      assert.equal((await call(a, 'POST', '/api/alert-channels', { name: 'hook', config: { kind: 'webhook', url: hook.url } })).status, 201);
+      await b.post(report('ACKX1', { '10.0.0.1': 'online' }));
+      await new Promise((r) => setTimeout(r, 1500));
+      await b.post(report('ACKX1', { '10.0.0.1': 'offline' }));
+      const subject = 'sub:ACKX1__10.0.0.1';
+      // Both receivers know the problem is open (the follower from what the leader saved).
+      for (const server of [a, b]) {
+        await eventually(async () => ((await call(server, 'GET', '/api/alert-problems')).json.problems as { subject: string }[] | undefined)?.some((p) => p.subject === subject), 10_000, 'open problem');
+      }
+      await sseA.waitFor((e) => e.data === 'connected');
+      await sseB.waitFor((e) => e.data === 'connected');
+      const fromA = sseA.events.length;
+      const fromB = sseB.events.length;
+      const changesOf = (e: { data: string }) => JSON.parse(e.data).changes as Array<Record<string, any>>;
+      const isAlert = (match: (c: Record<string, any>) => boolean) => (e: { event: string; data: string }) => e.event === 'alert-state' && changesOf(e).some(match);
+
+      const acked = await call(b, 'POST', '/api/problems/ack', { subject, note: 'on it', by: 'ann' });
+      assert.equal(acked.status, 200, JSON.stringify(acked.json));
+      for (const [sse, from] of [[sseA, fromA], [sseB, fromB]] as const) {
+        const e = await sse.waitFor(isAlert((c) => c.kind === 'ack' && c.subjects.includes(subject)), 2000, from);
+        const change = changesOf(e).find((c) => c.kind === 'ack')!;
+        assert.equal(change.acknowledged.by, 'ann');
+        assert.equal(change.acknowledged.note, 'on it');
+      }
+      // Made on the follower: the leader's engine takes it at once (told over the store's channel),
+      // not at its next periodic look at the configuration (every 5 s).
+      const leader = servers[leaderships.findIndex((l) => l.isLeader())]!;
+      const follower = leader === a ? b : a;
+      const started = Date.now();
+      const silence = await call(follower, 'POST', '/api/silences', { matchers: { boxes: ['ACKX1'] }, ends_at: Date.now() + 3600_000, comment: 'works' });
+      assert.equal(silence.status, 201, JSON.stringify(silence.json));
+      for (const [sse, from] of [[sseA, fromA], [sseB, fromB]] as const) {
+        await sse.waitFor(isAlert((c) => c.kind === 'silence' && c.silence_id === silence.json.id && c.subjects.includes(subject)), 2000, from);
+      }
+      await eventually(
+        async () => ((await call(leader, 'GET', '/api/alert-problems')).json.problems as { subject: string; silenced: unknown }[]).find((p) => p.subject === subject)?.silenced,
+        1500,
+        "the leader's engine holding the silence",
+      );
+      console.log(`silence made on the follower held by the leader's engine after ${Date.now() - started} ms`);
+      assert.equal((await call(b, 'POST', `/api/silences/${silence.json.id}/expire`)).status, 200);
+      for (const [sse, from] of [[sseA, fromA], [sseB, fromB]] as const) {
+        await sse.waitFor(isAlert((c) => c.kind === 'silence_ended' && c.silence_id === silence.json.id), 2000, from);
+      }
+    } finally {
+      sseA.close();
+      sseB.close();
+      await hook.close();
     }
   });
 

@@ -87,6 +87,35 @@ for (const backend of backends()) {
       assert.equal((await (await server.get('/api/codes/BOXP2')).json()).login.period_s, 5);
     });
 
+    it('lists every code with the period it is told and where that comes from (box, group, fleet)', async () => {
+      for (const c of ['LISTP1', 'LISTP2', 'LISTP3', 'LISTP4']) await addCode(c);
+      assert.equal((await fetch(`${server.url}/api/groups/yard`, json({ report_period_s: 7 }))).status, 200);
+      await fetch(`${server.url}/api/codes/LISTP1`, json({ report_period_s: 45 }));
+      await fetch(`${server.url}/api/codes/LISTP2`, json({ group: 'yard' }));
+      // Its own period wins over its group's.
+      await fetch(`${server.url}/api/codes/LISTP3`, json({ group: 'yard', report_period_s: 90 }));
+      await fetch(`${server.url}/api/admin/codes/LISTP4/revoke`, { method: 'POST' });
+      type Row = { dev_sno: string; group: string | null; report_period_s: number | null; effective_period_s: number; period_source: string; status: string };
+      const list = async (query = '') => ((await (await server.get(`/api/admin/codes${query}`)).json()).codes as Row[]).filter((c) => c.dev_sno.startsWith('LISTP'));
+      const pick = (rows: Row[]) => rows.map(({ dev_sno, group, report_period_s, effective_period_s, period_source }) => ({ dev_sno, group, report_period_s, effective_period_s, period_source }));
+      assert.deepEqual(pick(await list()), [
+        { dev_sno: 'LISTP1', group: null, report_period_s: 45, effective_period_s: 45, period_source: 'box' },
+        { dev_sno: 'LISTP2', group: 'yard', report_period_s: null, effective_period_s: 7, period_source: 'group' },
+        { dev_sno: 'LISTP3', group: 'yard', report_period_s: 90, effective_period_s: 90, period_source: 'box' },
+        { dev_sno: 'LISTP4', group: null, report_period_s: null, effective_period_s: 20, period_source: 'fleet' },
+      ]);
+      // The same as each code's own settings page says, and as its login is told.
+      for (const row of await list()) {
+        const settings = (await (await server.get(`/api/codes/${row.dev_sno}`)).json()).settings;
+        assert.equal(settings.effective_period_s, row.effective_period_s, row.dev_sno);
+        assert.equal(settings.period_source, row.period_source, row.dev_sno);
+      }
+      // A group without a period of its own: the fleet's.
+      await fetch(`${server.url}/api/groups/yard`, json({ report_period_s: null }));
+      const after = await list('?status=active');
+      assert.deepEqual(after.map((r) => [r.dev_sno, r.effective_period_s, r.period_source]), [['LISTP1', 45, 'box'], ['LISTP2', 20, 'fleet'], ['LISTP3', 90, 'box']]);
+    });
+
     it('refuses a bad period and an unknown code in the admin API', async () => {
       assert.equal((await fetch(`${server.url}/api/codes/BOXP1`, json({ report_period_s: 0 }))).status, 400);
       assert.equal((await fetch(`${server.url}/api/codes/BOXP1`, json({ period: 5 }))).status, 400);
@@ -98,6 +127,10 @@ for (const backend of backends()) {
     await withFreshServer(backend, { loginPath: 'box/login/', publicUrl: 'https://status.example.cn/', reportPeriodS: 30 }, async (server) => {
       const res = await server.get('/box/login?dev_sno=NEWBOX01&hex_mac=001122334455');
       assert.equal(res.status, 200);
+      // The codes list names the fleet default this receiver is configured with.
+      const listed = (await (await server.get('/api/admin/codes')).json()).codes.find((c: { dev_sno: string }) => c.dev_sno === 'NEWBOX01');
+      assert.equal(listed.effective_period_s, 30);
+      assert.equal(listed.period_source, 'fleet');
       const body = await res.json();
       assert.equal(body.deviceMonitorAddr, 'https://status.example.cn/DeviceStatus');
       assert.equal(body.deviceMonitorPeriod, 30);

@@ -14,7 +14,7 @@ import { sendNotification } from './channels/factory.js';
 import type { AlertChannel, SendResult } from './channels/types.js';
 import { backoffMs } from './dispatcher.js';
 import { HistoryGate } from './history-gate.js';
-import { AlertEngine, subjectAlertStates, type Notification, type Problem, type Rule, type Silence, type SubjectAlertState, type SuppressedEvent } from './engine/index.js';
+import { AlertEngine, handledSubjects, subjectAlertStates, type Notification, type Problem, type Rule, type Silence, type SubjectAlertState, type SuppressedEvent } from './engine/index.js';
 
 export interface AlertingOptions {
   /** Base of dashboard links in messages, e.g. https://devstatus.example. */
@@ -44,6 +44,13 @@ interface LoadedEngine {
   lastSaveAt: number;
 }
 
+/** The alert state the leader saved last, as a receiver that is not the leader reads it. */
+interface StoredView {
+  readAt: number;
+  problems: Record<string, Problem>;
+  silences: Silence[];
+}
+
 export class AlertingService {
   private readonly o: Required<AlertingOptions>;
   private loaded: LoadedEngine | null = null;
@@ -61,7 +68,7 @@ export class AlertingService {
   /** When the configuration was last read: another receiver's API may have changed it. */
   private configReadAt = 0;
   /** Not the leader: the problems the leader saved last and the silences, re-read at most once a second. */
-  private storedView: { readAt: number; problems: Record<string, Problem>; silences: Silence[] } | null = null;
+  private storedView: StoredView | null = null;
 
   constructor(
     private readonly store: AlertingStore,
@@ -91,6 +98,8 @@ export class AlertingService {
   /** Configuration changed (API): reload it at the next step, which runs now. */
   configChanged(): void {
     this.configDirty = true;
+    // Not the leader: the next look at silences must not be the copy read before the change.
+    this.storedView = null;
     this.kick();
   }
 
@@ -133,11 +142,27 @@ export class AlertingService {
   async subjectStates(subjects: readonly string[], now = Date.now()): Promise<Map<string, SubjectAlertState>> {
     if (subjects.length === 0) return new Map();
     if (this.loaded) return this.loaded.engine.subjectStates(subjects, now);
+    const view = await this.stored(now);
+    return subjectAlertStates(view.problems, view.silences, subjects, now);
+  }
+
+  /**
+   * Subjects whose open problem is acknowledged or silenced now (the lists' handled=hide leaves
+   * them out): from the leader's engine here, else from what the leader saved last.
+   */
+  async handledSubjects(now = Date.now()): Promise<string[]> {
+    if (this.loaded) return this.loaded.engine.handledSubjects(now);
+    const view = await this.stored(now);
+    return handledSubjects(view.problems, view.silences, now);
+  }
+
+  /** What the leader saved last, read again when older than a second. */
+  private async stored(now: number): Promise<StoredView> {
     if (!this.storedView || now - this.storedView.readAt > 1000 || now < this.storedView.readAt) {
       const [stored, silences] = await Promise.all([this.store.loadEngine(), this.store.listSilences()]);
       this.storedView = { readAt: now, problems: stored?.state.problems ?? {}, silences };
     }
-    return subjectAlertStates(this.storedView.problems, this.storedView.silences, subjects, now);
+    return this.storedView;
   }
 
   async step(now: number): Promise<void> {

@@ -14,7 +14,7 @@ import { BodyBudget } from './body-budget.js';
 import { apiErrorHandler, tooLargeBody } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
-import { feedFromStore, publishFleetEvents } from './live-bridge.js';
+import { feedFromStore, listenAlertChanges, publishFleetEvents } from './live-bridge.js';
 import { BoxHealthSeries, installHealthMetrics, registerHealthRoutes } from './box-health.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
@@ -207,15 +207,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerReadApi(app, store, health);
   // Made before the routes: the console's lists show each row's alert state (acknowledged, silenced).
   const alerting = new AlertingService(store.alerting, { publicUrl: 'http://127.0.0.1:9528', ...(opts.alerting || {}) }, opts.leadership, app.log);
-  await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects) });
-  registerAdminRoutes(app, store);
+  await registerConsoleRoutes(app, store, { alertStates: (subjects) => alerting.subjectStates(subjects), handledSubjects: () => alerting.handledSubjects() });
+  const fleetPeriodS = opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS;
+  registerAdminRoutes(app, store, { fleetPeriodS });
   if (opts.adminToken !== undefined) registerAccountsApi(app, store);
   registerPlatformRoutes(app, store, {
     loginPath: normalizePath(opts.loginPath ?? PLATFORM_DEFAULTS.loginPath),
     reportPath,
     registryMode: opts.registryMode ?? 'open',
     publicUrl: opts.publicUrl,
-    fleetPeriodS: opts.reportPeriodS ?? PLATFORM_DEFAULTS.reportPeriodS,
+    fleetPeriodS,
   });
   registerHealthRoutes(app, store);
   if (opts.metrics !== false) {
@@ -242,7 +243,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const logTransitions = (ts: Transition[]) => transitionLog.add(ts);
   events.on('transitions', logTransitions);
   app.decorate('alerting', alerting);
-  registerAlertingApi(app, store, alerting);
+  registerAlertingApi(app, store, alerting, events);
   const boxHealth = new BoxHealthSeries(store, events, { log: app.log });
   runWithServer(
     app,
@@ -267,12 +268,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const shareLive = opts.shareLive ?? store.kind === 'postgres';
   if (shareLive) {
     let stopPublishing: (() => Promise<void>) | null = null;
+    let stopListening: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
     runWithServer(
       app,
       () => {
         stopPublishing = publishFleetEvents(events, store, { log: app.log });
+        // A silence or acknowledgement made on another receiver: take it now, not at the next
+        // periodic look (config every 5 s), so the lists here agree with the live push.
+        stopListening = listenAlertChanges(store, (change) => {
+          if (change.kind === 'ack') void alerting.kick();
+          else alerting.configChanged();
+        }).catch((err: unknown) => {
+          app.log.warn({ err }, 'could not listen for alert state changes');
+          return null;
+        });
       },
-      async () => stopPublishing?.(),
+      async () => {
+        await stopPublishing?.();
+        await (await stopListening)?.();
+      },
     );
   }
   const liveFeed = opts.liveFeed ?? (shareLive ? feedFromStore(store, app.log) : feedFromFleetEvents(events));

@@ -2,7 +2,9 @@
 // live views, metrics). Its own module so that those listeners need not import the composition root.
 import { EventEmitter } from 'node:events';
 import type { Report } from '../protocol/index.js';
-import type { Transition } from '../store/types.js';
+import type { AlertStateChange, Transition } from '../store/types.js';
+
+export type { AlertStateChange };
 
 /**
  * What listeners learn of a stored report: its box and how many of its sub-devices are online
@@ -27,6 +29,7 @@ export interface FleetEventMap {
   alerts: [queued: number, held: number];
   /** Outcome of one webhook delivery attempt. */
   delivery: [outcome: 'delivered' | 'retrying' | 'failed'];
+  alertState: [change: AlertStateChange];
 }
 
 export class FleetEvents extends EventEmitter<FleetEventMap> {}

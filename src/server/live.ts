@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Transition } from '../store/types.js';
-import type { FleetEvents, StoredReport } from './events.js';
+import type { AlertStateChange, FleetEvents, StoredReport } from './events.js';
 
 /** What the dashboard needs to know about one received report. */
 export interface LiveReport {
@@ -16,7 +16,10 @@ export interface LiveReport {
   offline: number;
 }
 
-export type LiveMessage = { kind: 'report'; report: LiveReport } | { kind: 'transitions'; transitions: Transition[] };
+export type LiveMessage =
+  | { kind: 'report'; report: LiveReport }
+  | { kind: 'transitions'; transitions: Transition[] }
+  | { kind: 'alert'; change: AlertStateChange };
 
 /** A source of live messages; returns the function that unsubscribes. */
 export interface LiveFeed {
@@ -34,11 +37,14 @@ export function feedFromFleetEvents(events: FleetEvents): LiveFeed {
         });
       };
       const onTransitions = (transitions: Transition[]) => listener({ kind: 'transitions', transitions });
+      const onAlertState = (change: AlertStateChange) => listener({ kind: 'alert', change });
       events.on('report', onReport);
       events.on('transitions', onTransitions);
+      events.on('alertState', onAlertState);
       return () => {
         events.off('report', onReport);
         events.off('transitions', onTransitions);
+        events.off('alertState', onAlertState);
       };
     },
   };
@@ -70,6 +76,8 @@ class LiveHub {
   private reports = new Map<string, LiveReport>();
   private transitions: Transition[] = [];
   private droppedTransitions = 0;
+  /** In the order they were made: a silence's end and its changed replacement must not swap. */
+  private alertChanges: AlertStateChange[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly o: Required<Omit<LiveOptions, 'feed'>> & { feed: LiveFeed };
@@ -113,10 +121,13 @@ class LiveHub {
     this.reports.clear();
     this.transitions = [];
     this.droppedTransitions = 0;
+    this.alertChanges = [];
   }
 
   private onMessage(m: LiveMessage): void {
-    if (m.kind === 'report') {
+    if (m.kind === 'alert') {
+      this.alertChanges.push(m.change);
+    } else if (m.kind === 'report') {
       // Only the latest report of a box in a window matters.
       this.reports.delete(m.report.dev_sno);
       this.reports.set(m.report.dev_sno, m.report);
@@ -135,6 +146,8 @@ class LiveHub {
       out += sseEvent('transitions', { transitions: this.transitions, dropped: this.droppedTransitions });
     }
     if (this.reports.size) out += sseEvent('reports', { reports: [...this.reports.values()] });
+    if (this.alertChanges.length) out += sseEvent('alert-state', { changes: this.alertChanges });
+    this.alertChanges = [];
     this.reports = new Map();
     this.transitions = [];
     this.droppedTransitions = 0;

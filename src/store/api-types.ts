@@ -40,6 +40,18 @@ export interface AlertState {
   silenced: { silence_id: string; until: string | null } | null;
 }
 
+/**
+ * An operator changed what alerting says about problems: acknowledged or withdrew them, or made,
+ * changed or ended a silence. Sent to the live views so that lists update the rows at once.
+ */
+export type AlertStateChange =
+  /** These subjects are acknowledged now (`acknowledged`), or no longer (null). */
+  | { kind: 'ack'; subjects: string[]; acknowledged: { by: string; at: string; note: string | null } | null }
+  /** This silence holds these subjects' open problems now, until `until` (null: no end). */
+  | { kind: 'silence'; silence_id: string; subjects: string[]; until: string | null }
+  /** This silence holds nothing any more (ended, deleted, or changed: a `silence` change follows). */
+  | { kind: 'silence_ended'; silence_id: string };
+
 export interface SubDeviceState {
   dev_sno: string;
   ep_id: string;

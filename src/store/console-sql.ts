@@ -19,6 +19,10 @@ export interface SqlDialect {
   containsValue(text: string): string;
   /** The text at `path` inside the JSON column `col`, null when absent. */
   jsonText(col: string, path: string[]): string;
+  /** true when `expr` is none of the texts in the parameter `list` (a value made by listValue). */
+  notIn(expr: string, list: string): string;
+  /** The one parameter value a list of texts of any length goes in as. */
+  listValue(values: readonly string[]): unknown;
 }
 
 /** Parameters in the order their placeholders appear in the text. */
@@ -80,6 +84,7 @@ function subFilters(d: SqlDialect, q: api.SubDeviceQuery, p: Params): string[] {
   if (q.type?.length) where.push(`s.ep_type IN (${p.list(q.type)})`);
   if (q.location?.length) where.push(`s.ep_location IN (${p.list(q.location)})`);
   if (q.dev_sno !== undefined) where.push(`s.dev_sno = ${p.add(q.dev_sno)}`);
+  if (q.exclude_ep_ids?.length) where.push(d.notIn('s.ep_id', p.add(d.listValue(q.exclude_ep_ids))));
   if (q.q) {
     const needle = d.containsValue(q.q);
     const own = ['s.ep_name', 's.ep_id', 's.ep_ip'].map((h) => d.contains(h, p.add(needle)));
@@ -186,7 +191,7 @@ function typePage(d: SqlDialect, q: api.SubDeviceQuery, limit: number): Statemen
 
 /** Whether only the status filter is set: then the total comes from the fleet's counters. */
 export function statusOnly(q: api.SubDeviceQuery): boolean {
-  return !q.type?.length && !q.location?.length && q.dev_sno === undefined && !q.q;
+  return !q.type?.length && !q.location?.length && q.dev_sno === undefined && !q.q && !q.exclude_ep_ids?.length;
 }
 
 /** The total of a status-only query, from the summary's counts (which count the same rows). */
@@ -273,6 +278,7 @@ const HEALTH_PATH = (field: string) => [`"${DEVSTATUS_KEY}"`, 'health', field];
 function boxFilters(d: SqlDialect, q: api.ListBoxesQuery, p: Params): string[] {
   const where: string[] = [];
   if (q.status) where.push(`b.status = ${p.add(q.status)}`);
+  if (q.exclude_dev_snos?.length) where.push(d.notIn('b.dev_sno', p.add(d.listValue(q.exclude_dev_snos))));
   if (q.q) {
     const needle = d.containsValue(q.q);
     where.push(`(${d.contains('b.dev_sno', p.add(needle))} OR ${d.contains("COALESCE(r.name, '')", p.add(needle))})`);

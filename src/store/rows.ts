@@ -7,6 +7,7 @@ import type {
   AlertDelivery,
   BoxState,
   BoxStatus,
+  CodeListEntry,
   CodeStatus,
   DeliveryStatus,
   FleetSummary,
@@ -131,6 +132,39 @@ export function subFromRow(r: SubRow, boxStatus: BoxStatus = 'online'): SubDevic
 /** When a registry entry or a delivery was made and last changed. */
 function createdUpdated(r: { created_at: number; updated_at: number }): { created_at: string; updated_at: string } {
   return { created_at: iso(Number(r.created_at)), updated_at: iso(Number(r.updated_at)) };
+}
+
+/** A codes-list row: the registry row plus the report period columns of CODE_PERIOD_SQL. */
+export interface CodeListRow extends RegistryRow {
+  group_name: string | null;
+  box_period_s: number | string | null;
+  effective_period_s: number | string;
+  period_source: CodeListEntry['period_source'];
+}
+
+/**
+ * The codes list's select and joins (both stores: plain SQL), with `fleetParam` the placeholder of
+ * the fleet default period: a box's own period wins, then its group's, then the fleet's.
+ */
+export function codeListSql(fleetParam: string): { columns: string; joins: string } {
+  return {
+    columns: `r.*, b.last_report_at, s.group_name, s.report_period_s AS box_period_s,
+      COALESCE(s.report_period_s, g.report_period_s, ${fleetParam}) AS effective_period_s,
+      CASE WHEN s.report_period_s IS NOT NULL THEN 'box' WHEN g.report_period_s IS NOT NULL THEN 'group' ELSE 'fleet' END AS period_source`,
+    joins: `LEFT JOIN boxes b ON b.dev_sno = r.dev_sno
+      LEFT JOIN box_settings s ON s.dev_sno = r.dev_sno
+      LEFT JOIN box_groups g ON g.name = s.group_name`,
+  };
+}
+
+export function codeListEntryFromRow(r: CodeListRow): CodeListEntry {
+  return {
+    ...registryFromRow(r),
+    group: r.group_name,
+    report_period_s: r.box_period_s === null ? null : Number(r.box_period_s),
+    effective_period_s: Number(r.effective_period_s),
+    period_source: r.period_source,
+  };
 }
 
 export function registryFromRow(r: RegistryRow): RegistryEntry {

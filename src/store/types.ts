@@ -38,6 +38,8 @@ export interface ListBoxesQuery {
   version?: string;
   /** Boxes whose disk is at least this full (percent, latest health); boxes that send none never match. */
   disk_min?: number;
+  /** Leave these boxes out (before paging): e.g. those whose problem is acknowledged or silenced. */
+  exclude_dev_snos?: string[];
   /** Default dev_sno; ties are ordered by dev_sno. */
   sort?: BoxSort;
   order?: 'asc' | 'desc';
@@ -76,6 +78,8 @@ export interface SubDeviceQuery {
   dev_sno?: string;
   /** Part of ep_name, ep_id, ep_ip, the box's or the location's name; case-insensitive (ASCII). */
   q?: string;
+  /** Leave these sub-devices out (before paging): e.g. those whose problem is acknowledged or silenced. */
+  exclude_ep_ids?: string[];
   /** Default box (dev_sno, ep_id). */
   sort?: SubDeviceSort;
   /** From the previous page's next_cursor (decoded by paging.ts; must be of the same sort). */
@@ -118,6 +122,22 @@ export interface RegistryEntry {
   revoked_at: string | null;
   /** Last report of the box, null if it never reported. */
   last_report_at: string | null;
+}
+
+/** A code as the codes list shows it: with its group and the report period it is told at login. */
+export interface CodeListEntry extends RegistryEntry {
+  group: string | null;
+  /** The box's own period; null when it has none. */
+  report_period_s: number | null;
+  /** The period the box is told at login (its own, else its group's, else the fleet default) and which one that is. */
+  effective_period_s: number;
+  period_source: 'box' | 'group' | 'fleet';
+}
+
+export interface ListCodesQuery {
+  status?: CodeStatus;
+  /** The period a box is told when neither it nor its group has one (the receiver's setting). */
+  fleet_period_s?: number;
 }
 
 export interface NewCode {
@@ -250,7 +270,8 @@ export interface Store {
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;
   getCode(devSno: string): Promise<RegistryEntry | null>;
-  listCodes(query?: { status?: CodeStatus }): Promise<RegistryEntry[]>;
+  /** Every code with its effective report period, worked out in the same query (no per-row lookups). */
+  listCodes(query?: ListCodesQuery): Promise<CodeListEntry[]>;
   /** Sets status active/revoked; null when unknown. */
   setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null>;
   /** Updates name/location (undefined = keep, null = clear); null when unknown. */

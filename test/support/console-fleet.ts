@@ -7,6 +7,8 @@ import type { Store } from '../../src/store/types.js';
 import { report, sqliteBackend, type RunningServer } from './server.js';
 
 export const LOCATION_ID = '95274d2c-0941-4d96-b032-ab200f81362c';
+/** Disk use (percent) the boxes that keep reporting send: one nearly full, one not; EDGE-FLIP sends none. */
+export const DISK_USE: Record<string, number> = { 'EDGE-OLD': 93, 'EDGE-NEW': 41 };
 const MIN = 60_000;
 
 /** Stores a report as if it had arrived at `at` (ms). */
@@ -76,7 +78,9 @@ export async function startConsoleFleet(token: string): Promise<ConsoleFleet> {
     for (const [dev, subs] of Object.entries(state)) {
       const body = report(dev, subs);
       if (dev === 'EDGE-NEW') body.sub_devices[0]!.ep_ip = 'rtsp://admin:secret@10.2.0.1:554/stream1';
-      await server.post(body);
+      const disk = DISK_USE[dev];
+      // These bodies are the richer dialect: it sends the disk's size and free space (MB).
+      await server.post(disk === undefined ? body : { ...body, gateway_ext_data: { disk_size: 1000, disk_free_size: 10 * (100 - disk) } });
     }
   };
   await keepReporting();

@@ -14,7 +14,14 @@ export interface RegistryEntry {
   updated_at: string;
   revoked_at: string | null;
   last_report_at: string | null;
-  report_period_s?: number | null;
+}
+
+/** A row of the codes list (GET /api/admin/codes): the code with its group and effective report period. */
+export interface CodeListEntry extends RegistryEntry {
+  group: string | null;
+  report_period_s: number | null;
+  effective_period_s: number;
+  period_source: 'box' | 'group' | 'fleet';
 }
 
 /** A box's report period and group (GET/PUT /api/codes/:dev_sno, src/store/platform.ts BoxSettings). */
@@ -71,6 +78,8 @@ export interface SubDeviceQuery {
   box?: string;
   q?: string;
   sort?: string;
+  /** hide: the server leaves out rows whose problem is acknowledged or silenced, before paging. */
+  handled?: 'hide';
   cursor?: string | null;
   limit?: number;
 }
@@ -78,7 +87,7 @@ export interface SubDeviceQuery {
 export const consoleApi = {
   subDevices: async (q: SubDeviceQuery) =>
     pageOf<SubDeviceRow>(await getJson(`/api/sub-devices${query({ ...q })}`), ['rows', 'sub_devices', 'items']),
-  offlineBoxes: async (q: { sort?: string; location?: string; q?: string; limit: number; offset: number }) =>
+  offlineBoxes: async (q: { sort?: string; location?: string; q?: string; handled?: 'hide'; limit: number; offset: number }) =>
     getJson<{ total: number; boxes: Box[] }>(`/api/devices${query({ status: 'offline', ...q })}`),
   boxList: (q: Record<string, string | number | undefined>) => getJson<{ total: number; boxes: Box[] }>(`/api/devices${query(q)}`),
   history: async (q: { dev_sno?: string; ep_id?: string; from?: string; to?: string; cursor?: string | null; limit?: number }) => {
@@ -103,7 +112,7 @@ export const consoleApi = {
     sendJson<Location>('PUT', `/api/locations/${encodeURIComponent(id)}`, body),
   deleteLocation: (id: string) => sendJson<unknown>('DELETE', `/api/locations/${encodeURIComponent(id)}`),
 
-  codes: async () => (await getJson<{ codes: RegistryEntry[] }>('/api/admin/codes')).codes,
+  codes: async () => (await getJson<{ codes: CodeListEntry[] }>('/api/admin/codes')).codes,
   addCode: (body: { dev_sno?: string; name?: string | null; location?: string | null }) => sendJson<RegistryEntry>('POST', '/api/admin/codes', body),
   setCodeStatus: (devSno: string, action: 'revoke' | 'reinstate') =>
     sendJson<RegistryEntry>('POST', `/api/admin/codes/${encodeURIComponent(devSno)}/${action}`),

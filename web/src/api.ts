@@ -66,9 +66,9 @@ export interface HealthPoint {
 
 export const api = {
   summary: () => getJson<Summary>('/api/summary'),
-  boxes: (q: { q?: string; status?: string; location?: string; version?: string; sort?: string; order?: string; limit: number; offset: number }) => {
+  boxes: (q: { q?: string; status?: string; location?: string; version?: string; disk_min?: string; sort?: string; order?: string; limit: number; offset: number }) => {
     const p = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
-    for (const k of ['q', 'status', 'location', 'version', 'sort', 'order'] as const) if (q[k]) p.set(k, q[k]);
+    for (const k of ['q', 'status', 'location', 'version', 'disk_min', 'sort', 'order'] as const) if (q[k]) p.set(k, q[k]);
     return getJson<{ total: number; boxes: Box[] }>(`/api/devices?${p}`);
   },
   box: (devSno: string) => getJson<{ box: Box; sub_devices: SubDevice[] }>(`/api/devices/${encodeURIComponent(devSno)}`),

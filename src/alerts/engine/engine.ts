@@ -11,7 +11,7 @@ import { dueNotices, ensureNotices, markNotified, nextNoticeAt, syncNotices } fr
 import { boxSubject, groupKeyOf, isNews, isProblemStatus, route, subjectOf, timingOf, type RouteTarget } from './routing.js';
 import { findSilence, silenceEndsAt } from './silences.js';
 import { testNotification } from './notification.js';
-import { subjectAlertStates, type SubjectAlertState } from './subject-state.js';
+import { handledSubjects, subjectAlertStates, type SubjectAlertState } from './subject-state.js';
 import { emptyState, type AlertEngineState } from './state.js';
 import type { Acknowledgement, AlertEvent, EngineOutput, ItemChange, Notification, NotificationItem, Problem, Rule, Silence, SuppressedEvent } from './types.js';
 
@@ -75,6 +75,11 @@ export class AlertEngine {
       if (s) out.push({ subject: p.subject, silence_id: s.id, until: silenceEndsAt(s, now) });
     }
     return out;
+  }
+
+  /** Subjects whose open problem is acknowledged or silenced now. */
+  handledSubjects(now: number): string[] {
+    return handledSubjects(this.state.problems, this.silences, now);
   }
 
   /** Acknowledged / silenced state of those of `subjects` with an open problem (one page of a list). */

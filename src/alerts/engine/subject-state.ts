@@ -30,3 +30,14 @@ export function subjectAlertStates(
   }
   return out;
 }
+
+/**
+ * Subjects whose open problem is acknowledged or silenced now: what the console's "hide
+ * acknowledged and silenced" leaves out. Open problems only, so the set follows what is down and
+ * handled, not the fleet.
+ */
+export function handledSubjects(problems: Readonly<Record<string, Problem>>, silences: readonly Silence[], now: number): SubjectKey[] {
+  const out: SubjectKey[] = [];
+  for (const p of Object.values(problems)) if (p.acknowledged || findSilence(silences, p.event, now)) out.push(p.subject);
+  return out;
+}

@@ -25,7 +25,12 @@ type DeviceFields = Static<typeof DeviceFields>;
 
 const notFound = (reply: FastifyReply, devSno: string) => sendError(reply, 'not_found', `no code ${devSno} in the registry`, 'dev_sno');
 
-export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
+export interface AdminRoutesOptions {
+  /** The period a box is told when neither it nor its group has one: the codes list shows it as the fleet's. */
+  fleetPeriodS?: number;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, store: Store, opts: AdminRoutesOptions = {}): void {
   // A POST with no body and no content type never reaches the body parser.
   const emptyBodyIsObject = async (req: { body: unknown }) => {
     if (req.body === undefined || req.body === null) req.body = {};
@@ -34,7 +39,7 @@ export function registerAdminRoutes(app: FastifyInstance, store: Store): void {
     const { status } = req.query;
     const wrongStatus = notOneOf(status, ['active', 'revoked']);
     if (wrongStatus) return sendError(reply, 'bad_request', wrongStatus, 'status');
-    const codes = await store.listCodes({ status: status as CodeStatus | undefined });
+    const codes = await store.listCodes({ status: status as CodeStatus | undefined, fleet_period_s: opts.fleetPeriodS });
     return { total: codes.length, codes };
   });
 

@@ -12,6 +12,7 @@ import { findSilence, silenceActiveAt, silenceEndsAt, validateRules, validateSil
 import type { HistoryEventRow, NotificationStatus, StoredChannel, StoredNotification } from '../../store/alerting-rows.js';
 import type { Store } from '../../store/types.js';
 import { notOneOf, sendError } from '../errors.js';
+import type { AlertStateChange, FleetEvents } from '../events.js';
 
 const ChannelBody = Type.Object(
   {
@@ -116,8 +117,13 @@ function historyEntry(r: HistoryEventRow) {
   };
 }
 
-export function registerAlertingApi(app: FastifyInstance, store: Store, service: AlertingService): void {
+/**
+ * `events`: where acknowledgements and silence changes are announced (the live stream carries
+ * them to the consoles, which update the rows at once).
+ */
+export function registerAlertingApi(app: FastifyInstance, store: Store, service: AlertingService, events?: FleetEvents): void {
   const a = store.alerting;
+  const announce = (change: AlertStateChange) => events?.emit('alertState', change);
   const problemsNow = async (): Promise<{ problems: Problem[]; silenced: { subject: string; silence_id: string; until: number | null }[] }> => {
     const now = Date.now();
     const live = service.liveProblems();
@@ -130,6 +136,21 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
       return s ? [{ subject: p.subject, silence_id: s.id, until: silenceEndsAt(s, now) }] : [];
     });
     return { problems, silenced };
+  };
+  /** The open problems silence `s` holds now, as the live views are told. */
+  const silencing = async (s: Silence): Promise<AlertStateChange> => {
+    const now = Date.now();
+    const { problems } = await problemsNow();
+    const until = silenceEndsAt(s, now);
+    const subjects = problems.filter((p) => findSilence([s], p.event, now)).map((p) => p.subject);
+    return { kind: 'silence', silence_id: s.id, subjects, until: until === null ? null : new Date(until).toISOString() };
+  };
+  /** A silence changed: let the engine take it (here at once when this receiver leads), then say so. */
+  const silenceChanged = async (id: string, now: Silence | null) => {
+    service.configChanged();
+    await service.kick();
+    announce({ kind: 'silence_ended', silence_id: id });
+    if (now) announce(await silencing(now));
   };
   const badConfig = (reply: FastifyReply, errors: string[], field: string) => sendError(reply, 'bad_request', errors.join('; '), field);
 
@@ -240,7 +261,7 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
     const errors = validateSilence(s);
     if (errors.length) return badConfig(reply, errors, 'matchers');
     await a.putSilence(s, now);
-    service.configChanged();
+    await silenceChanged(s.id, s);
     return reply.code(existing ? 200 : 201).send(s);
   };
   app.post<{ Body: SilenceBody }>('/api/silences', { schema: { body: SilenceBody } }, async (req, reply) => saveSilence(req.body, null, reply, actorOf(req)));
@@ -255,12 +276,12 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
     if (!existing) return sendError(reply, 'not_found', `no silence ${req.params.id}`, 'id');
     const s = { ...existing, ends_at: Date.now() };
     await a.putSilence(s, Date.now());
-    service.configChanged();
+    await silenceChanged(s.id, null);
     return s;
   });
   app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
     if (!(await a.deleteSilence(req.params.id))) return sendError(reply, 'not_found', `no silence ${req.params.id}`, 'id');
-    service.configChanged();
+    await silenceChanged(req.params.id, null);
     return reply.code(204).send();
   });
   app.get<{ Querystring: { silence_id?: string; reason?: string; before?: string; limit?: string } }>('/api/alert-suppressed', async (req) => {
@@ -310,7 +331,11 @@ export function registerAlertingApi(app: FastifyInstance, store: Store, service:
       }
       // Applied by the leader's next step: here at once when this receiver leads.
       await service.kick();
-      return { action, subjects: subjects.filter((s) => open.has(s)), not_open: closed, by: req.body.by ?? actorOf(req), note: req.body.note ?? null };
+      const applied = subjects.filter((s) => open.has(s));
+      const by = req.body.by ?? actorOf(req);
+      const note = req.body.note ?? null;
+      announce({ kind: 'ack', subjects: applied, acknowledged: action === 'ack' ? { by, at: new Date(now).toISOString(), note } : null });
+      return { action, subjects: applied, not_open: closed, by, note };
     });
   }
 

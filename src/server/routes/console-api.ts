@@ -52,7 +52,9 @@ const SubDeviceFilters = {
   q: Type.Optional(Text(200)),
   sort: Type.Optional(OneOf(SUB_SORTS)),
 };
-const SubDeviceQuery = strict({ ...SubDeviceFilters, cursor: Type.Optional(Text(4096)), limit: Type.Optional(Limit) });
+/** handled=hide: leave out rows whose open problem is acknowledged or silenced (before paging). */
+const Handled = Type.Optional(OneOf(['show', 'hide'] as const));
+const SubDeviceQuery = strict({ ...SubDeviceFilters, handled: Handled, cursor: Type.Optional(Text(4096)), limit: Type.Optional(Limit) });
 const SubDeviceExport = strict(SubDeviceFilters);
 type SubDeviceFilters = Static<typeof SubDeviceExport>;
 
@@ -62,6 +64,7 @@ const BoxQuery = strict({
   location: Type.Optional(Text()),
   version: Type.Optional(Text(200)),
   disk_min: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  handled: Handled,
   sort: Type.Optional(OneOf(BOX_SORTS)),
   order: Type.Optional(OneOf(['asc', 'desc'] as const)),
   limit: Type.Optional(Limit),
@@ -201,6 +204,19 @@ export interface ConsoleRouteOptions {
   readRoutes?: boolean;
   /** Alert state (acknowledged, silenced) of a page's subjects, looked up once per page. */
   alertStates?: (subjects: string[]) => Promise<Map<string, SubjectAlertState>>;
+  /** Subjects ("sub:<ep_id>", "box:<dev_sno>") whose open problem is acknowledged or silenced now. */
+  handledSubjects?: () => Promise<string[]>;
+}
+
+/**
+ * For handled=hide: the ids (after `prefix`) of the handled subjects, which the store query
+ * leaves out before it pages. The set is the open problems someone acknowledged or silenced:
+ * small next to the fleet, and it goes in as one list parameter, so a page is always full.
+ */
+async function handledIds(handled: 'show' | 'hide' | undefined, lookup: ConsoleRouteOptions['handledSubjects'], prefix: 'sub:' | 'box:'): Promise<string[] | undefined> {
+  if (handled !== 'hide' || !lookup) return undefined;
+  const ids = (await lookup()).filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  return ids.length ? ids : undefined;
 }
 
 /** The rows with the alert state of each (`alert`, null when no problem is open): one lookup for the page. */
@@ -235,7 +251,8 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
     scope.get<{ Querystring: Static<typeof SubDeviceQuery> }>('/api/sub-devices', { schema: { querystring: SubDeviceQuery } }, async (req) => {
       const query = subDeviceQuery(req.query);
       const after = req.query.cursor === undefined ? undefined : decodeCursor(query.sort ?? 'box', req.query.cursor);
-      const page = await store.listSubDevices({ ...query, after, limit: req.query.limit });
+      const exclude_ep_ids = await handledIds(req.query.handled, opts.handledSubjects, 'sub:');
+      const page = await store.listSubDevices({ ...query, exclude_ep_ids, after, limit: req.query.limit });
       return { ...page, sub_devices: await withAlerts(page.sub_devices, (r) => `sub:${r.ep_id}`, opts.alertStates) };
     });
 
@@ -334,17 +351,18 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
       return reply.code(404).send(errorBody('not_found', `no location ${req.params.id}`, 'id'));
     });
 
-    if (opts.readRoutes !== false) registerReadRoutes(scope, store, opts.alertStates);
+    if (opts.readRoutes !== false) registerReadRoutes(scope, store, opts);
   });
 }
 
 /** The box list and history routes, with sorting, filters and time ranges. */
-function registerReadRoutes(scope: FastifyInstance, store: api.Store, alertStates: ConsoleRouteOptions['alertStates']): void {
+function registerReadRoutes(scope: FastifyInstance, store: api.Store, opts: ConsoleRouteOptions): void {
   scope.get<{ Querystring: Static<typeof BoxQuery> }>('/api/devices', { schema: { querystring: BoxQuery } }, async (req) => {
-    const { status, q, location, version, disk_min, sort, order, limit, offset } = req.query;
+    const { status, q, location, version, disk_min, handled, sort, order, limit, offset } = req.query;
     if (status !== undefined && status !== 'online' && status !== 'offline') throw new BadParamError('status', 'must be online or offline');
-    const page = await store.listBoxes({ status, q: q || undefined, location, version, disk_min, sort, order, limit, offset });
-    return { ...page, boxes: await withAlerts(page.boxes, (b) => `box:${b.dev_sno}`, alertStates) };
+    const exclude_dev_snos = await handledIds(handled, opts.handledSubjects, 'box:');
+    const page = await store.listBoxes({ status, q: q || undefined, location, version, disk_min, exclude_dev_snos, sort, order, limit, offset });
+    return { ...page, boxes: await withAlerts(page.boxes, (b) => `box:${b.dev_sno}`, opts.alertStates) };
   });
 
   scope.get<{ Params: Static<typeof DevSnoParams>; Querystring: Static<typeof BoxHistoryQuery> }>(

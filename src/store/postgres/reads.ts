@@ -15,6 +15,9 @@ const POSTGRES: sql.SqlDialect = {
   contains: (hay, needle) => `strpos(lower((${hay}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0`,
   containsValue: (text) => text,
   jsonText: (col, path) => `(${col} #>> '{${path.join(',')}}')`,
+  // One text[] parameter, whatever its length.
+  notIn: (expr, list) => `NOT (${expr} = ANY(${list}::text[]))`,
+  listValue: (values) => [...values],
 };
 
 export async function listBoxes(pool: pg.Pool, query: api.ListBoxesQuery): Promise<{ total: number; boxes: api.BoxState[] }> {

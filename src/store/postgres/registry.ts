@@ -1,7 +1,8 @@
 // The device registry on PostgreSQL: codes and who may report (rules in ../registry.ts).
 import type pg from 'pg';
-import { registryFromRow, type RegistryRow } from '../rows.js';
-import type { CodeStatus, NewCode, RegistryEntry } from '../types.js';
+import { PLATFORM_DEFAULTS } from '../../defaults.js';
+import { codeListEntryFromRow, codeListSql, registryFromRow, type CodeListRow, type RegistryRow } from '../rows.js';
+import type { CodeListEntry, CodeStatus, ListCodesQuery, NewCode, RegistryEntry } from '../types.js';
 
 async function codeRow(pool: pg.Pool, devSno: string): Promise<RegistryRow | undefined> {
   const { rows } = await pool.query<RegistryRow>(
@@ -26,13 +27,15 @@ export async function getCode(pool: pg.Pool, devSno: string): Promise<RegistryEn
   return row ? registryFromRow(row) : null;
 }
 
-export async function listCodes(pool: pg.Pool, query: { status?: CodeStatus }): Promise<RegistryEntry[]> {
-  const where = query.status ? 'WHERE r.status = $1' : '';
-  const { rows } = await pool.query<RegistryRow>(
-    `SELECT r.*, b.last_report_at FROM registry r LEFT JOIN boxes b ON b.dev_sno = r.dev_sno ${where} ORDER BY r.dev_sno`,
-    query.status ? [query.status] : [],
+export async function listCodes(pool: pg.Pool, query: ListCodesQuery): Promise<CodeListEntry[]> {
+  const { columns, joins } = codeListSql('$1::integer');
+  const where = query.status ? 'WHERE r.status = $2' : '';
+  const fleet = query.fleet_period_s ?? PLATFORM_DEFAULTS.reportPeriodS;
+  const { rows } = await pool.query<CodeListRow>(
+    `SELECT ${columns} FROM registry r ${joins} ${where} ORDER BY r.dev_sno`,
+    query.status ? [fleet, query.status] : [fleet],
   );
-  return rows.map(registryFromRow);
+  return rows.map(codeListEntryFromRow);
 }
 
 export async function setCodeStatus(

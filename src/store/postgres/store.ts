@@ -187,7 +187,7 @@ export class PostgresStore implements api.Store {
     return registry.getCode(this.pool, devSno);
   }
 
-  listCodes(query: { status?: api.CodeStatus } = {}): Promise<api.RegistryEntry[]> {
+  listCodes(query: api.ListCodesQuery = {}): Promise<api.CodeListEntry[]> {
     return registry.listCodes(this.pool, query);
   }
 

@@ -14,6 +14,9 @@ const SQLITE: sql.SqlDialect = {
   contains: (hay, needle) => `${hay} LIKE ${needle} ESCAPE '\\'`,
   containsValue: (text) => `%${text.replace(/[\\%_]/g, '\\$&')}%`,
   jsonText: (col, path) => `CAST(json_extract(${col}, '$.${path.join('.')}') AS TEXT)`,
+  // One JSON array parameter, whatever its length (no limit on host parameters to meet).
+  notIn: (expr, list) => `${expr} NOT IN (SELECT value FROM json_each(${list}))`,
+  listValue: (values) => JSON.stringify(values),
 };
 
 export function listBoxes(db: Database.Database, query: api.ListBoxesQuery): { total: number; boxes: api.BoxState[] } {

@@ -1,7 +1,8 @@
 // The device registry on SQLite: codes and who may report (rules in ../registry.ts).
 import type Database from 'better-sqlite3';
-import { registryFromRow, type RegistryRow } from '../rows.js';
-import type { CodeStatus, NewCode, RegistryEntry } from '../types.js';
+import { PLATFORM_DEFAULTS } from '../../defaults.js';
+import { codeListEntryFromRow, codeListSql, registryFromRow, type CodeListRow, type RegistryRow } from '../rows.js';
+import type { CodeListEntry, ListCodesQuery, NewCode, RegistryEntry, CodeStatus } from '../types.js';
 import type { WalSync } from './durability.js';
 import type { KnownBoxes } from './known-boxes.js';
 
@@ -38,15 +39,14 @@ export class SqliteRegistry {
     return row ? registryFromRow(row) : null;
   }
 
-  async listCodes(query: { status?: CodeStatus }): Promise<RegistryEntry[]> {
+  async listCodes(query: ListCodesQuery): Promise<CodeListEntry[]> {
     await this.sync.settled();
+    const { columns, joins } = codeListSql('@fleet');
     const where = query.status ? 'WHERE r.status = @status' : '';
     const rows = this.db
-      .prepare(
-        `SELECT r.*, b.last_report_at FROM registry r LEFT JOIN boxes b ON b.dev_sno = r.dev_sno ${where} ORDER BY r.dev_sno`,
-      )
-      .all(query.status ? { status: query.status } : {}) as RegistryRow[];
-    return rows.map(registryFromRow);
+      .prepare(`SELECT ${columns} FROM registry r ${joins} ${where} ORDER BY r.dev_sno`)
+      .all({ fleet: query.fleet_period_s ?? PLATFORM_DEFAULTS.reportPeriodS, ...(query.status ? { status: query.status } : {}) }) as CodeListRow[];
+    return rows.map(codeListEntryFromRow);
   }
 
   async setCodeStatus(devSno: string, status: CodeStatus, now: number): Promise<RegistryEntry | null> {

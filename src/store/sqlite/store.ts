@@ -194,7 +194,7 @@ export class SqliteStore implements api.Store {
     return this.registry.getCode(devSno);
   }
 
-  listCodes(query: { status?: api.CodeStatus } = {}): Promise<api.RegistryEntry[]> {
+  listCodes(query: api.ListCodesQuery = {}): Promise<api.CodeListEntry[]> {
     return this.registry.listCodes(query);
   }
 

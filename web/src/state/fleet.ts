@@ -13,6 +13,9 @@ export const PAGE_SIZE = 50;
 const REFRESH_MS = 1000;
 
 export type StatusFilter = '' | 'online' | 'offline';
+/** The disk-use thresholds the box list offers (percent full; '' = any). */
+export const DISK_THRESHOLDS = ['80', '90', '95'] as const;
+export type DiskFilter = '' | (typeof DISK_THRESHOLDS)[number];
 /** The box list's sortable columns (the server's sort keys). */
 export const BOX_SORTS = ['status_since', 'last_report', 'name', 'location'] as const;
 export type BoxSort = (typeof BOX_SORTS)[number];
@@ -29,6 +32,7 @@ export class FleetStore {
   readonly page = signal(0);
   readonly location = signal('');
   readonly version = signal('');
+  readonly disk = signal<DiskFilter>('');
   readonly sort = signal<{ key: BoxSort; desc: boolean } | null>(null);
   readonly summary = signal<Summary | null>(null);
   readonly rows = signal<BoxRow[] | null>(null);
@@ -47,6 +51,8 @@ export class FleetStore {
     this.page.value = Math.max(0, Number(params.get('page') ?? '1') - 1) || 0;
     this.location.value = params.get('location') ?? '';
     this.version.value = params.get('version') ?? '';
+    const disk = params.get('disk') as DiskFilter | null;
+    this.disk.value = disk && (DISK_THRESHOLDS as readonly string[]).includes(disk) ? disk : '';
     const sort = params.get('sort') as BoxSort | null;
     if (sort && BOX_SORTS.includes(sort)) this.sort.value = { key: sort, desc: params.get('order') === 'desc' };
     this.unlisten = listen({
@@ -70,6 +76,11 @@ export class FleetStore {
     this.goPage(0);
   }
 
+  setDisk(value: DiskFilter): void {
+    this.disk.value = value;
+    this.goPage(0);
+  }
+
   /** A click on a column header: sort by it, or turn the order around when it already is. */
   toggleSort(key: BoxSort): void {
     const cur = this.sort.value;
@@ -89,6 +100,7 @@ export class FleetStore {
     if (this.status.value) p.set('status', this.status.value);
     if (this.location.value) p.set('location', this.location.value);
     if (this.version.value) p.set('version', this.version.value);
+    if (this.disk.value) p.set('disk', this.disk.value);
     if (this.sort.value) {
       p.set('sort', this.sort.value.key);
       if (this.sort.value.desc) p.set('order', 'desc');
@@ -114,6 +126,7 @@ export class FleetStore {
         status: this.status.value,
         location: this.location.value,
         version: this.version.value,
+        disk_min: this.disk.value,
         ...(this.sort.value ? { sort: this.sort.value.key, order: this.sort.value.desc ? 'desc' : 'asc' } : {}),
         limit: PAGE_SIZE,
         offset: this.page.value * PAGE_SIZE,

@@ -1,8 +1,11 @@
 // The receiver's live stream (/api/events, Server-Sent Events) as signals: the connection's
 // state, and a count of reconnects (after a gap, messages were lost: views refetch when it
-// changes). Reports and transitions are events, delivered to the views that listen.
+// changes). Reports, transitions and alert state changes are events, delivered to the views that listen.
 import { signal } from '@preact/signals';
+import type { AlertStateChange } from '../../../src/store/api-types.js';
 import type { HistoryEntry } from '../api.js';
+
+export type { AlertStateChange };
 
 export interface LiveReport {
   dev_sno: string;
@@ -16,6 +19,8 @@ export type LiveState = 'connecting' | 'live' | 'down';
 export interface LiveListener {
   reports?(reports: LiveReport[]): void;
   transitions?(transitions: HistoryEntry[], dropped: number): void;
+  /** Acknowledgements and silences made or ended (by anyone, on any receiver), in order. */
+  alertState?(changes: AlertStateChange[]): void;
 }
 
 export const liveState = signal<LiveState>('connecting');
@@ -58,6 +63,10 @@ export class LiveConnection {
     source.addEventListener('transitions', (ev) => {
       const data = JSON.parse((ev as MessageEvent<string>).data) as { transitions: HistoryEntry[]; dropped?: number };
       for (const l of listeners) l.transitions?.(data.transitions, data.dropped ?? 0);
+    });
+    source.addEventListener('alert-state', (ev) => {
+      const { changes } = JSON.parse((ev as MessageEvent<string>).data) as { changes: AlertStateChange[] };
+      for (const l of listeners) l.alertState?.(changes);
     });
     source.addEventListener('error', () => {
       if (this.closed) return;

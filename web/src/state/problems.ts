@@ -6,14 +6,22 @@ import { signal } from '@preact/signals';
 import { api, type Box, type Summary } from '../api.js';
 import { consoleApi, type SubDeviceRow } from '../api-console.js';
 import { replaceParams } from '../router.js';
-import { listen } from './live.js';
+import { listen, type AlertStateChange } from './live.js';
 import { handleError, loadError } from './session.js';
 import { throttled } from './throttle.js';
 
 export const PROBLEM_PAGE = 100;
 const REFRESH_MS = 1000;
-/** Acknowledgements and silences are not in the live stream: the list is looked at again this often. */
-const ALERT_STATE_REFRESH_MS = 10_000;
+/**
+ * Acknowledgements and silences come over the live stream; the list is still looked at again
+ * this often, a safety net for anything a stream can miss.
+ */
+const ALERT_STATE_REFRESH_MS = 60_000;
+/**
+ * How long a change pushed live wins over what a fetch says: the alert engine of another
+ * receiver can take a moment to apply it, and a refetch meanwhile must not undo the row.
+ */
+const LIVE_CHANGE_KEEP_MS = 15_000;
 /** One refetch reloads at most this many rows (the rest come with "more"). */
 const MAX_RELOAD = 1000;
 
@@ -50,6 +58,21 @@ function sortText(r: ProblemRow, sort: SortChoice): string {
   return s.ep_name || s.ep_ip;
 }
 
+type AlertView = NonNullable<Box['alert']>;
+
+/** A row's alert state after one live change (the row's subject is `subject`). */
+export function applyAlertChange(alert: AlertView | null, subject: string, c: AlertStateChange): AlertView | null {
+  const base: AlertView = alert ?? { subject, acknowledged: null, silenced: null };
+  switch (c.kind) {
+    case 'ack':
+      return c.subjects.includes(subject) ? { ...base, acknowledged: c.acknowledged } : alert;
+    case 'silence':
+      return c.subjects.includes(subject) ? { ...base, silenced: { silence_id: c.silence_id, until: c.until } } : alert;
+    case 'silence_ended':
+      return alert?.silenced?.silence_id === c.silence_id ? { ...alert, silenced: null } : alert;
+  }
+}
+
 export function compareRows(a: ProblemRow, b: ProblemRow, sort: SortChoice): number {
   if (sort !== 'down_since') {
     const c = sortText(a, sort).localeCompare(sortText(b, sort));
@@ -80,6 +103,9 @@ export function filtersOf(params: URLSearchParams): ProblemFilters {
   };
 }
 
+/** Hidden by the server before it pages (so a page is never short); see compose() for the rest. */
+const handledParam = (f: ProblemFilters): 'hide' | undefined => (f.hideHandled ? 'hide' : undefined);
+
 export class ProblemsStore {
   readonly filters = signal<ProblemFilters>(filtersOf(new URLSearchParams()));
   readonly rows = signal<ProblemRow[] | null>(null);
@@ -93,10 +119,12 @@ export class ProblemsStore {
   private readonly liveRefresh = throttled(() => this.reload(), REFRESH_MS, handleError);
   private readonly unlisten: () => void;
   private readonly poll: number;
+  /** Alert state changes pushed live lately, oldest first: applied again over each fetch. */
+  private liveChanges: { at: number; change: AlertStateChange }[] = [];
 
   constructor(params: URLSearchParams) {
     this.filters.value = filtersOf(params);
-    this.unlisten = listen({ transitions: () => this.liveRefresh.run() });
+    this.unlisten = listen({ transitions: () => this.liveRefresh.run(), alertState: (changes) => this.onAlertState(changes) });
     this.poll = window.setInterval(() => {
       if (document.visibilityState === 'visible') this.liveRefresh.run();
     }, ALERT_STATE_REFRESH_MS);
@@ -126,7 +154,7 @@ export class ProblemsStore {
       api.summary(),
       consoleApi.subDevices({ ...this.subQuery(f), limit }),
       this.withBoxes()
-        ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: boxLimit, offset: 0 })
+        ? consoleApi.offlineBoxes({ ...this.boxQuery(f), limit: boxLimit, offset: 0 })
         : Promise.resolve({ total: 0, boxes: [] as Box[] }),
     ]);
     this.summary.value = summary;
@@ -146,7 +174,7 @@ export class ProblemsStore {
       const [subs, boxes] = await Promise.all([
         this.subsCursor ? consoleApi.subDevices({ ...this.subQuery(f), cursor: this.subsCursor, limit: PROBLEM_PAGE }) : null,
         this.withBoxes() && this.boxes.length < this.boxesTotal
-          ? consoleApi.offlineBoxes({ sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, limit: PROBLEM_PAGE, offset: this.boxes.length })
+          ? consoleApi.offlineBoxes({ ...this.boxQuery(f), limit: PROBLEM_PAGE, offset: this.boxes.length })
           : null,
       ]);
       if (this.filters.value !== f) return;
@@ -164,11 +192,42 @@ export class ProblemsStore {
   private subQuery(f: ProblemFilters) {
     // Cameras of offline boxes are listed through their box under "problems".
     const status = f.status === 'problems' ? 'offline' : f.status === 'all' ? undefined : f.status;
-    return { status, sort: f.sort, type: f.type || undefined, location: f.location || undefined, q: f.q || undefined };
+    return { status, sort: f.sort, type: f.type || undefined, location: f.location || undefined, q: f.q || undefined, handled: handledParam(f) };
+  }
+
+  private boxQuery(f: ProblemFilters) {
+    return { sort: BOX_SORT[f.sort], q: f.q || undefined, location: f.location || undefined, handled: handledParam(f) };
+  }
+
+  /**
+   * Someone acknowledged or silenced (or undid it): the shown rows change at once. A refetch
+   * follows (rows "hide acknowledged and silenced" had left out may be back), and the change is
+   * laid over what it answers for a while.
+   */
+  private onAlertState(changes: AlertStateChange[]): void {
+    const now = Date.now();
+    this.liveChanges = [...this.liveChanges.filter((c) => now - c.at < LIVE_CHANGE_KEEP_MS), ...changes.map((change) => ({ at: now, change }))];
+    this.compose();
+    this.liveRefresh.run();
+  }
+
+  /** The loaded rows with the recent live changes laid over them. */
+  private applyLiveChanges(): void {
+    const now = Date.now();
+    this.liveChanges = this.liveChanges.filter((c) => now - c.at < LIVE_CHANGE_KEEP_MS);
+    if (this.liveChanges.length === 0) return;
+    const over = <T extends { alert?: Box['alert'] }>(row: T, subject: string): T => {
+      let alert = row.alert ?? null;
+      for (const { change } of this.liveChanges) alert = applyAlertChange(alert, subject, change);
+      return alert === (row.alert ?? null) ? row : { ...row, alert };
+    };
+    this.boxes = this.boxes.map((b) => over(b, `box:${b.dev_sno}`));
+    this.subs = this.subs.map((s) => over(s, `sub:${s.ep_id}`));
   }
 
   /** One ordered list; rows past what both sources have loaded wait for "more". */
   private compose(): void {
+    this.applyLiveChanges();
     const sort = this.filters.value.sort;
     const rows: ProblemRow[] = [
       ...this.boxes.map((box): ProblemRow => ({ kind: 'box', key: `box:${box.dev_sno}`, box, since: box.status_changed_at })),
@@ -183,6 +242,8 @@ export class ProblemsStore {
       const a = r.kind === 'box' ? r.box.alert : r.sub.alert;
       return Boolean(a && (a.acknowledged || a.silenced));
     };
+    // The server left out what was handled when it answered; a row acknowledged or silenced since
+    // (live) goes at once too, not at the next fetch.
     const hide = this.filters.value.hideHandled;
     this.rows.value = rows.filter((r) => cutoffs.every((c) => compareRows(r, c, sort) <= 0) && !(hide && handled(r)));
     this.hasMore.value = cutoffs.length > 0;

@@ -2,7 +2,7 @@
 // boxes, with their names and places. Admins issue or register a code, name it, place it, put it
 // in a group, set its report period (or its group's), revoke and reinstate it.
 import { useEffect, useState } from 'preact/hooks';
-import { consoleApi, type CodeSettings, type RegistryEntry } from '../api-console.js';
+import { consoleApi, type CodeListEntry, type CodeSettings, type RegistryEntry } from '../api-console.js';
 import { AdminForm, Field } from '../components/admin-form.js';
 import { DataTable } from '../components/data-table.js';
 import { Segmented } from '../components/filters.js';
@@ -81,12 +81,23 @@ function EditCode({ code, groups, onDone }: { code: RegistryEntry; groups: strin
   );
 }
 
+/** The period a listed code is told at login, and where it comes from (its own, its group's, the fleet's). */
+function PeriodCell({ c }: { c: CodeListEntry }) {
+  const source = c.period_source === 'group' && c.group ? t('codes.periodFromNamed', { group: c.group }) : t(`codes.periodFrom.${c.period_source}`);
+  return (
+    <span class="code-period" data-source={c.period_source}>
+      <span class={c.period_source === 'fleet' ? 'muted' : 'period-value'}>{t('codes.every', { n: c.effective_period_s })}</span>
+      <span class="muted period-source"> · {source}</span>
+    </span>
+  );
+}
+
 function periodNow(s: CodeSettings): string {
   return t('codes.periodNow', { n: s.effective_period_s, source: t(`codes.periodFrom.${s.period_source}`) });
 }
 
 export function CodesView() {
-  const [codes, setCodes] = useState<RegistryEntry[] | null>(null);
+  const [codes, setCodes] = useState<CodeListEntry[] | null>(null);
   const [filter, setFilter] = useState<Filter>('');
   const [editing, setEditing] = useState<string | null>(null);
   const [given, setGiven] = useState('');
@@ -156,7 +167,7 @@ export function CodesView() {
             {notice}
           </p>
         ) : null}
-        <DataTable<RegistryEntry>
+        <DataTable<CodeListEntry>
           class="code-table"
           columns={[
             {
@@ -189,10 +200,10 @@ export function CodesView() {
                   <span>
                     {c.name || <span class="muted">{t('box.noName')}</span>}
                     {c.location ? <span class="muted"> · {c.location}</span> : null}
-                    {c.report_period_s ? <span class="muted"> · {t('codes.every', { n: c.report_period_s })}</span> : null}
                   </span>
                 ),
             },
+            { id: 'period', label: t('codes.periodCol'), class: 'code-period-cell', cell: (c) => <PeriodCell c={c} /> },
             { id: 'source', label: t('codes.source'), class: 'code-source', cell: (c) => t(`source.${c.source}`) },
             { id: 'last', label: t('col.lastReport'), class: 'last-report', cell: (c) => (c.last_report_at ? <TimeAgo at={c.last_report_at} /> : <span class="muted">{t('codes.never')}</span>) },
             {

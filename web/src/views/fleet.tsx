@@ -1,5 +1,5 @@
 // The box list: summary cards, the boxes with their names and places (search, filters by status,
-// location and version, sortable columns, pages) and the fleet's recent status changes, all kept
+// location, version and disk use, sortable columns, pages) and the fleet's recent status changes, all kept
 // current by the live stream.
 import { useEffect, useState } from 'preact/hooks';
 import type { Box } from '../api.js';
@@ -13,7 +13,7 @@ import { TimeAgo } from '../components/time-ago.js';
 import { Timeline } from '../components/timeline.js';
 import { t } from '../i18n/index.js';
 import { boxHref } from '../router.js';
-import { FleetStore, PAGE_SIZE, type BoxRow, type BoxSort, type StatusFilter } from '../state/fleet.js';
+import { DISK_THRESHOLDS, FleetStore, PAGE_SIZE, type BoxRow, type BoxSort, type DiskFilter, type StatusFilter } from '../state/fleet.js';
 import { loadLocations, locations } from '../state/locations.js';
 import { useRefetchOnReconnect } from '../state/use-reconnect.js';
 import { handleError } from '../state/session.js';
@@ -28,6 +28,15 @@ function versionOf(box: Box): string {
   const v = ext && typeof ext === 'object' ? (ext as Record<string, unknown>).sw_version : undefined;
   return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
 }
+
+/** Disk use of the box's latest health, "87 %"; an empty string when it sends none. */
+function diskOf(box: Box): string {
+  const d = box.health?.disk_pct;
+  return d === undefined ? '' : `${Math.round(d)} %`;
+}
+
+/** At least this full is worth a colour: the lowest threshold the filter offers. */
+const DISK_WARN_PCT = Number(DISK_THRESHOLDS[0]);
 
 function columns(): Column<BoxRow>[] {
   return [
@@ -53,6 +62,16 @@ function columns(): Column<BoxRow>[] {
     { id: 'last', label: t('col.lastReport'), class: 'last-report', sortKey: 'last_report', cell: ({ box }) => <TimeAgo at={box.last_report_at} /> },
     { id: 'since', label: t('col.statusSince'), class: 'since', sortKey: 'status_since', cell: ({ box }) => <TimeAgo at={box.status_changed_at} /> },
     { id: 'version', label: t('col.version'), class: 'version mono', cell: ({ box }) => versionOf(box) || <span class="muted">—</span> },
+    {
+      id: 'disk',
+      label: t('col.disk'),
+      class: 'disk num',
+      cell: ({ box }) => {
+        const text = diskOf(box);
+        if (!text) return <span class="muted">—</span>;
+        return (box.health?.disk_pct ?? 0) >= DISK_WARN_PCT ? <span class="disk-high">{text}</span> : text;
+      },
+    },
     { id: 'reports', label: t('col.reports'), class: 'num', cell: ({ box }) => String(box.report_count) },
   ];
 }
@@ -77,7 +96,7 @@ export function FleetView({ params }: { params: URLSearchParams }) {
   });
 
   const rows = store.rows.value;
-  const filtered = store.q.value !== '' || store.status.value !== '' || store.location.value !== '' || store.version.value !== '';
+  const filtered = store.q.value !== '' || store.status.value !== '' || store.location.value !== '' || store.version.value !== '' || store.disk.value !== '';
   const filters: { value: StatusFilter; label: string }[] = [
     { value: '', label: t('filter.all') },
     { value: 'online', label: t('filter.online') },
@@ -106,6 +125,17 @@ export function FleetView({ params }: { params: URLSearchParams }) {
               ))}
             </datalist>
             <SearchBox value={store.version.value} placeholder={t('fleet.versionFilter')} label={t('fleet.versionFilter')} onSearch={(v) => store.setFilter('version', v)} />
+            <label class="select-label disk-filter">
+              <span>{t('fleet.diskFilter')}</span>
+              <select aria-label={t('fleet.diskFilter')} value={store.disk.value} onChange={(ev) => store.setDisk(ev.currentTarget.value as DiskFilter)}>
+                <option value="">{t('fleet.diskAny')}</option>
+                {DISK_THRESHOLDS.map((n) => (
+                  <option key={n} value={n}>
+                    {t('fleet.diskAtLeast', { n })}
+                  </option>
+                ))}
+              </select>
+            </label>
           </div>
           <DataTable
             class="box-table"
