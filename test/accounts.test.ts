@@ -43,6 +43,10 @@ for (const backend of backends()) {
         const oscar = client(server, { cookie: (await login(server, 'oscar', 'oscar-password-1')).cookie });
         assert.equal((await oscar('GET', '/api/alerts/deliveries')).status, 200);
         assert.equal((await oscar('POST', '/api/admin/codes', {})).status, 403);
+        // Report periods decide when a box is judged offline: configuration, admins only.
+        assert.equal((await oscar('GET', '/api/groups')).status, 200);
+        assert.equal((await oscar('PUT', '/api/groups/yard', { report_period_s: 30 })).status, 403);
+        assert.equal((await oscar('PUT', '/api/codes/ANY-BOX', { report_period_s: 30 })).status, 403);
         assert.equal((await oscar('DELETE', '/api/users/vera')).status, 403);
 
         const ann = client(server, { cookie: (await login(server, 'ann', 'ann-password-1')).cookie });

@@ -192,3 +192,19 @@ export interface Outage {
   /** The outage began before the range asked for; start is the range's start. */
   clipped: boolean;
 }
+
+/** How a box last logged in to the platform (GET /login; src/store/platform.ts). */
+export interface BoxLogin {
+  dev_sno: string;
+  /** The MAC of the last login (12 lower-case hex digits). */
+  mac: string;
+  /** Every MAC the code logged in from, oldest first (at most 8). */
+  macs: string[];
+  /** More than one MAC: the code may be in use on a cloned box. */
+  mac_conflict: boolean;
+  login_count: number;
+  first_login_at: string;
+  last_login_at: string;
+  /** The report period handed out at the last login. */
+  period_s: number;
+}

@@ -5,6 +5,7 @@
 import { LOGIN_DEFAULTS } from '../protocol/index.js';
 import type { BoxHealth } from '../protocol/index.js';
 import type { Dialect } from './schema.js';
+import type { BoxLogin } from './api-types.js';
 
 /** The platform's tables, appended as one migration at the end of each store's list. */
 // IF NOT EXISTS: a database taken back to an older version (as tests do) can run it again.
@@ -49,20 +50,7 @@ export interface SqlRunner {
 /** How many distinct MACs a code's login record keeps (oldest dropped first). */
 const MACS_KEPT = 8;
 
-export interface BoxLogin {
-  dev_sno: string;
-  /** The MAC of the last login (12 lower-case hex digits). */
-  mac: string;
-  /** Every MAC the code logged in from, oldest first (at most 8). */
-  macs: string[];
-  /** More than one MAC: the code may be in use on a cloned box. */
-  mac_conflict: boolean;
-  login_count: number;
-  first_login_at: string;
-  last_login_at: string;
-  /** The report period handed out at the last login. */
-  period_s: number;
-}
+export type { BoxLogin };
 
 export type PeriodSource = 'box' | 'group' | 'fleet';
 

@@ -69,7 +69,15 @@ function requiredRole(method: string, path: string): Role {
   if (path.startsWith('/api/admin/')) return 'admin';
   // Where alerts go and what places are called is configuration: admins only. Silences and
   // acknowledgements are the operator's daily work.
-  if (path.startsWith('/api/alert-channels') || path.startsWith('/api/alert-rules') || path.startsWith('/api/locations')) return 'admin';
+  // A box's report period and group (/api/codes, /api/groups) decide when it is judged offline.
+  if (
+    path.startsWith('/api/alert-channels') ||
+    path.startsWith('/api/alert-rules') ||
+    path.startsWith('/api/locations') ||
+    path.startsWith('/api/codes') ||
+    path.startsWith('/api/groups')
+  )
+    return 'admin';
   return 'operator';
 }
 

@@ -4,6 +4,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SubDevice } from '../api.js';
 import { BoxHealthPanel } from '../components/box-health.js';
+import { BoxLoginFacts } from '../components/box-login.js';
 import type { Availability } from '../api-console.js';
 import { BoxStats, percent } from '../components/box-stats.js';
 import { DataTable, type Column } from '../components/data-table.js';
@@ -139,6 +140,7 @@ export function BoxView({ devSno, params }: { devSno: string; params: URLSearchP
             </>
           ) : null}
         </div>
+        {data.kind === 'found' ? <BoxLoginFacts devSno={devSno} lastReportAt={data.box.last_report_at} /> : null}
       </header>
       {data.kind === 'found' ? <BoxHealthPanel devSno={devSno} health={data.box.health} /> : null}
       <div class="columns">
