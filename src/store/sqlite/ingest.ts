@@ -303,6 +303,8 @@ export class SqliteIngest {
     private readonly sync: WalSync,
     private readonly known: KnownBoxes,
     private readonly maxBatch: number,
+    /** Called before each batch is written (the WAL checkpointer's catchUp). */
+    private readonly beforeBatch: () => void = () => {},
   ) {
     this.stmts = prepareStatements(db);
     this.writeBatch = batchWriter(db, this.stmts, known);
@@ -365,6 +367,7 @@ export class SqliteIngest {
       }
       let results: Array<Written | Error>;
       try {
+        this.beforeBatch();
         results = this.writeBatch(batch);
       } catch (e) {
         for (const p of batch) p.reject(e);

@@ -12,6 +12,7 @@ import { PlatformStore, type SilenceRule } from '../platform.js';
 import type * as api from '../types.js';
 import { SqliteAlerting } from './alerting.js';
 import { SqliteOutbox } from './alerts-outbox.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
 import { SqliteIngest } from './ingest.js';
@@ -61,6 +62,7 @@ export class SqliteStore implements api.Store {
   private readonly db: Database.Database;
   private readonly processLock: Database.Database | null;
   private readonly sync: WalSync;
+  private readonly checkpointer: WalCheckpointer | null;
   private readonly writer: SqliteIngest;
   private readonly registry: SqliteRegistry;
   private readonly outbox: SqliteOutbox;
@@ -87,17 +89,19 @@ export class SqliteStore implements api.Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    // Checkpoints run inside a commit, on the thread serving reports, and fsync the main file:
-    // doing them ten times less often (WAL up to ~40 MB) keeps that off most reports.
-    db.pragma('wal_autocheckpoint = 10000');
+    // SQLite's checkpoints run inside a commit, on the thread serving reports, and fsync the
+    // main file: on disk a worker thread does them instead (checkpointer.ts).
+    db.pragma(`wal_autocheckpoint = ${onDisk ? 0 : 10000}`);
     // SQLite's default page cache is 2 MB: a fleet's rows are soon larger, and then every report
     // reads its box's pages back from the OS (a system call a page). 64 MiB holds 100,000 boxes
     // of 8 sub-devices and their indexes' hot pages; memory is only taken as pages are used.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrate(db);
+    this.checkpointer = onDisk ? new WalCheckpointer(db.name) : null;
     const known = (this.known = new KnownBoxes(opts.knownBytes));
     this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
-    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
+    const checkpointer = this.checkpointer;
+    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256, checkpointer ? () => checkpointer.catchUp(db) : undefined);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
     this.locations = new SqliteLocations(db, this.sync);
@@ -258,6 +262,7 @@ export class SqliteStore implements api.Store {
     // Writes already committed are answered (or failed) before the file goes away.
     await this.sync.settled().catch(() => {});
     await this.local.close();
+    await this.checkpointer?.stop();
     this.sync.close();
     this.db.close();
     this.processLock?.close();
