@@ -32,8 +32,9 @@ export interface SqliteStoreOptions {
   /** Most reports written in one transaction. */
   maxBatch?: number;
   /**
-   * Memory (bytes) for remembering the last report of online boxes (its digest: about 64 bytes
-   * a box); a box that does not fit is read from the database at each report instead.
+   * Memory (bytes) for remembering the last report of online boxes, for each of its two digests
+   * (the whole report's, and its shape's with the statuses: about 64 bytes a box each); a box
+   * that does not fit is read from the database at each report instead.
    * Default REPEAT_MEMORY_BYTES (src/defaults.ts).
    */
   knownBytes?: number;
