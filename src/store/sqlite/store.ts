@@ -23,8 +23,15 @@ import { markSilentByOwnPeriod, sqliteRunner } from './platform.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
 
-/** SQLite page cache of the store's connection (KiB). */
-const PAGE_CACHE_KIB = 64 * 1024;
+/**
+ * SQLite page cache of the store's connection (KiB). Not larger: a commit that split a b-tree
+ * page (a storm's history inserts do, every batch) ends with a walk over every hash bucket of
+ * the cache (balance_nonroot parks a page under the pending-byte page number, far above the
+ * database's size, and pager_end_transaction then truncates the cache above that size). With
+ * 64 MiB that walk was ~5% of the thread serving reports; 16 MiB gave the storm 8-17% fewer
+ * CPU µs a report at 10k and 100k boxes, rest unchanged (docs/benchmarks-ingest.md).
+ */
+const PAGE_CACHE_KIB = 16 * 1024;
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -94,8 +101,9 @@ export class SqliteStore implements api.Store {
     // main file: on disk a worker thread does them instead (checkpointer.ts).
     db.pragma(`wal_autocheckpoint = ${onDisk ? 0 : 10000}`);
     // SQLite's default page cache is 2 MB: a fleet's rows are soon larger, and then every report
-    // reads its box's pages back from the OS (a system call a page). 64 MiB holds 100,000 boxes
-    // of 8 sub-devices and their indexes' hot pages; memory is only taken as pages are used.
+    // reads its box's pages back from the OS (a system call a page). 16 MiB holds the boxes rows
+    // of 100,000 boxes and the indexes' hot pages (see PAGE_CACHE_KIB for why not more); memory
+    // is only taken as pages are used.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrate(db);
     this.checkpointer = onDisk ? new WalCheckpointer(db.name) : null;
