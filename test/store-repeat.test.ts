@@ -79,6 +79,96 @@ for (const backend of backends()) {
       }
     });
 
+    it('records a report that changes statuses only exactly as any other, and never after the box or its code changed', async () => {
+      const { store, reopen, cleanup } = await backend.fresh();
+      let current = store;
+      const flips = (t: Array<{ ep_id: string | null; from_status: string | null; to_status: string; reason: string }>) =>
+        t.map((x) => [x.ep_id, x.from_status, x.to_status, x.reason]);
+      try {
+        const subs = { '10.0.0.1': 'online', '10.0.0.2': 'online', '10.0.0.3': 'offline' } as const;
+        await current.ingest(parseReport(report('STM1', subs)), at(0));
+        // Statuses only: one flips, then two.
+        let t = (await current.ingest(parseReport(report('STM1', { ...subs, '10.0.0.2': 'offline' })), at(10))).transitions;
+        assert.deepEqual(flips(t), [['STM1__10.0.0.2', 'online', 'offline', 'report']]);
+        t = (await current.ingest(parseReport(report('STM1', { ...subs, '10.0.0.3': 'online' })), at(20))).transitions;
+        assert.deepEqual(flips(t), [
+          ['STM1__10.0.0.2', 'offline', 'online', 'report'],
+          ['STM1__10.0.0.3', 'offline', 'online', 'report'],
+        ]);
+        // A status and a name at once: the name is stored too.
+        const renamed = parseReport(report('STM1', { ...subs, '10.0.0.3': 'offline' }));
+        renamed.sub_devices[2]!.ep_name = 'yard';
+        t = (await current.ingest(renamed, at(30))).transitions;
+        assert.deepEqual(flips(t), [['STM1__10.0.0.3', 'online', 'offline', 'report']]);
+        let found = (await current.getBox('STM1'))!;
+        const third = found.sub_devices.find((s) => s.ep_id === 'STM1__10.0.0.3')!;
+        assert.equal(third.ep_name, 'yard');
+        assert.equal(third.status_changed_at, iso(30));
+        assert.equal(found.box.sub_devices_online, 2);
+        assert.equal(found.box.sub_devices_offline, 1);
+        // The box goes silent: its next report, statuses changed or not, brings it back first.
+        assert.equal((await current.markSilentBoxesOffline(at(31), at(40))).length, 1);
+        const back = parseReport(report('STM1', { ...subs, '10.0.0.1': 'offline' }));
+        back.sub_devices[2]!.ep_name = 'yard';
+        t = (await current.ingest(back, at(50))).transitions;
+        assert.deepEqual(flips(t), [
+          [null, 'offline', 'online', 'report'],
+          ['STM1__10.0.0.1', 'online', 'offline', 'report'],
+        ]);
+        // A revoked code: the next change of statuses is refused, and stores nothing.
+        await current.setCodeStatus('STM1', 'revoked', at(55));
+        const refused = parseReport(report('STM1', subs));
+        refused.sub_devices[2]!.ep_name = 'yard';
+        await assert.rejects(current.ingest(refused, at(60)), /revoked/i);
+        await current.setCodeStatus('STM1', 'active', at(65));
+        t = (await current.ingest(refused, at(70))).transitions;
+        assert.deepEqual(flips(t), [['STM1__10.0.0.1', 'offline', 'online', 'report']]);
+
+        // What was committed, not what the process remembers.
+        await current.close();
+        current = await reopen();
+        found = (await current.getBox('STM1'))!;
+        assert.equal(found.box.report_count, 6);
+        assert.equal(found.box.status, 'online');
+        assert.deepEqual(
+          found.sub_devices.map((s) => [s.ep_id, s.ep_status, s.status_changed_at, s.last_seen_at]).sort(),
+          [
+            ['STM1__10.0.0.1', 'online', iso(70), iso(70)],
+            ['STM1__10.0.0.2', 'online', iso(20), iso(70)],
+            ['STM1__10.0.0.3', 'offline', iso(30), iso(70)],
+          ],
+        );
+        assert.equal((await current.history('STM1', { limit: 100 })).length, 4 + 1 + 2 + 1 + 1 + 2 + 1);
+        // Statuses only, after the reopen (nothing remembered): the same as before.
+        const again = parseReport(report('STM1', { ...subs, '10.0.0.2': 'offline' }));
+        again.sub_devices[2]!.ep_name = 'yard';
+        t = (await current.ingest(again, at(80))).transitions;
+        assert.deepEqual(flips(t), [['STM1__10.0.0.2', 'online', 'offline', 'report']]);
+      } finally {
+        await current.close();
+        await cleanup();
+      }
+    });
+
+    it('records status changes of a box with more sub-devices than 32', async () => {
+      const { store, cleanup } = await backend.fresh();
+      try {
+        const statuses = (offline: number[]) =>
+          Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`10.0.1.${i}`, offline.includes(i) ? 'offline' : 'online'] as const));
+        await store.ingest(parseReport(report('BIG1', statuses([]))), at(0));
+        for (const [n, offline] of [[1, [35]], [2, [35, 0]], [3, [0]]] as const) {
+          const t = (await store.ingest(parseReport(report('BIG1', statuses([...offline]))), at(n))).transitions;
+          assert.equal(t.length, 1, `report ${n}`);
+        }
+        const found = (await store.getBox('BIG1'))!;
+        assert.deepEqual(found.sub_devices.filter((s) => s.ep_status === 'offline').map((s) => s.ep_id), ['BIG1__10.0.1.0']);
+        assert.equal(found.box.sub_devices_offline, 1);
+      } finally {
+        await store.close();
+        await cleanup();
+      }
+    });
+
     it('never takes a changed report for a repeat, whatever characters the fields hold', async () => {
       const { store, cleanup } = await backend.fresh();
       try {

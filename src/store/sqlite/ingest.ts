@@ -9,7 +9,7 @@ import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
 import type { Digest } from '../../util/body-digest.js';
-import { identityOf, jsonOf, type KnownBoxes } from './known-boxes.js';
+import { identityOf, jsonOf, shapeOf, type KnownBoxes, type Shape } from './known-boxes.js';
 
 /** A byte-for-byte repeat, known by its digest only (see Store.ingestRepeat). */
 interface PendingRepeat {
@@ -74,6 +74,10 @@ function prepareStatements(db: Database.Database) {
          status_changed_at = ?, sub_online = ?, sub_offline = ?, extra = ?
        WHERE dev_sno = ?`,
     ),
+    // Only the counts change (a report that changes statuses only, see writeStatusChanges).
+    updateBoxCounts: db.prepare<[number, number, number, string]>(
+      `UPDATE boxes SET last_report_at = ?, report_count = report_count + 1, sub_online = ?, sub_offline = ? WHERE dev_sno = ?`,
+    ),
     // A box that was online already, the usual case: status left out, the index is not touched.
     updateBox: db.prepare<[number, number, number, string, string]>(
       `UPDATE boxes SET last_report_at = ?, report_count = report_count + 1, sub_online = ?, sub_offline = ?, extra = ?
@@ -88,6 +92,11 @@ function prepareStatements(db: Database.Database) {
       `UPDATE sub_devices SET ep_ip = ?, ep_status = ?, ep_location = ?, ep_type = ?, ep_name = ?, extra = ?,
          last_seen_at = ?, status_changed_at = CASE WHEN ? THEN ? ELSE status_changed_at END
        WHERE dev_sno = ? AND ep_id = ?`,
+    ),
+    // A status change alone, the usual change (a storm): the columns of sub_devices_name and
+    // sub_devices_location are left out of SET, so SQLite leaves those indexes alone.
+    updateSubStatus: db.prepare<[string, number, number, string, string]>(
+      `UPDATE sub_devices SET ep_status = ?, last_seen_at = ?, status_changed_at = ? WHERE dev_sno = ? AND ep_id = ?`,
     ),
     removeSub: db.prepare(
       `UPDATE sub_devices SET ep_status = 'removed', status_changed_at = @now, last_seen_at = @seen WHERE dev_sno = @dev_sno AND ep_id = @ep_id`,
@@ -148,7 +157,7 @@ class HistoryRows {
 interface BatchOutput {
   history: HistoryRows;
   /** What may be remembered once the transaction has committed. */
-  learned: Array<[string, Digest]>;
+  learned: Array<[string, Digest, Shape | undefined]>;
 }
 
 const batchOutput = (): BatchOutput => ({ history: new HistoryRows(), learned: [] });
@@ -159,6 +168,27 @@ const batchOutput = (): BatchOutput => ({ history: new HistoryRows(), learned: [
  * says are remembered once the transaction has committed.
  */
 function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
+  /**
+   * A report that differs from the box's last one in statuses only (see KnownBoxes.statusesOf):
+   * the box is online with an active code and its rows hold the report's fields, so nothing is
+   * read; the rows of the sub-devices whose status changed and the box's counts are written.
+   */
+  const writeStatusChanges = (p: PendingReport, identity: Digest, shape: Shape, offlineBits: number, out: BatchOutput): IngestResult => {
+    const { report, receivedAt: now } = p;
+    const devSno = report.dev_sno;
+    const prior: PriorSubDevice[] = report.sub_devices.map((sub, i) => ({
+      ep_id: sub.ep_id,
+      ep_status: offlineBits & (1 << i) ? 'offline' : 'online',
+    }));
+    // The same rules as any other report (removals and box transitions cannot come of it).
+    const plan = planIngest(report, { box: { status: 'online' }, subDevices: prior }, now);
+    s.updateBoxCounts.run(now, plan.box.subOnline, plan.box.subOffline, devSno);
+    for (const w of plan.writes) if (w.statusChanged) s.updateSubStatus.run(w.sub.ep_status, now, now, devSno, w.sub.ep_id);
+    for (const t of plan.transitions) out.history.add(now, t);
+    out.learned.push([devSno, identity, shape]);
+    return { transitions: plan.transitions };
+  };
+
   const writeOne = (p: Pending, out: BatchOutput): Written => {
     if (isRepeat(p)) {
       // Still known (nothing since the lookup made the box's rows differ): one update.
@@ -175,8 +205,11 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
       s.repeatBox.run(now, devSno);
       return { transitions: [] };
     }
+    const shape = shapeOf(report);
+    const offlineBits = shape ? known.statusesOf(devSno, shape) : -1;
     // From here on the rows change; what is remembered is stale until the commit.
     known.forget(devSno);
+    if (offlineBits >= 0) return writeStatusChanges(p, identity, shape!, offlineBits, out);
     const extraJson = jsonOf(report.extra);
     const row = s.boxAndCode.get(devSno)!;
     const code = row.code_status === null ? null : { status: row.code_status };
@@ -200,14 +233,19 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
         continue;
       }
       // An unchanged row is left alone: its last_seen_at is the box's last_report_at (see getBox).
-      if (!w.statusChanged && sameSubFields(priorOf(sub.ep_id)!, sub, extra)) continue;
+      const sameFields = sameSubFields(priorOf(sub.ep_id)!, sub, extra);
+      if (!w.statusChanged && sameFields) continue;
+      if (sameFields) {
+        s.updateSubStatus.run(sub.ep_status, now, now, devSno, sub.ep_id);
+        continue;
+      }
       s.updateSub.run(sub.ep_ip, sub.ep_status, sub.ep_location, sub.ep_type, sub.ep_name, extra, now, w.statusChanged ? 1 : 0, now, devSno, sub.ep_id);
     }
     // A sub-device missing now was last seen in the box's previous report.
     for (const ep_id of plan.removals) s.removeSub.run({ dev_sno: devSno, ep_id, now, seen: box!.last_report_at });
     for (const t of plan.transitions) out.history.add(now, t);
     // The box is online now, with an active code, and its rows say what this report says.
-    out.learned.push([devSno, identity]);
+    out.learned.push([devSno, identity, shape]);
     return { transitions: plan.transitions };
   };
   const ingestOne = db.transaction(writeOne);
@@ -247,7 +285,7 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
       results = safeBatch(batch, out);
     }
     // Committed: remember, in order, so a box's last report in the batch wins.
-    for (const [devSno, k] of out.learned) known.remember(devSno, k);
+    for (const [devSno, k, shape] of out.learned) known.remember(devSno, k, shape);
     return results;
   };
 }
@@ -266,6 +304,8 @@ export class SqliteIngest {
     private readonly sync: WalSync,
     private readonly known: KnownBoxes,
     private readonly maxBatch: number,
+    /** Called before each batch is written (the WAL checkpointer's catchUp). */
+    private readonly beforeBatch: () => void = () => {},
   ) {
     this.stmts = prepareStatements(db);
     this.writeBatch = batchWriter(db, this.stmts, known);
@@ -328,6 +368,7 @@ export class SqliteIngest {
       }
       let results: Array<Written | Error>;
       try {
+        this.beforeBatch();
         results = this.writeBatch(batch);
       } catch (e) {
         for (const p of batch) p.reject(e);

@@ -1,6 +1,8 @@
 // What the SQLite store remembers of online boxes: a digest of the last report each one sent
 // (about 64 bytes a box, see util/digest-memory.ts), so that a repeat of it (the usual case)
-// needs no read of the database and no diff.
+// needs no read of the database and no diff; and a digest of that report with its statuses left
+// out, with the statuses as bits beside it (another 64 bytes a box), so that a report that only
+// changes statuses (a storm) needs no read of the database either.
 import type { Report } from '../../protocol/index.js';
 import { REPEAT_MEMORY_BYTES } from '../../defaults.js';
 import { digestOfBytes, digestOfText, type Digest } from '../../util/body-digest.js';
@@ -29,6 +31,39 @@ function subsFingerprint(report: Report): string {
   return text;
 }
 
+/**
+ * Everything a report says but its sub-devices' statuses, as one exact string: two reports with
+ * the same shape differ in statuses at most, and then the stored rows of one hold the other's
+ * fields already.
+ */
+function shapeFingerprint(report: Report): string {
+  let text = `${report.dev_sno.length}:${report.dev_sno}${jsonOf(report.extra)}\n`;
+  for (const s of report.sub_devices) {
+    text += s.ep_id.length + ':' + s.ep_id + s.ep_ip.length + ':' + s.ep_ip + '\0';
+    text += s.ep_location.length + ':' + s.ep_location + s.ep_type + '\0' + s.ep_name.length + ':' + s.ep_name;
+    text += (isEmpty(s.extra) ? '' : JSON.stringify(s.extra)) + '\n';
+  }
+  return text;
+}
+
+/** Most sub-devices whose statuses fit in a shape's 32 bits. */
+const SHAPE_MAX_SUBS = 32;
+
+/** A report's shape (see shapeFingerprint) and its statuses: bit i set = sub-device i offline. */
+export interface Shape {
+  digest: Digest;
+  offlineBits: number;
+}
+
+/** The shape of a report, or undefined for one with more sub-devices than the bits hold. */
+export function shapeOf(report: Report): Shape | undefined {
+  const subs = report.sub_devices;
+  if (subs.length > SHAPE_MAX_SUBS) return undefined;
+  let offlineBits = 0;
+  for (let i = 0; i < subs.length; i++) if (subs[i]!.ep_status === 'offline') offlineBits |= 1 << i;
+  return { digest: digestOfText(shapeFingerprint(report)), offlineBits: offlineBits >>> 0 };
+}
+
 /** Everything a report says, as one exact string, for callers that have no bytes to give. */
 function reportFingerprint(report: Report): string {
   return `${report.dev_sno.length}:${report.dev_sno}${jsonOf(report.extra)}\n${subsFingerprint(report)}`;
@@ -51,10 +86,12 @@ export function identityOf(report: Report, source: Uint8Array | undefined): Dige
  */
 export class KnownBoxes {
   private readonly memory: DigestMemory;
+  private readonly shapes: DigestMemory;
 
-  /** @param limit memory to use, about 64 bytes a box; 0 remembers nothing. */
+  /** @param limit memory to use for each of the two digests, about 64 bytes a box; 0 remembers nothing. */
   constructor(limit: number = REPEAT_MEMORY_BYTES) {
     this.memory = new DigestMemory(limit);
+    this.shapes = new DigestMemory(limit);
   }
 
   /** True when d is the digest of the box's last report and its rows say what that report says. */
@@ -62,11 +99,24 @@ export class KnownBoxes {
     return this.memory.find(devSno, d) >= 0;
   }
 
-  remember(devSno: string, d: Digest): void {
+  /**
+   * The statuses of the box's last report (bit i set = sub-device i offline) when it had this
+   * shape: the box is online with an active code, and its rows hold what a report of this shape
+   * says with those statuses (and `removed` for sub-devices not in it). -1 otherwise.
+   */
+  statusesOf(devSno: string, shape: Shape): number {
+    return this.shapes.find(devSno, shape.digest);
+  }
+
+  /** After the commit that stored a report (its identity, and its shape if it has one). */
+  remember(devSno: string, d: Digest, shape: Shape | undefined): void {
     this.memory.remember(devSno, d);
+    if (shape) this.shapes.remember(devSno, shape.digest, shape.offlineBits);
+    else this.shapes.forget(devSno);
   }
 
   forget(devSno: string): void {
     this.memory.forget(devSno);
+    this.shapes.forget(devSno);
   }
 }

@@ -12,6 +12,7 @@ import { PlatformStore, type SilenceRule } from '../platform.js';
 import type * as api from '../types.js';
 import { SqliteAlerting } from './alerting.js';
 import { SqliteOutbox } from './alerts-outbox.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { LocalCoordinator } from './coordination.js';
 import { lockForThisProcess, WalSync } from './durability.js';
 import { SqliteIngest } from './ingest.js';
@@ -22,8 +23,15 @@ import { markSilentByOwnPeriod, sqliteRunner } from './platform.js';
 import * as reads from './reads.js';
 import { SqliteRegistry } from './registry.js';
 
-/** SQLite page cache of the store's connection (KiB). */
-const PAGE_CACHE_KIB = 64 * 1024;
+/**
+ * SQLite page cache of the store's connection (KiB). Not larger: a commit that split a b-tree
+ * page (a storm's history inserts do, every batch) ends with a walk over every hash bucket of
+ * the cache (balance_nonroot parks a page under the pending-byte page number, far above the
+ * database's size, and pager_end_transaction then truncates the cache above that size). With
+ * 64 MiB that walk was ~5% of the thread serving reports; 16 MiB gave the storm 8-17% fewer
+ * CPU µs a report at 10k and 100k boxes, rest unchanged (docs/benchmarks-ingest.md).
+ */
+const PAGE_CACHE_KIB = 16 * 1024;
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -31,8 +39,9 @@ export interface SqliteStoreOptions {
   /** Most reports written in one transaction. */
   maxBatch?: number;
   /**
-   * Memory (bytes) for remembering the last report of online boxes (its digest: about 64 bytes
-   * a box); a box that does not fit is read from the database at each report instead.
+   * Memory (bytes) for remembering the last report of online boxes, for each of its two digests
+   * (the whole report's, and its shape's with the statuses: about 64 bytes a box each); a box
+   * that does not fit is read from the database at each report instead.
    * Default REPEAT_MEMORY_BYTES (src/defaults.ts).
    */
   knownBytes?: number;
@@ -61,6 +70,7 @@ export class SqliteStore implements api.Store {
   private readonly db: Database.Database;
   private readonly processLock: Database.Database | null;
   private readonly sync: WalSync;
+  private readonly checkpointer: WalCheckpointer | null;
   private readonly writer: SqliteIngest;
   private readonly registry: SqliteRegistry;
   private readonly outbox: SqliteOutbox;
@@ -87,17 +97,20 @@ export class SqliteStore implements api.Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    // Checkpoints run inside a commit, on the thread serving reports, and fsync the main file:
-    // doing them ten times less often (WAL up to ~40 MB) keeps that off most reports.
-    db.pragma('wal_autocheckpoint = 10000');
+    // SQLite's checkpoints run inside a commit, on the thread serving reports, and fsync the
+    // main file: on disk a worker thread does them instead (checkpointer.ts).
+    db.pragma(`wal_autocheckpoint = ${onDisk ? 0 : 10000}`);
     // SQLite's default page cache is 2 MB: a fleet's rows are soon larger, and then every report
-    // reads its box's pages back from the OS (a system call a page). 64 MiB holds 100,000 boxes
-    // of 8 sub-devices and their indexes' hot pages; memory is only taken as pages are used.
+    // reads its box's pages back from the OS (a system call a page). 16 MiB holds the boxes rows
+    // of 100,000 boxes and the indexes' hot pages (see PAGE_CACHE_KIB for why not more); memory
+    // is only taken as pages are used.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrate(db);
+    this.checkpointer = onDisk ? new WalCheckpointer(db.name) : null;
     const known = (this.known = new KnownBoxes(opts.knownBytes));
     this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
-    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256);
+    const checkpointer = this.checkpointer;
+    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256, checkpointer ? () => checkpointer.catchUp(db) : undefined);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
     this.locations = new SqliteLocations(db, this.sync);
@@ -258,6 +271,7 @@ export class SqliteStore implements api.Store {
     // Writes already committed are answered (or failed) before the file goes away.
     await this.sync.settled().catch(() => {});
     await this.local.close();
+    await this.checkpointer?.stop();
     this.sync.close();
     this.db.close();
     this.processLock?.close();
