@@ -152,6 +152,15 @@ for (const backend of backends()) {
           assert.deepEqual(ids(await page(`sort=box&limit=1&handled=hide&cursor=${encodeURIComponent(one.next_cursor!)}`)), ['HBOX1__10.0.0.5']);
           assert.deepEqual(ids(await page('sort=down_since&limit=2&handled=hide')).sort(), ['HBOX1__10.0.0.3', 'HBOX1__10.0.0.5']);
           assert.equal((await page('sort=box&handled=show')).sub_devices.length, 5, 'show: everything');
+          // The exports hold what the page shows.
+          const csvIds = async (path: string) => {
+            const res = await fetch(`${server.url}${path}`);
+            assert.equal(res.status, 200, path);
+            return [...(await res.text()).matchAll(/HBOX1__10\.0\.0\.\d/g)].map((m) => m[0]).sort();
+          };
+          assert.deepEqual(await csvIds('/api/export/problems.csv?status=offline&handled=hide'), ['HBOX1__10.0.0.3', 'HBOX1__10.0.0.5']);
+          assert.deepEqual(await csvIds('/api/export/sub-devices.csv?status=offline&handled=hide'), ['HBOX1__10.0.0.3', 'HBOX1__10.0.0.5']);
+          assert.equal((await csvIds('/api/export/problems.csv?status=offline')).length, 5);
           // Boxes too.
           const boxes = await api(server, 'GET', '/api/devices?status=offline&handled=hide');
           assert.deepEqual((boxes.json.boxes as Row[]).map((b) => b.dev_sno), ['HBOX3']);

@@ -55,7 +55,7 @@ const SubDeviceFilters = {
 /** handled=hide: leave out rows whose open problem is acknowledged or silenced (before paging). */
 const Handled = Type.Optional(OneOf(['show', 'hide'] as const));
 const SubDeviceQuery = strict({ ...SubDeviceFilters, handled: Handled, cursor: Type.Optional(Text(4096)), limit: Type.Optional(Limit) });
-const SubDeviceExport = strict(SubDeviceFilters);
+const SubDeviceExport = strict({ ...SubDeviceFilters, handled: Handled });
 type SubDeviceFilters = Static<typeof SubDeviceExport>;
 
 const BoxQuery = strict({
@@ -256,16 +256,19 @@ export async function registerConsoleRoutes(app: FastifyInstance, store: api.Sto
       return { ...page, sub_devices: await withAlerts(page.sub_devices, (r) => `sub:${r.ep_id}`, opts.alertStates) };
     });
 
-    scope.get<{ Querystring: SubDeviceFilters }>('/api/export/sub-devices.csv', { schema: { querystring: SubDeviceExport } }, async (req, reply) =>
-      sendCsv(reply, 'sub-devices.csv', csvLines(SUB_DEVICE_COLUMNS, allSubDevices(store, subDeviceQuery(req.query)), subDeviceCsvRow)),
-    );
+    // The exports take handled=hide too, so the file holds what the page shows.
+    scope.get<{ Querystring: SubDeviceFilters }>('/api/export/sub-devices.csv', { schema: { querystring: SubDeviceExport } }, async (req, reply) => {
+      const exclude_ep_ids = await handledIds(req.query.handled, opts.handledSubjects, 'sub:');
+      return sendCsv(reply, 'sub-devices.csv', csvLines(SUB_DEVICE_COLUMNS, allSubDevices(store, { ...subDeviceQuery(req.query), exclude_ep_ids }), subDeviceCsvRow));
+    });
 
     scope.get<{ Querystring: SubDeviceFilters }>('/api/export/problems.csv', { schema: { querystring: SubDeviceExport } }, async (req, reply) => {
       const query = subDeviceQuery(req.query);
       // Problems only (narrowed further by a status filter), longest down first unless sorted otherwise.
       const status = query.status ? query.status.filter((s) => s === 'offline' || s === 'unknown') : (['offline', 'unknown'] as const);
       if (status.length === 0) throw new BadParamError('status', 'problems.csv holds offline and unknown sub-devices only');
-      const pages = allSubDevices(store, { ...query, status: [...status], sort: query.sort ?? 'down_since' });
+      const exclude_ep_ids = await handledIds(req.query.handled, opts.handledSubjects, 'sub:');
+      const pages = allSubDevices(store, { ...query, status: [...status], sort: query.sort ?? 'down_since', exclude_ep_ids });
       return sendCsv(reply, 'problems.csv', csvLines(SUB_DEVICE_COLUMNS, pages, subDeviceCsvRow));
     });
 

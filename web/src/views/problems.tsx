@@ -122,7 +122,7 @@ export function ProblemsView({ params }: { params: URLSearchParams }) {
       <section class="panel">
         <div class="panel-head">
           <h1 class="page-title">{f.status === 'problems' ? t('problems.title') : t('problems.titleStatus', { status: statusText(f.status) })}</h1>
-          <a class="small-button" href={exportHref(f.status === 'problems' ? 'problems' : 'sub-devices', { status: f.status === 'all' ? undefined : f.status, type: f.type, location: f.location, q: f.q, sort: f.sort })} download>
+          <a class="small-button" href={exportHref(f.status === 'problems' ? 'problems' : 'sub-devices', { status: f.status === 'all' ? undefined : f.status, type: f.type, location: f.location, q: f.q, sort: f.sort, handled: f.hideHandled ? 'hide' : undefined })} download>
             {t('export.csv')}
           </a>
         </div>
