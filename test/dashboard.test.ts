@@ -129,6 +129,8 @@ describe('dashboard in headless Chromium', { timeout: 120_000 }, () => {
     assert.match(first, /cam 192\.168\.1\.102/);
     assert.match(first, /rtsp/);
     assert.match(first, /95274d2c-0941-4d96-b032-ab200f81362c/);
+    // The timeline is its own request: wait for it rather than count what has arrived so far.
+    await page.waitForFunction(() => document.querySelectorAll('.timeline-item').length >= 4, undefined, WAIT);
     const before = await page.locator('.timeline-item').count();
     assert.equal(before, 4, 'box + 3 sub-devices first seen');
 
