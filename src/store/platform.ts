@@ -5,7 +5,7 @@
 import { LOGIN_DEFAULTS } from '../protocol/index.js';
 import type { BoxHealth } from '../protocol/index.js';
 import type { Dialect } from './schema.js';
-import type { BoxLogin } from './api-types.js';
+import type { BoxGroup, BoxLogin, BoxSettings, PeriodSource } from './api-types.js';
 
 /** The platform's tables, appended as one migration at the end of each store's list. */
 // IF NOT EXISTS: a database taken back to an older version (as tests do) can run it again.
@@ -50,24 +50,7 @@ export interface SqlRunner {
 /** How many distinct MACs a code's login record keeps (oldest dropped first). */
 const MACS_KEPT = 8;
 
-export type { BoxLogin };
-
-export type PeriodSource = 'box' | 'group' | 'fleet';
-
-export interface BoxSettings {
-  dev_sno: string;
-  group: string | null;
-  report_period_s: number | null;
-  /** The period the box is told at login, and where it comes from. */
-  effective_period_s: number;
-  period_source: PeriodSource;
-}
-
-export interface BoxGroup {
-  name: string;
-  report_period_s: number | null;
-  boxes: number;
-}
+export type { BoxGroup, BoxLogin, BoxSettings, PeriodSource };
 
 export interface HealthPoint {
   at: string;

@@ -2,28 +2,11 @@
 // audit log. Same origin, JSON bodies (the receiver refuses anything else on state changes).
 import { Unauthorized } from './api.js';
 
-export type Role = 'admin' | 'operator' | 'viewer';
-export const ROLES: Role[] = ['admin', 'operator', 'viewer'];
+// The shapes are the store's own (src/store/accounts.ts has no Node imports).
+import type { AuditEntry, Role, User } from '../../src/store/accounts.js';
 
-export interface User {
-  id: number;
-  username: string;
-  role: Role;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  role: Role | null;
-  method: string;
-  path: string;
-  ip: string | null;
-  status: number;
-  detail: string | null;
-}
+export type { AuditEntry, Role, User };
+export { ROLES } from '../../src/store/accounts.js';
 
 export interface Me {
   username: string | null;

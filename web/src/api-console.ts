@@ -1,45 +1,12 @@
 // The operator console's API (issue 13): sub-device lists, locations, outages, availability,
 // history pages, exports, and the registry's admin API. Shapes follow src/store/api-types.ts.
-import type { Availability, FleetSubDevice, Location, Outage } from '../../src/store/api-types.js';
+import type { Availability, BoxGroup, BoxSettings, CodeListEntry, FleetSubDevice, Location, Outage, RegistryEntry } from '../../src/store/api-types.js';
 import { getJson, sendJson, type Box, type HistoryEntry } from './api.js';
 
-/** A code of the device registry (src/store/types.ts RegistryEntry, which imports Node types). */
-export interface RegistryEntry {
-  dev_sno: string;
-  status: 'active' | 'revoked';
-  source: 'issued' | 'registered' | 'auto';
-  name: string | null;
-  location: string | null;
-  created_at: string;
-  updated_at: string;
-  revoked_at: string | null;
-  last_report_at: string | null;
-}
+export type { BoxGroup, CodeListEntry, RegistryEntry };
 
-/** A row of the codes list (GET /api/admin/codes): the code with its group and effective report period. */
-export interface CodeListEntry extends RegistryEntry {
-  group: string | null;
-  report_period_s: number | null;
-  effective_period_s: number;
-  period_source: 'box' | 'group' | 'fleet';
-}
-
-/** A box's report period and group (GET/PUT /api/codes/:dev_sno, src/store/platform.ts BoxSettings). */
-export interface CodeSettings {
-  dev_sno: string;
-  group: string | null;
-  report_period_s: number | null;
-  /** The period the box is told at login, and where it comes from. */
-  effective_period_s: number;
-  period_source: 'box' | 'group' | 'fleet';
-}
-
-/** A group of boxes with its report period (GET /api/groups). */
-export interface BoxGroup {
-  name: string;
-  report_period_s: number | null;
-  boxes: number;
-}
+/** A box's report period and group (GET/PUT /api/codes/:dev_sno). */
+export type CodeSettings = BoxSettings;
 
 /** One sub-device in the fleet-wide list, with its alert state (acknowledged, silenced). */
 export type SubDeviceRow = FleetSubDevice;
