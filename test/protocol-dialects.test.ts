@@ -20,6 +20,7 @@ import {
   parseSubDeviceEvent,
   redactText,
   redactUrl,
+  withoutUserInfo,
   ReportValidationError,
   toDialectWire,
   toEventWire,
@@ -308,6 +309,15 @@ describe('nesting depth of unknown fields', () => {
     assert.doesNotThrow(() => checkNestingDepth(nested(32), 'f'));
     refuses(() => checkNestingDepth(nested(33), 'f'), 'f', /32/);
     assert.equal(parseReport({ dev_sno: 'B', sub_devices: [], f: nested(32) }).extra.f !== undefined, true);
+  });
+});
+
+describe('withoutUserInfo', () => {
+  it('leaves the user-info out, found as redactUrl finds it (a password with "/" or "@" too)', () => {
+    assert.equal(withoutUserInfo('rtsp://admin:s3cret@10.0.0.1:554/live'), 'rtsp://10.0.0.1:554/live');
+    assert.equal(withoutUserInfo('rtsp://admin:p/ss@w0rd@10.0.0.1/live?x=1'), 'rtsp://10.0.0.1/live?x=1');
+    assert.equal(withoutUserInfo('rtsp://10.0.0.1/live'), 'rtsp://10.0.0.1/live');
+    assert.equal(withoutUserInfo('10.0.0.1'), '10.0.0.1');
   });
 });
 

@@ -17,17 +17,7 @@ export function redactUrl(url: string): string {
   const scheme = url.indexOf('://');
   if (scheme === -1) return url;
   const start = scheme + 3;
-  // A password may hold "/", "?", "#" or "@" unescaped: the host follows the last "@" that is
-  // followed by something shaped like a host (or, failing that, the last "@" at all).
-  let at = -1;
-  for (let i = url.lastIndexOf('@'); i >= start; i = url.lastIndexOf('@', i - 1)) {
-    if (at === -1) at = i;
-    if (HOST.test(url.slice(i + 1))) {
-      at = i;
-      break;
-    }
-    if (i === 0) break;
-  }
+  const at = userInfoEnd(url, start);
   let out = at >= start ? `${url.slice(0, start)}${REDACTED}@${url.slice(at + 1)}` : url;
   const q = out.indexOf('?');
   if (q !== -1) {
@@ -60,6 +50,33 @@ export function redactText(text: string): string {
   return text
     .replace(URL_IN_TEXT, (url) => redactUrl(url))
     .replace(SECRET_PAIR_IN_TEXT, (whole, key: string, sep: string, value: string) => (value === REDACTED || value.startsWith('//') ? whole : `${key}${sep}${REDACTED}`));
+}
+
+/**
+ * The address with its user-info left out altogether (`rtsp://host/…`): a link to open, where
+ * `***@` would only get in the way. The user-info is found as redactUrl finds it.
+ */
+export function withoutUserInfo(url: string): string {
+  const scheme = url.indexOf('://');
+  if (scheme === -1) return url;
+  const start = scheme + 3;
+  const at = userInfoEnd(url, start);
+  return at >= start ? `${url.slice(0, start)}${url.slice(at + 1)}` : url;
+}
+
+/**
+ * The index of the "@" that ends the user-info of `url` (which starts at `start`), or -1. A
+ * password may hold "/", "?", "#" or "@" unescaped: the host follows the last "@" that is
+ * followed by something shaped like a host (or, failing that, the last "@" at all).
+ */
+function userInfoEnd(url: string, start: number): number {
+  let at = -1;
+  for (let i = url.lastIndexOf('@'); i >= start; i = url.lastIndexOf('@', i - 1)) {
+    if (at === -1) at = i;
+    if (HOST.test(url.slice(i + 1))) return i;
+    if (i === 0) break;
+  }
+  return at;
 }
 
 function decodeSafe(s: string): string {

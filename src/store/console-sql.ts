@@ -3,6 +3,7 @@
 // time range and the status changes availability needs. Each store runs the text with its own
 // driver; the dialect supplies placeholders, bytewise sorting, search and JSON access.
 import { EP_TYPES } from '../protocol/schema.js';
+import { withoutUserInfo } from '../protocol/redact.js';
 import { encodeCursor, SORT_KEYS } from './paging.js';
 import { DEVSTATUS_KEY } from './platform-fields.js';
 import { iso } from './rows.js';
@@ -226,7 +227,7 @@ export function streamUrl(devSno: string, epId: string, epIp: string): string | 
   const prefix = `${devSno}__`;
   const address = epId.startsWith(prefix) ? epId.slice(prefix.length) : epId;
   const url = address.includes('://') ? address : epIp.includes('://') ? epIp : null;
-  return url === null ? null : url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
+  return url === null ? null : withoutUserInfo(url);
 }
 
 export function fleetSubFromRow(r: FleetSubRow): api.FleetSubDevice {
