@@ -20,6 +20,7 @@ import {
   parseSubDeviceEvent,
   redactText,
   redactUrl,
+  textWithoutUserInfo,
   withoutUserInfo,
   ReportValidationError,
   toDialectWire,
@@ -318,6 +319,9 @@ describe('withoutUserInfo', () => {
     assert.equal(withoutUserInfo('rtsp://admin:p/ss@w0rd@10.0.0.1/live?x=1'), 'rtsp://10.0.0.1/live?x=1');
     assert.equal(withoutUserInfo('rtsp://10.0.0.1/live'), 'rtsp://10.0.0.1/live');
     assert.equal(withoutUserInfo('10.0.0.1'), '10.0.0.1');
+    assert.equal(textWithoutUserInfo('BOX__rtsp://admin:p/ss@10.0.0.1/live'), 'BOX__rtsp://10.0.0.1/live');
+    assert.equal(textWithoutUserInfo('cam rtsp://a:b@10.0.0.2/x and RTSP://c:d@10.0.0.3/y'), 'cam rtsp://10.0.0.2/x and RTSP://10.0.0.3/y');
+    assert.equal(textWithoutUserInfo('BOX__10.0.0.4'), 'BOX__10.0.0.4');
   });
 });
 

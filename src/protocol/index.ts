@@ -6,7 +6,7 @@ export { toDialectWire, toRichWire, toLegacyWire } from './render.js';
 export { parseReportBytes, echoOf } from './body.js';
 export { decodeUtf8Strict, firstInvalidUtf8Offset, hasUtf8Bom } from './utf8.js';
 export { checkNestingDepth } from './depth.js';
-export { redactText, redactUrl, REDACTED, withoutUserInfo } from './redact.js';
+export { redactText, redactUrl, REDACTED, textWithoutUserInfo, withoutUserInfo } from './redact.js';
 export { BYTES_PER_MB, readFigure } from './health.js';
 export * from './login.js';
 export * from './events.js';

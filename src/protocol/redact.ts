@@ -64,6 +64,11 @@ export function withoutUserInfo(url: string): string {
   return at >= start ? `${url.slice(0, start)}${url.slice(at + 1)}` : url;
 }
 
+/** Free text (an ep_id such as `BOX__rtsp://admin:pw@10.0.0.5/ch1`) with every URL in it withoutUserInfo. */
+export function textWithoutUserInfo(text: string): string {
+  return text.includes('://') ? text.replace(URL_IN_TEXT, withoutUserInfo) : text;
+}
+
 /**
  * The index of the "@" that ends the user-info of `url` (which starts at `start`), or -1. A
  * password may hold "/", "?", "#" or "@" unescaped: the host follows the last "@" that is

@@ -1,5 +1,6 @@
 // Times as an operator reads them: "12 s ago" / "12 秒前", date and time in the operator's zone
 // (state/zone.ts) with the zone named, and how long something has lasted ("2 h 5 min").
+import { textWithoutUserInfo } from '../../src/protocol/redact.js';
 import { isMessageKey, lang, t } from './i18n/index.js';
 import { zone } from './state/zone.js';
 
@@ -125,9 +126,9 @@ export function statusText(status: string): string {
   return isMessageKey(key) ? t(key) : status;
 }
 
-/** An address or stream URL with any user:password removed (never shown, even if sent). */
+/** An address or stream URL with any user:password removed (never shown, even if sent), found as the receiver finds it. */
 export function withoutCredentials(address: string): string {
-  return address.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
+  return textWithoutUserInfo(address);
 }
 
 /** The wall-clock fields of `d` in the operator's zone. */
