@@ -10,7 +10,7 @@ import { TimeAgo } from './time-ago.js';
 /** "e0a509123456" → "e0:a5:09:12:34:56", as the label on the box reads. */
 export const macText = (mac: string) => mac.match(/.{1,2}/g)?.join(':') ?? mac;
 
-export function BoxLoginFacts({ devSno, lastReportAt }: { devSno: string; lastReportAt: string | undefined }) {
+export function BoxLoginFacts({ devSno }: { devSno: string }) {
   const [login, setLogin] = useState<BoxLogin | null>(null);
   useEffect(() => {
     let live = true;
@@ -21,8 +21,8 @@ export function BoxLoginFacts({ devSno, lastReportAt }: { devSno: string; lastRe
     return () => {
       live = false;
     };
-    // A new login shows at the next report that follows it.
-  }, [devSno, lastReportAt === undefined]);
+    // Fetched when the page opens: logins are rare (every few minutes at most), not live.
+  }, [devSno]);
   if (!login) return null;
   return (
     <div class="box-login">

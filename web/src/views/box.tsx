@@ -140,7 +140,7 @@ export function BoxView({ devSno, params }: { devSno: string; params: URLSearchP
             </>
           ) : null}
         </div>
-        {data.kind === 'found' ? <BoxLoginFacts devSno={devSno} lastReportAt={data.box.last_report_at} /> : null}
+        {data.kind === 'found' ? <BoxLoginFacts devSno={devSno} /> : null}
       </header>
       {data.kind === 'found' ? <BoxHealthPanel devSno={devSno} health={data.box.health} /> : null}
       <div class="columns">
