@@ -27,13 +27,22 @@ export class DigestMemory {
   private hashes = new BigUint64Array(0);
   private lengths = new Uint32Array(0);
   private infos = new Uint32Array(0);
+  /** A second 32-bit number per row (see the constructor), or none. */
+  private versions = new Uint32Array(0);
   private readonly freeRows: number[] = [];
   /** Rows handed out so far (the table's high-water mark). */
   private used = 0;
   private readonly maxBoxes: number;
 
-  /** @param limitBytes memory to use at most (BYTES_PER_BOX a box); 0 remembers nothing. */
-  constructor(limitBytes: number) {
+  /**
+   * @param limitBytes memory to use at most (BYTES_PER_BOX a box); 0 remembers nothing.
+   * @param withVersions keep a second 32-bit number per box (4 bytes more a row), given to
+   *   remember and read with versionOf: the version of the box's stored rows (postgres/known-rows.ts).
+   */
+  constructor(
+    limitBytes: number,
+    private readonly withVersions = false,
+  ) {
     this.maxBoxes = Math.max(0, Math.floor(limitBytes / BYTES_PER_BOX));
   }
 
@@ -43,7 +52,7 @@ export class DigestMemory {
 
   /** Memory held, as accounted: the entries and every row of the table. */
   get bytes(): number {
-    return this.rows.size * ENTRY_BYTES + this.hashes.length * ROW_BYTES;
+    return this.rows.size * ENTRY_BYTES + this.hashes.length * ROW_BYTES + this.versions.length * 4;
   }
 
   /** The info remembered with this digest for this box, or -1 when that is not its digest. */
@@ -53,8 +62,21 @@ export class DigestMemory {
     return this.infos[row]!;
   }
 
+  /** The version remembered with this digest for this box (withVersions), or -1 when that is not its digest. */
+  versionOf(devSno: string, d: Digest): number {
+    const row = this.rows.get(keyOf(devSno));
+    if (row === undefined || this.hashes[row] !== d.hash || this.lengths[row] !== d.length) return -1;
+    return this.versions[row] ?? -1;
+  }
+
+  /** Sets the version of whatever digest is remembered for the box, if any (withVersions). */
+  setVersion(devSno: string, version: number): void {
+    const row = this.rows.get(keyOf(devSno));
+    if (row !== undefined && this.withVersions) this.versions[row] = version;
+  }
+
   /** Remembers d (and info, a 32-bit unsigned number) as the box's digest, in place of any other. */
-  remember(devSno: string, d: Digest, info = 0): void {
+  remember(devSno: string, d: Digest, info = 0, version = 0): void {
     if (this.maxBoxes === 0) return;
     const key = keyOf(devSno);
     let row = this.rows.get(key);
@@ -69,6 +91,7 @@ export class DigestMemory {
     this.hashes[row] = d.hash;
     this.lengths[row] = d.length;
     this.infos[row] = info;
+    if (this.withVersions) this.versions[row] = version;
   }
 
   forget(devSno: string): void {
@@ -98,5 +121,10 @@ export class DigestMemory {
     this.hashes = hashes;
     this.lengths = lengths;
     this.infos = infos;
+    if (this.withVersions) {
+      const versions = new Uint32Array(capacity);
+      versions.set(this.versions);
+      this.versions = versions;
+    }
   }
 }

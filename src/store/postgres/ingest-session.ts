@@ -124,24 +124,44 @@ END
 $fn$`;
 
 /**
- * Byte-for-byte repeats of reports this receiver wrote (ingest.ts): each box's row takes the
- * report's time and count, and nothing else, provided the row is still the version this receiver
- * wrote or last repeated (its xmin, the transaction that wrote it). Any other write of the box
- * since (another receiver's report, the box marked offline, its code's status changed: see
- * registry.ts) made a new version, and such a box is left to the full path. The code is checked
- * as well, so a revocation is honoured even by a writer that does not touch the box's row. The
- * rows are updated in the order given (dev_sno order). Rows: the boxes updated, with their new
- * xmin. p_n: how many repeats of the box the batch holds.
+ * Reports the receiver knows the box's rows for (known-batch.ts): byte-for-byte repeats of the
+ * report it last wrote, and reports that change statuses only. Each box's row takes the report's
+ * time, count and (for a status change) sub-device counts, provided the row is still the version
+ * this receiver wrote (its xmin, the transaction that wrote it), the box online and its code not
+ * revoked. Any other write of the box since (another receiver's report, the box marked offline,
+ * its code's status changed: see registry.ts) made a new version, and such a box is left to the
+ * full path; so are its sub-device and history rows here. The code is checked as well, so a
+ * revocation is honoured even by a writer that does not touch the box's row. The box rows are
+ * updated in the order given (dev_sno order). Rows: the boxes updated, with their new xmin.
+ *   boxes: p_snos, p_xmins, p_now, p_n (reports of the box: repeats are counted together),
+ *          p_on / p_off (the box's sub-device counts, -1: unchanged);
+ *   changed sub-devices: s_sno, s_ep, s_status, s_now;  history: h_*, in the reports' order.
  */
-const REPEAT_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_repeat_batch(p_snos text[], p_xmins xid[], p_now bigint[], p_n int[])
+const KNOWN_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_known_batch(
+    p_snos text[], p_xmins xid[], p_now bigint[], p_n int[], p_on int[], p_off int[],
+    s_sno text[], s_ep text[], s_status text[], s_now bigint[],
+    h_at bigint[], h_sno text[], h_ep text[], h_from text[], h_to text[], h_reason text[], h_detail text[])
   RETURNS TABLE (sno text, x text) LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
   RETURN QUERY WITH up AS (
-    UPDATE boxes b SET last_report_at = u.now, report_count = b.report_count + u.n
-    FROM unnest(p_snos, p_xmins, p_now, p_n) AS u(sno, x, now, n)
+    UPDATE boxes b SET last_report_at = u.now, report_count = b.report_count + u.n,
+      sub_online = CASE WHEN u.on_ < 0 THEN b.sub_online ELSE u.on_ END,
+      sub_offline = CASE WHEN u.off < 0 THEN b.sub_offline ELSE u.off END
+    FROM unnest(p_snos, p_xmins, p_now, p_n, p_on, p_off) AS u(sno, x, now, n, on_, off)
     WHERE b.dev_sno = u.sno AND b.xmin = u.x AND b.status = 'online'
       AND EXISTS (SELECT 1 FROM registry r WHERE r.dev_sno = u.sno AND r.status <> 'revoked')
-    RETURNING b.dev_sno, b.xmin)
+    RETURNING b.dev_sno, b.xmin),
+  subs AS (
+    UPDATE sub_devices d SET ep_status = s.status, last_seen_at = s.now, status_changed_at = s.now
+    FROM unnest(s_sno, s_ep, s_status, s_now) AS s(sno, ep, status, now)
+    WHERE d.dev_sno = s.sno AND d.ep_id = s.ep AND s.sno IN (SELECT up.dev_sno FROM up)),
+  hist AS (
+    INSERT INTO history (at, dev_sno, ep_id, from_status, to_status, reason, detail)
+    SELECT h.at, h.sno, h.ep, h.fr, h.t, h.reason, h.detail
+    FROM unnest(h_at, h_sno, h_ep, h_from, h_to, h_reason, h_detail) WITH ORDINALITY
+      AS h(at, sno, ep, fr, t, reason, detail, ord)
+    WHERE h.sno IN (SELECT up.dev_sno FROM up)
+    ORDER BY h.ord)
   SELECT up.dev_sno::text, up.xmin::text FROM up;
 END
 $fn$`;
@@ -154,7 +174,7 @@ const SESSION_SETUP = [
   'SET enable_mergejoin = off',
   LOCK_BATCH_FUNCTION,
   WRITE_BATCH_FUNCTION,
-  REPEAT_BATCH_FUNCTION,
+  KNOWN_BATCH_FUNCTION,
 ].join(';\n');
 
 const ready = new WeakSet<pg.ClientBase>();

@@ -9,10 +9,12 @@
 // report fails, the batch goes back to a savepoint taken after the locks (which it keeps) and is
 // written again with a savepoint per report, so that report fails alone.
 //
-// A byte-for-byte repeat of a report this receiver wrote (the steady state of a fleet) is known
-// by its digest (Store.ingestRepeat) and goes in the same transaction as one row of a set-based
-// UPDATE of the boxes (repeats.ts): nothing parsed, read or diffed, provided the box's row is
-// still the version this receiver wrote. Otherwise the caller parses it and it takes the full path.
+// A byte-for-byte repeat of a report this receiver wrote (the steady state of a fleet), known by
+// its digest (Store.ingestRepeat), and a report that changes statuses only (a storm) need no
+// read and no lock (known-rows.ts): they are written in the first round trip, with the BEGIN,
+// by one set-based statement (known-batch.ts), provided the box's row is still the version this
+// receiver wrote. Otherwise a repeat goes back to the caller, which parses it, and a status
+// change goes back to the queue, and both take the full path.
 import type pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { asError, pendingReport, storeClosed, type PendingReport } from '../batch.js';
@@ -22,22 +24,45 @@ import type { Digest } from '../../util/body-digest.js';
 import { isTransient } from './connection.js';
 import { prepareIngestConnection } from './ingest-session.js';
 import { advance, cloneState, lockSql, orphansSql, plan, planInWaves, stateOfLocked, writeSql, type BatchState, type Planned } from './ingest-write.js';
-import { isRepeat, KnownRows, RepeatGroup, type PendingRepeat } from './repeats.js';
+import { KnownGroup, type KnownShape } from './known-batch.js';
+import { isRepeat, KnownRows, type PendingRepeat } from './known-rows.js';
+import { identityOf, shapeOf } from '../report-shape.js';
 
 /** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
 const MAX_BATCH_ROWS = 20_000;
 
-type Pending = PendingReport | PendingRepeat;
+/** A full report in the queue, with what it is recognized by. */
+interface PendingFull extends PendingReport {
+  /** Its identity and shape (undefined: too many sub-devices for a shape). */
+  known: KnownShape | undefined;
+  /** Handed back by the known path: it takes the full path now. */
+  fullPath?: true;
+}
+
+type Pending = PendingFull | PendingRepeat;
 
 const boxOf = (p: Pending) => (isRepeat(p) ? p.devSno : p.report.dev_sno);
 
-const byDevSno = (a: PendingReport, b: PendingReport) =>
+const byDevSno = (a: PendingFull, b: PendingFull) =>
   a.report.dev_sno < b.report.dev_sno ? -1 : a.report.dev_sno > b.report.dev_sno ? 1 : 0;
 
 /** The rows of one statement's answer, from a simple query of several statements (rowMode array). */
 const rowsOf = (answer: unknown, i: number): unknown[][] => ((answer as pg.QueryResult[])[i]!.rows as unknown[][]);
 
+/** How the reports written so far went (see Store.ingestPaths): counted when their transaction is sent. */
+export interface IngestPaths {
+  /** Byte-for-byte repeats written by the known path. */
+  repeats: number;
+  /** Status-only changes written by the known path. */
+  statusChanges: number;
+  /** Reports locked, read and diffed (the full path), handed-back ones included. */
+  full: number;
+  /** Repeats and status changes the known path handed back (the box's row was not the version remembered). */
+  handedBack: number;
+}
+
 export class PgIngest {
+  readonly paths: IngestPaths = { repeats: 0, statusChanges: 0, full: 0, handedBack: 0 };
   private pending: Pending[] = [];
   private closed = false;
   private scheduled = false;
@@ -71,7 +96,16 @@ export class PgIngest {
 
   ingest(report: Report, receivedAt: number, opts: IngestOptions): Promise<IngestResult> {
     if (this.closed) return Promise.reject(storeClosed());
-    return new Promise<IngestResult>((resolve, reject) => this.enqueue(pendingReport(report, receivedAt, opts, resolve, reject)));
+    return new Promise<IngestResult>((resolve, reject) => {
+      const p = pendingReport(report, receivedAt, opts, resolve, reject);
+      const shape = shapeOf(report);
+      this.enqueue({ ...p, known: shape && { identity: identityOf(report, p.source), shape } });
+    });
+  }
+
+  /** Whether a full report may take the known path, as far as the queue can tell (writeBatch decides). */
+  private mayTakeKnownPath(p: PendingFull): boolean {
+    return !p.fullPath && p.known !== undefined && this.known.statusesOf(p.report.dev_sno, p.known.shape) !== undefined;
   }
 
   /** See Store.ingestRepeat: undefined unless this receiver's last write of the box had this digest. */
@@ -96,7 +130,16 @@ export class PgIngest {
   /** Accepts nothing more; resolves once what was accepted is written. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.settled(this.accepted);
+    await this.allWritten();
+  }
+
+  /** Resolves once every report accepted so far is written, those handed back to the queue meanwhile included. */
+  private async allWritten(): Promise<void> {
+    for (;;) {
+      const accepted = this.accepted;
+      await this.settled(accepted);
+      if (this.accepted === accepted && this.pending.length === 0) return;
+    }
   }
 
   /**
@@ -107,7 +150,7 @@ export class PgIngest {
    */
   async markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
     // Reports this process has received but not yet written would otherwise look silent.
-    await this.settled(this.accepted);
+    await this.allWritten();
     const { rows } = await this.pool.query<{ dev_sno: string }>({
       name: 'devstatus_mark_silent',
       text: `WITH due AS (
@@ -154,6 +197,7 @@ export class PgIngest {
       const p = this.pending[n]!;
       if (this.locking.has(boxOf(p))) break;
       if (isRepeat(p)) rows += 1;
+      else if (this.mayTakeKnownPath(p)) rows += 1 + p.report.sub_devices.length;
       else if (this.fullLocking) break;
       else {
         full = true;
@@ -169,12 +213,18 @@ export class PgIngest {
     const boxes = new Set(batch.map(boxOf));
     for (const b of boxes) this.locking.add(b);
     if (full) this.fullLocking = true;
-    let locked = false;
-    const onLocked = () => {
-      if (locked) return;
-      locked = true;
-      for (const b of boxes) this.locking.delete(b);
-      if (full) this.fullLocking = false;
+    let fullLocked = false;
+    // keep: boxes the batch will lock later (handed back by the known path), still held.
+    const onLocked = (keep?: ReadonlySet<string>) => {
+      for (const b of boxes) {
+        if (keep?.has(b)) continue;
+        boxes.delete(b);
+        this.locking.delete(b);
+      }
+      if (full && !fullLocked) {
+        fullLocked = true;
+        this.fullLocking = false;
+      }
       this.pump();
     };
     void this.writeBatch(batch, onLocked).finally(() => {
@@ -190,60 +240,99 @@ export class PgIngest {
     });
   }
 
-  /** One transaction for the batch; nothing resolves before COMMIT. */
-  private async writeBatch(pending: Pending[], onLocked: () => void): Promise<void> {
+  /**
+   * One transaction for the batch; nothing resolves before COMMIT. Status changes the known path
+   * handed back (their boxes' rows were not the version remembered) follow in a second
+   * transaction on the same connection, by the full path; their boxes stay held meanwhile, so
+   * each box's reports are still written in the order they came.
+   */
+  private async writeBatch(pending: Pending[], onLocked: (keep?: ReadonlySet<string>) => void): Promise<void> {
     // A repeat that comes after a full report of its box in the batch is not what the box's row
     // says yet: it is handed back at once, and parsed and written after that report.
-    const batch: PendingReport[] = [];
+    let batch: PendingFull[] = [];
     const withFull = new Set<string>();
-    const repeats = new RepeatGroup();
+    const group = new KnownGroup();
     for (const p of pending) {
-      if (!isRepeat(p)) {
-        batch.push(p);
-        withFull.add(p.report.dev_sno);
-      } else if (withFull.has(p.devSno) || !repeats.add(p, this.known)) p.resolve(false);
+      if (isRepeat(p)) {
+        if (withFull.has(p.devSno) || !group.addRepeat(p, this.known)) p.resolve(false);
+        continue;
+      }
+      const devSno = p.report.dev_sno;
+      if (!p.fullPath && !withFull.has(devSno) && group.addChange(p, p.known, this.known)) {
+        withFull.add(devSno);
+        continue;
+      }
+      // A second full report of a box: both take the full path, in order.
+      const earlier = group.takeBack(devSno);
+      if (earlier) batch.push(earlier as PendingFull);
+      batch.push(p);
+      withFull.add(devSno);
     }
-    // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
-    batch.sort(byDevSno);
     let client: pg.PoolClient | undefined;
-    let results: Array<IngestResult | Error>;
+    let handedBack: PendingFull[] = [];
+    let transaction = 1;
     try {
       client = await this.ingestPool.connect();
       await prepareIngestConnection(client);
-      results = await this.lockAndWrite(client, batch, repeats, onLocked);
+      while (batch.length || group.size) {
+        // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
+        batch.sort(byDevSno);
+        let results: Array<IngestResult | Error>;
+        try {
+          results = await this.lockAndWrite(client, batch, group, onLocked, (p) => handedBack.push(p as PendingFull));
+        } catch (e) {
+          // The connection or the commit failed: no report of this transaction is acknowledged.
+          for (const p of batch) p.reject(e);
+          group.reject(e);
+          if (transaction === 1) for (const p of handedBack) p.reject(e);
+          throw e;
+        }
+        group.resolve();
+        batch.forEach((p, i) => {
+          const r = results[i]!;
+          if (r instanceof Error) p.reject(r);
+          else p.resolve(r);
+        });
+        if (transaction++ > 1) break;
+        batch = handedBack.map((p) => ({ ...p, fullPath: true as const }));
+        handedBack = [];
+        group.clear();
+      }
     } catch (e) {
-      // The connection or the commit failed: no report of this batch is acknowledged.
       client?.release(e instanceof Error ? e : true);
-      for (const p of batch) p.reject(e);
-      repeats.reject(e);
       return;
     }
     client.release();
-    repeats.resolve();
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r instanceof Error) p.reject(r);
-      else p.resolve(r);
-    });
   }
 
   private async lockAndWrite(
     c: pg.PoolClient,
-    batch: PendingReport[],
-    repeats: RepeatGroup,
-    onLocked: () => void,
+    batch: PendingFull[],
+    group: KnownGroup,
+    onLocked: (keep?: ReadonlySet<string>) => void,
+    handBack: (p: PendingReport) => void,
   ): Promise<Array<IngestResult | Error>> {
     let state: BatchState = { boxes: new Map(), codes: new Map() };
-    // The full reports' boxes are locked (and read) first, then the repeats' rows are updated:
-    // both in dev_sno order, in one round trip with the BEGIN.
+    // The full reports' boxes are locked (and read) first, then the known reports' rows are
+    // written: both in dev_sno order, in one round trip with the BEGIN.
     const lock = batch.length ? lockSql(batch) : null;
-    // Repeats alone: nothing to plan between the update and the COMMIT, one round trip.
-    const first = ['BEGIN', ...(lock ? [lock.sql] : []), ...(repeats.size ? [repeats.sql()] : []), ...(lock ? [] : ['COMMIT'])].join('; ');
+    // Known reports alone: nothing to plan between their statement and the COMMIT, one round trip.
+    const first = ['BEGIN', ...(lock ? [lock.sql] : []), ...(group.size ? [group.sql()] : []), ...(lock ? [] : ['COMMIT'])].join('; ');
+    const handedBack = new Set<string>();
+    this.paths.full += batch.length;
     for (let attempt = 1; ; attempt++) {
       try {
         const answer = await c.query({ text: first, rowMode: 'array' });
         if (lock) state = stateOfLocked(rowsOf(answer, 1), lock.firstSeen);
-        if (repeats.size) repeats.updated(rowsOf(answer, lock ? 2 : 1), this.known, state);
+        if (group.size) {
+          const counts = group.written(rowsOf(answer, lock ? 2 : 1), this.known, state, (p) => {
+            handedBack.add(p.report.dev_sno);
+            handBack(p);
+          });
+          this.paths.repeats += counts.repeats;
+          this.paths.statusChanges += counts.statusChanges;
+          this.paths.handedBack += counts.handedBack;
+        }
         break;
       } catch (e) {
         await c.query('ROLLBACK');
@@ -253,7 +342,7 @@ export class PgIngest {
       }
     }
     // This batch holds its rows until it commits: the next one may take its locks.
-    onLocked();
+    onLocked(handedBack);
     if (!lock) return [];
     const locked = cloneState(state);
     const { waves, results } = planInWaves(batch, state);
@@ -276,20 +365,19 @@ export class PgIngest {
     return results;
   }
 
-  /** Remembers, for each box, its last report written with its bytes, and the row version it left. */
-  private rememberWritten(batch: PendingReport[], results: Array<IngestResult | Error>, xmins: Map<string, string>): void {
+  /** Remembers, for each box, its last report written (identity and shape), and the row version it left. */
+  private rememberWritten(batch: PendingFull[], results: Array<IngestResult | Error>, xmins: Map<string, string>): void {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       const x = xmins.get(p.report.dev_sno);
       if (results[i] instanceof Error || x === undefined) continue;
-      if (p.source) this.known.wrote(p.report.dev_sno, p.source, Number(x));
-      // A report without bytes cannot be repeated by digest; what was known of the box is stale.
-      else this.known.forget(p.report.dev_sno);
+      const known = p.known ?? { identity: identityOf(p.report, p.source), shape: undefined };
+      this.known.wrote(p.report.dev_sno, known.identity, known.shape, Number(x));
     }
   }
 
   /** The batch again on the rows it still holds, with a savepoint per report, then COMMIT. */
-  private async writeOneByOne(c: pg.PoolClient, batch: PendingReport[], state: BatchState): Promise<Array<IngestResult | Error>> {
+  private async writeOneByOne(c: pg.PoolClient, batch: PendingFull[], state: BatchState): Promise<Array<IngestResult | Error>> {
     const results: Array<IngestResult | Error> = [];
     const xmins = new Map<string, string>();
     let pending = '';

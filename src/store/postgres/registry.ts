@@ -47,7 +47,7 @@ export async function setCodeStatus(
   // Waits for ingest transactions holding the row share-locked: once this returns, every
   // receiver refuses the revoked code. The box's row gets a new version too (same values): a
   // receiver's repeat of the box's last report applies only to the version it wrote
-  // (repeats.ts), and one holding the row is waited for, so repeats see the change as well.
+  // (known-rows.ts), and one holding the row is waited for, so repeats see the change as well.
   const res = await pool.query(
     `WITH code AS (
        UPDATE registry SET status = $2::text, updated_at = $3::bigint,

@@ -17,8 +17,8 @@ import { PgAlerting } from './alerting.js';
 import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
-import { PgIngest } from './ingest.js';
-import { KnownRows } from './repeats.js';
+import { PgIngest, type IngestPaths } from './ingest.js';
+import { KnownRows } from './known-rows.js';
 import * as locations from './locations.js';
 import { migrate } from './migrations.js';
 import { markSilentByOwnPeriod, pgRunner } from './platform.js';
@@ -47,7 +47,7 @@ export interface PostgresStoreOptions {
   log?: StoreLogger;
   /**
    * Memory for the last report written of each box (about 64 bytes a box), so that its repeats
-   * take the short path (repeats.ts). Default REPEAT_MEMORY_BYTES (src/defaults.ts); 0: none.
+   * take the short path (known-rows.ts). Default REPEAT_MEMORY_BYTES (src/defaults.ts); 0: none.
    */
   knownBytes?: number;
 }
@@ -123,6 +123,11 @@ export class PostgresStore implements api.Store {
 
   ingestRepeat(devSno: string, digest: Digest, receivedAt: number): Promise<boolean> | undefined {
     return this.writer.ingestRepeat(devSno, digest, receivedAt);
+  }
+
+  /** How the reports this receiver wrote went: known path (no read) or full path (ingest.ts). */
+  get ingestPaths(): Readonly<IngestPaths> {
+    return this.writer.paths;
   }
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {

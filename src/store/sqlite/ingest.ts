@@ -9,7 +9,8 @@ import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
 import type { Digest } from '../../util/body-digest.js';
-import { identityOf, jsonOf, shapeOf, type KnownBoxes, type Shape } from './known-boxes.js';
+import { identityOf, jsonOf, shapeOf, type Shape } from '../report-shape.js';
+import type { KnownBoxes } from './known-boxes.js';
 
 /** A byte-for-byte repeat, known by its digest only (see Store.ingestRepeat). */
 interface PendingRepeat {

@@ -1,11 +1,13 @@
-// Byte-for-byte repeats on PostgreSQL (src/store/postgres/repeats.ts): a receiver writes a repeat
-// of the last report it wrote of a box as one UPDATE that applies only while the box's row is
-// still the version it wrote. These pin down that whatever another receiver (or the leader's
-// offline sweep, or a revocation) did to the box in between, the repeat is handed back and the
-// full path decides, and that nothing is counted twice or lost.
+// Reports a PostgreSQL receiver writes without reading the box (src/store/postgres/known-rows.ts):
+// a byte-for-byte repeat of the last report it wrote of a box, and a report that changes statuses
+// only, are written by one set-based statement that applies only while the box's row is still the
+// version this receiver wrote. These pin down that whatever another receiver (or the leader's
+// offline sweep, or a revocation) did to the box in between, the report is handed back and the
+// full path decides, and that nothing is counted twice, lost or written out of order.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseReport } from '../src/protocol/index.js';
+import { parseReport, parseReportBytes } from '../src/protocol/index.js';
+import { storedFormOf } from '../src/store/platform-fields.js';
 import { digestOfBytes } from '../src/util/body-digest.js';
 import { PostgresStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
@@ -177,6 +179,151 @@ describe('postgres store: a repeat known by its digest alone', () => {
       await store.close();
       await db.drop();
     }
+  });
+});
+
+const states = async (store: Store, devSno: string) =>
+  Object.fromEntries((await store.getBox(devSno))!.sub_devices.map((s) => [s.ep_ip, s.ep_status]));
+const historyOf = async (store: Store, devSno: string) =>
+  (await store.history(devSno)).map((h) => `${h.ep_id?.split('__')[1] ?? 'box'}>${h.to_status}`).reverse();
+const paths = (store: Store) => ({ ...(store as PostgresStore).ingestPaths });
+
+describe('postgres store: a report that changes statuses only', () => {
+  it('is written without a read while the box is as this receiver left it', async () => {
+    await twoStores(async (a) => {
+      const subs = { '10.0.0.1': 'online', '10.0.0.2': 'online', '10.0.0.3': 'online' } as const;
+      await ingestBody(a, bodyOf('PGK1', subs), T0);
+      const before = paths(a);
+      const down = bodyOf('PGK1', { ...subs, '10.0.0.2': 'offline' });
+      const r = await ingestBody(a, down, T0 + 10);
+      assert.deepEqual(r.transitions.map((t) => [t.ep_id, t.from_status, t.to_status]), [['PGK1__10.0.0.2', 'online', 'offline']]);
+      const after = paths(a);
+      assert.equal(after.statusChanges - before.statusChanges, 1, 'taken by the known path');
+      assert.equal(after.full, before.full, 'no lock and read');
+      const found = (await a.getBox('PGK1'))!;
+      assert.equal(found.box.report_count, 2);
+      assert.equal(found.box.sub_devices_online, 2);
+      assert.equal(found.box.sub_devices_offline, 1);
+      assert.equal(found.box.last_report_at, new Date(T0 + 10).toISOString());
+      const cam = found.sub_devices.find((s) => s.ep_ip === '10.0.0.2')!;
+      assert.equal(cam.ep_status, 'offline');
+      assert.equal(cam.status_changed_at, new Date(T0 + 10).toISOString());
+      assert.equal(found.sub_devices.find((s) => s.ep_ip === '10.0.0.1')!.status_changed_at, new Date(T0).toISOString());
+      // Its repeat is known by its digest now, and the way back is a status change again.
+      assert.equal(await repeat(a, 'PGK1', down, T0 + 20), true);
+      const up = await ingestBody(a, bodyOf('PGK1', subs), T0 + 30);
+      assert.deepEqual(up.transitions.map((t) => [t.ep_id, t.to_status]), [['PGK1__10.0.0.2', 'online']]);
+      assert.equal(paths(a).statusChanges - before.statusChanges, 2);
+      assert.equal(paths(a).full, before.full);
+      assert.equal(await count(a, 'PGK1'), 4);
+      assert.deepEqual(await historyOf(a, 'PGK1'), ['box>online', '10.0.0.1>online', '10.0.0.2>online', '10.0.0.3>online', '10.0.0.2>offline', '10.0.0.2>online']);
+    });
+  });
+
+  it('leaves a report with a new reason to the full path, which stores the reason', async () => {
+    await twoStores(async (a) => {
+      await ingestBody(a, bodyOf('PGK2', { '10.0.0.1': 'online' }), T0);
+      const down = { dev_sno: 'PGK2', sub_devices: [{ ...report('PGK2', { '10.0.0.1': 'offline' }).sub_devices[0]!, ep_detail: 'rtsp://admin:secret@10.0.0.1/ch1 timed out' }] };
+      const body = Buffer.from(JSON.stringify(down));
+      const before = paths(a);
+      // As the receiver parses a body: the reason goes into the sub-device's row, so the report
+      // says more than statuses, and the known path (which writes statuses only) must not take it.
+      const r = await a.ingest(storedFormOf(parseReportBytes(body).report), T0 + 1, { source: body });
+      assert.equal(paths(a).statusChanges, before.statusChanges);
+      assert.equal(paths(a).full - before.full, 1);
+      assert.equal((await a.getBox('PGK2'))!.sub_devices[0]!.ep_detail, 'rtsp://***@10.0.0.1/ch1 timed out');
+      assert.deepEqual(r.transitions.map((t) => [t.to_status, t.detail]), [['offline', 'rtsp://***@10.0.0.1/ch1 timed out']]);
+      const h = await a.history('PGK2');
+      assert.equal(h.find((x) => x.to_status === 'offline')!.detail, 'rtsp://***@10.0.0.1/ch1 timed out');
+      assert.doesNotMatch(JSON.stringify(h), /secret/);
+    });
+  });
+
+  it('is handed back when another receiver wrote the box meanwhile, and the full path diffs against what it wrote', async () => {
+    await twoStores(async (a, b) => {
+      const subs = { '10.0.0.1': 'online', '10.0.0.2': 'online' } as const;
+      await ingestBody(a, bodyOf('PGK3', subs), T0);
+      // The box reports through the other receiver for a while (a load balancer moved it).
+      await ingestBody(b, bodyOf('PGK3', { '10.0.0.1': 'offline', '10.0.0.2': 'online' }), T0 + 1);
+      const before = paths(a);
+      // Back at the first receiver, with a status change from what that one remembers.
+      const r = await ingestBody(a, bodyOf('PGK3', { '10.0.0.1': 'offline', '10.0.0.2': 'offline' }), T0 + 2);
+      assert.deepEqual(r.transitions.map((t) => [t.ep_id, t.from_status, t.to_status]), [['PGK3__10.0.0.2', 'online', 'offline']]);
+      assert.equal(paths(a).handedBack - before.handedBack, 1);
+      assert.equal(paths(a).full - before.full, 1);
+      assert.deepEqual(await states(a, 'PGK3'), { '10.0.0.1': 'offline', '10.0.0.2': 'offline' });
+      assert.equal((await a.getBox('PGK3'))!.box.sub_devices_offline, 2);
+      assert.deepEqual(await historyOf(a, 'PGK3'), ['box>online', '10.0.0.1>online', '10.0.0.2>online', '10.0.0.1>offline', '10.0.0.2>offline']);
+      // And the other receiver, whose memory is stale now, hands its next change back too.
+      const r2 = await ingestBody(b, bodyOf('PGK3', { '10.0.0.1': 'online', '10.0.0.2': 'online' }), T0 + 3);
+      assert.deepEqual(r2.transitions.map((t) => [t.ep_id, t.from_status, t.to_status]), [['PGK3__10.0.0.1', 'offline', 'online'], ['PGK3__10.0.0.2', 'offline', 'online']]);
+      assert.equal(await count(a, 'PGK3'), 4);
+    });
+  });
+
+  it('is handed back once another receiver marked the box offline, and the box comes back online', async () => {
+    await twoStores(async (a, b) => {
+      await ingestBody(a, bodyOf('PGK4', { '10.0.0.1': 'online', '10.0.0.2': 'online' }), T0);
+      await b.markSilentBoxesOffline(T0 + 10, T0 + 20);
+      const r = await ingestBody(a, bodyOf('PGK4', { '10.0.0.1': 'online', '10.0.0.2': 'offline' }), T0 + 30);
+      assert.deepEqual(r.transitions.map((t) => [t.ep_id, t.from_status, t.to_status]), [[null, 'offline', 'online'], ['PGK4__10.0.0.2', 'online', 'offline']]);
+      const found = (await a.getBox('PGK4'))!;
+      assert.equal(found.box.status, 'online');
+      assert.equal(found.box.sub_devices_offline, 1);
+    });
+  });
+
+  it('is refused once another receiver revoked the code', async () => {
+    await twoStores(async (a, b) => {
+      await ingestBody(a, bodyOf('PGK5', { '10.0.0.1': 'online' }), T0);
+      await b.setCodeStatus('PGK5', 'revoked', T0 + 1);
+      await assert.rejects(ingestBody(a, bodyOf('PGK5', { '10.0.0.1': 'offline' }), T0 + 2), /revoked/);
+      assert.deepEqual(await states(a, 'PGK5'), { '10.0.0.1': 'online' });
+      assert.equal(await count(a, 'PGK5'), 1);
+    });
+  });
+
+  it('keeps a box\'s reports in order when several of them share a batch', async () => {
+    await twoStores(async (a) => {
+      const on = bodyOf('PGK6', { '10.0.0.1': 'online', '10.0.0.2': 'online' });
+      const one = bodyOf('PGK6', { '10.0.0.1': 'offline', '10.0.0.2': 'online' });
+      const two = bodyOf('PGK6', { '10.0.0.1': 'offline', '10.0.0.2': 'offline' });
+      await ingestBody(a, on, T0);
+      // Same tick: one batch. Two status changes of the box: both take the full path, in order.
+      const [r1, r2] = await Promise.all([ingestBody(a, one, T0 + 1), ingestBody(a, two, T0 + 2)]);
+      assert.deepEqual(r1.transitions.map((t) => t.ep_id), ['PGK6__10.0.0.1']);
+      assert.deepEqual(r2.transitions.map((t) => t.ep_id), ['PGK6__10.0.0.2']);
+      // A status change, then a repeat of the report before it: handed back, written after it.
+      const change = ingestBody(a, on, T0 + 3);
+      const behind = repeat(a, 'PGK6', two, T0 + 4);
+      assert.deepEqual((await change).transitions.map((t) => t.to_status), ['online', 'online']);
+      assert.equal(await behind, false);
+      await ingestBody(a, two, T0 + 4);
+      assert.deepEqual(await states(a, 'PGK6'), { '10.0.0.1': 'offline', '10.0.0.2': 'offline' });
+      assert.equal(await count(a, 'PGK6'), 5);
+      assert.equal((await a.getBox('PGK6'))!.box.last_report_at, new Date(T0 + 4).toISOString());
+    });
+  });
+
+  it('takes the changes of many boxes in one batch; the boxes another receiver wrote are handed back and written in order', async () => {
+    await twoStores(async (a, b) => {
+      const sno = (i: number) => `PGN${String(i).padStart(2, '0')}`;
+      await Promise.all(Array.from({ length: 40 }, (_, i) => ingestBody(a, bodyOf(sno(i), { '10.0.0.1': 'online', '10.0.0.2': 'online' }), T0)));
+      // The other receiver flips the second camera of every fourth box.
+      await Promise.all(Array.from({ length: 10 }, (_, k) => ingestBody(b, bodyOf(sno(4 * k), { '10.0.0.1': 'online', '10.0.0.2': 'offline' }), T0 + 1)));
+      const before = paths(a);
+      // Every box: the first camera goes down, and right behind, in the same batch for some, comes back.
+      const downs = Array.from({ length: 40 }, (_, i) => ingestBody(a, bodyOf(sno(i), { '10.0.0.1': 'offline', '10.0.0.2': i % 4 === 0 ? 'offline' : 'online' }), T0 + 2));
+      const results = await Promise.all(downs);
+      for (const r of results) assert.deepEqual(r.transitions.map((t) => [t.ep_id!.split('__')[1], t.to_status]), [['10.0.0.1', 'offline']]);
+      const after = paths(a);
+      assert.equal(after.statusChanges - before.statusChanges, 30);
+      assert.equal(after.handedBack - before.handedBack, 10);
+      for (let i = 0; i < 40; i++) {
+        assert.deepEqual(await states(a, sno(i)), { '10.0.0.1': 'offline', '10.0.0.2': i % 4 === 0 ? 'offline' : 'online' });
+        assert.equal(await count(a, sno(i)), i % 4 === 0 ? 3 : 2);
+      }
+    });
   });
 });
 
