@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { postgresBackend, report, startServer, type RunningServer } from './support/server.js';
 import { openSse } from './support/sse.js';
+import { LIVE_CHANNEL } from '../src/server/live-bridge.js';
 import { eventually, startWebhookReceiver } from './support/webhook.js';
 import type { Leadership, Store } from '../src/store/types.js';
 
@@ -26,6 +27,7 @@ describe('several receivers on one PostgreSQL database', () => {
           leadership,
           offline: { reportIntervalMs: 200, misses: 2 },
           live: { coalesceMs: 50 },
+          liveDemand: { announceMs: 100, forgetMs: 400 },
         }),
       );
     }
@@ -64,6 +66,48 @@ describe('several receivers on one PostgreSQL database', () => {
     } finally {
       sseA.close();
       sseB.close();
+    }
+  });
+
+  it('publishes reports for the other receivers only while a browser watches on one of them', async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    // What goes over the database's live channel, as any receiver would hear it.
+    const heard: string[] = [];
+    const unlisten = await stores[0]!.subscribe(LIVE_CHANNEL, (payload) => heard.push(JSON.stringify(payload)));
+    const heardOf = (devSno: string) => heard.some((m) => m.includes(devSno));
+    try {
+      // Nobody has watched for longer than forgetMs (400 ms): nothing is published.
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal((await b.post(report('WATCH1', { '10.0.0.1': 'offline' }))).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(heardOf('WATCH1'), false, 'a report was published while nobody watched');
+
+      // A browser opens the stream on one receiver: the other one's reports reach it.
+      const sse = await openSse(`${a.url}/api/events`);
+      try {
+        await sse.waitFor((e) => e.data === 'connected');
+        // The other receiver hears of the browser within a NOTIFY's time.
+        await eventually(async () => {
+          assert.equal((await b.post(report('WATCH2', { '10.0.0.1': 'online' }))).status, 200);
+          return sse.waitFor((e) => e.event === 'reports' && e.data.includes('WATCH2'), 300).then(() => true, () => false);
+        });
+        // Still watched well past forgetMs: the announcements keep it going.
+        await new Promise((r) => setTimeout(r, 700));
+        assert.equal((await b.post(report('WATCH3', { '10.0.0.1': 'online' }))).status, 200);
+        const seen = await sse.waitFor((e) => e.event === 'reports' && e.data.includes('WATCH3'));
+        assert.ok(seen);
+      } finally {
+        sse.close();
+      }
+      // The browser left: once forgotten, publishing stops again.
+      await new Promise((r) => setTimeout(r, 700));
+      const before = heard.length;
+      assert.equal((await b.post(report('WATCH4', { '10.0.0.1': 'online' }))).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(heardOf('WATCH4'), false, 'still published after the last browser left');
+      assert.equal(heard.length, before);
+    } finally {
+      await unlisten();
     }
   });
 

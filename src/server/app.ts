@@ -15,6 +15,7 @@ import { apiErrorHandler, tooLargeBody } from './errors.js';
 import { FleetEvents } from './events.js';
 import { feedFromFleetEvents, registerLiveEvents, type LiveFeed, type LiveOptions } from './live.js';
 import { feedFromStore, listenAlertChanges, publishFleetEvents } from './live-bridge.js';
+import { LiveDemand, type LiveDemandOptions } from './live-demand.js';
 import { BoxHealthSeries, installHealthMetrics, registerHealthRoutes } from './box-health.js';
 import { installMetrics } from './metrics.js';
 import { OfflineDetector } from './offline.js';
@@ -64,6 +65,8 @@ export interface ServerOptions {
    * publish/subscribe). Default: on for PostgreSQL, off for SQLite (one process per file).
    */
   shareLive?: boolean;
+  /** How receivers tell each other that a browser watches (live-demand.ts); defaults for production. */
+  liveDemand?: LiveDemandOptions;
   /** Several receivers on one database: fleet-wide jobs (offline detection) run only while this is held. */
   leadership?: Leadership;
   /**
@@ -266,13 +269,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   const shareLive = opts.shareLive ?? store.kind === 'postgres';
-  if (shareLive) {
+  // Whether a browser watches on any receiver: reports are published for it only then.
+  const liveDemand = shareLive ? new LiveDemand(store, opts.liveDemand, app.log) : undefined;
+  if (liveDemand) {
     let stopPublishing: (() => Promise<void>) | null = null;
     let stopListening: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
     runWithServer(
       app,
       () => {
-        stopPublishing = publishFleetEvents(events, store, { log: app.log });
+        stopPublishing = publishFleetEvents(events, store, { log: app.log, demand: liveDemand });
+        void liveDemand.start().catch((err: unknown) => app.log.warn({ err }, 'could not listen for live watchers; publishing for them always'));
         // A silence or acknowledgement made on another receiver: take it now, not at the next
         // periodic look (config every 5 s), so the lists here agree with the live push.
         stopListening = listenAlertChanges(store, (change) => {
@@ -285,11 +291,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       },
       async () => {
         await stopPublishing?.();
+        await liveDemand.stop();
         await (await stopListening)?.();
       },
     );
   }
-  const liveFeed = opts.liveFeed ?? (shareLive ? feedFromStore(store, app.log) : feedFromFleetEvents(events));
+  const liveFeed = opts.liveFeed ?? (shareLive ? feedFromStore(store, app.log, liveDemand) : feedFromFleetEvents(events));
   registerLiveEvents(app, { ...opts.live, feed: liveFeed });
 
   if (opts.dashboardDir !== false) {

@@ -7,6 +7,7 @@ import type { Store, Transition } from '../store/types.js';
 import { MAX_MESSAGE_BYTES } from '../store/types.js';
 import type { AlertStateChange, FleetEvents } from './events.js';
 import { feedFromFleetEvents, type LiveFeed, type LiveMessage, type LiveReport } from './live.js';
+import type { LiveDemand } from './live-demand.js';
 
 export const LIVE_CHANNEL = 'devstatus_live';
 /**
@@ -56,12 +57,14 @@ export function chunkMessages<T>(items: T[], wrap: (part: T[]) => WireMessage, o
 
 /**
  * Forwards this process's FleetEvents to the store's channel, gathered over `coalesceMs`
- * (only the latest report of a box per window). Returns the function that stops it.
+ * (only the latest report of a box per window). Reports and transitions only while some
+ * receiver has a browser watching (`demand`, live-demand.ts); alert state changes always, every
+ * receiver's alerting takes them. Returns the function that stops it.
  */
 export function publishFleetEvents(
   events: FleetEvents,
   store: Store,
-  opts: { coalesceMs?: number; log?: FastifyBaseLogger } = {},
+  opts: { coalesceMs?: number; log?: FastifyBaseLogger; demand?: LiveDemand } = {},
 ): () => Promise<void> {
   const coalesceMs = opts.coalesceMs ?? 200;
   const local = feedFromFleetEvents(events);
@@ -73,10 +76,10 @@ export function publishFleetEvents(
 
   const flush = () => {
     timer = null;
-    const messages = [
-      ...chunkMessages(transitions, (t) => ({ t })),
-      ...chunkMessages([...reports.values()], (r) => ({ r })),
-    ];
+    const wanted = opts.demand?.wanted ?? true;
+    const messages = wanted
+      ? [...chunkMessages(transitions, (t) => ({ t })), ...chunkMessages([...reports.values()], (r) => ({ r }))]
+      : [];
     const alertMessages = alertChanges.flatMap(alertChangeMessages);
     reports = new Map();
     transitions = [];
@@ -105,11 +108,15 @@ export function publishFleetEvents(
   };
 }
 
-/** A LiveFeed of everything published on the store's channel, by every receiver. */
-export function feedFromStore(store: Store, log?: FastifyBaseLogger): LiveFeed {
+/**
+ * A LiveFeed of everything published on the store's channel, by every receiver; while it has a
+ * subscriber (a browser watching here), `demand` tells the other receivers to publish.
+ */
+export function feedFromStore(store: Store, log?: FastifyBaseLogger, demand?: LiveDemand): LiveFeed {
   return {
     subscribe(listener) {
       let active = true;
+      demand?.watchStarted();
       const onPayload = (payload: unknown) => {
         if (!active) return;
         const m = payload as Partial<{ r: LiveReport[]; t: Transition[]; a: AlertStateChange }>;
@@ -124,6 +131,7 @@ export function feedFromStore(store: Store, log?: FastifyBaseLogger): LiveFeed {
         }),
       );
       return () => {
+        if (active) demand?.watchEnded();
         active = false;
         for (const p of pending) void p.then((unsubscribe) => unsubscribe?.());
       };
