@@ -24,6 +24,9 @@ export const LOGIN_LIMITS = { maxFailures: 5, windowMs: 15 * 60_000 } as const;
 /** History and delivered alerts older than this are deleted, a small batch at a time. */
 export const RETENTION_DEFAULTS = { days: 90, batchRows: 500, intervalMs: 60_000 } as const;
 
+/** How often the leader looks whether tables need the vacuum the database server does not do. */
+export const TABLE_UPKEEP_DEFAULTS = { intervalMs: 60_000 } as const;
+
 /** SQLite database file of `devstatus serve` when neither --db nor DATABASE_URL is given. */
 export const DEFAULT_DB_FILE = './data/devstatus.db';
 

@@ -32,6 +32,7 @@ import { registerConsoleRoutes } from './routes/console-api.js';
 import { registerPlatformRoutes } from './routes/platform-api.js';
 import { registerReadApi } from './routes/read-api.js';
 import { RetentionJob, type RetentionOptions } from './retention.js';
+import { TableUpkeepJob, type TableUpkeepOptions } from './table-upkeep.js';
 import { WriteHealth } from './write-health.js';
 
 export interface ServerOptions {
@@ -83,6 +84,8 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   /** History retention (default RETENTION_DEFAULTS.days); false keeps everything. */
   retention?: RetentionOptions | false;
+  /** Vacuum and analyze where the database server does not (PostgreSQL with autovacuum off). */
+  tableUpkeep?: TableUpkeepOptions;
   /** Dashboard session lifetime (default SESSION_DEFAULTS). */
   sessionMaxAgeMs?: number;
   /** Where boxes log in (GET, default PLATFORM_DEFAULTS.loginPath). */
@@ -238,6 +241,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.retention === false
       ? null
       : new RetentionJob(store, opts.retention ?? { maxAgeMs: RETENTION_DEFAULTS.days * 86_400_000 }, app.log, opts.leadership);
+  const tableUpkeep = new TableUpkeepJob(store, opts.tableUpkeep ?? {}, app.log, opts.leadership);
   app.decorate('offlineDetector', detector);
   app.decorate('alertDispatcher', alerts);
   app.decorate('retention', retention);
@@ -254,6 +258,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       detector?.start();
       alerts.start();
       retention?.start();
+      tableUpkeep.start();
       if (opts.alerting !== false) alerting.start();
       boxHealth.start();
     },
@@ -262,6 +267,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       await detector?.stop();
       await alerts.stop();
       await retention?.stop();
+      await tableUpkeep.stop();
       events.off('transitions', logTransitions);
       transitionLog.flush();
       await alerting.stop();

@@ -241,6 +241,11 @@ export interface Store {
    * told at its last login x misses, else the default (issue 11; src/store/platform.ts).
    */
   markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<Transition[]>;
+  /**
+   * Vacuums and analyzes the tables ingest rewrites when the database server does not (PostgreSQL
+   * with autovacuum off; postgres/maintenance.ts). Absent where nothing needs it (SQLite).
+   */
+  upkeepTables?(): Promise<{ vacuumed: string[]; analyzed: string[] }>;
 
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;

@@ -18,6 +18,7 @@ import * as outbox from './alerts-outbox.js';
 import { describeDatabaseUrl, explainConnectError, isConnectionProblem, stderrLogger, type DatabaseTarget } from './connection.js';
 import { PgBus, PgLeadership } from './coordination.js';
 import { PgIngest, type IngestPaths } from './ingest.js';
+import { upkeepTables, type TableUpkeep } from './maintenance.js';
 import { KnownRows } from './known-rows.js';
 import * as locations from './locations.js';
 import { migrate } from './migrations.js';
@@ -128,6 +129,10 @@ export class PostgresStore implements api.Store {
   /** How the reports this receiver wrote went: known path (no read) or full path (ingest.ts). */
   get ingestPaths(): Readonly<IngestPaths> {
     return this.writer.paths;
+  }
+
+  upkeepTables(): Promise<TableUpkeep> {
+    return upkeepTables(this.pool);
   }
 
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<api.Transition[]> {
