@@ -305,8 +305,11 @@ export class SqliteIngest {
     private readonly sync: WalSync,
     private readonly known: KnownBoxes,
     private readonly maxBatch: number,
-    /** Called before each batch is written (the WAL checkpointer's catchUp). */
-    private readonly beforeBatch: () => void = () => {},
+    /**
+     * Asked before each batch is written: true holds the batches until `resume` is called (the
+     * WAL checkpointer's holdWrites).
+     */
+    private readonly holdWrites: (resume: () => void) => boolean = () => false,
   ) {
     this.stmts = prepareStatements(db);
     this.writeBatch = batchWriter(db, this.stmts, known);
@@ -345,7 +348,7 @@ export class SqliteIngest {
 
   /** Writes what is waiting; accepts nothing more. */
   close(): void {
-    this.flush();
+    this.flush(true);
     this.closed = true;
   }
 
@@ -358,9 +361,11 @@ export class SqliteIngest {
     else this.flush();
   }
 
-  private flush(): void {
+  /** Writes what is waiting, unless the WAL checkpointer holds the writes (force: even then). */
+  private flush(force = false): void {
     this.flushScheduled = false;
     while (this.pending.length > 0) {
+      if (!force && this.holdWrites(this.resume)) return;
       const batch = this.pending.splice(0, this.maxBatch);
       const failure = this.sync.failure;
       if (failure) {
@@ -369,7 +374,6 @@ export class SqliteIngest {
       }
       let results: Array<Written | Error>;
       try {
-        this.beforeBatch();
         results = this.writeBatch(batch);
       } catch (e) {
         for (const p of batch) p.reject(e);
@@ -399,9 +403,11 @@ export class SqliteIngest {
     }
   }
 
+  private readonly resume = () => this.flush();
+
   markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
     // Reports already received but not yet written would otherwise look silent.
-    this.flush();
+    this.flush(true);
     const run = this.db.transaction(() => {
       const gone = this.db
         .prepare(

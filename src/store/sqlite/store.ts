@@ -110,7 +110,7 @@ export class SqliteStore implements api.Store {
     const known = (this.known = new KnownBoxes(opts.knownBytes));
     this.sync = new WalSync(onDisk ? `${db.name}-wal` : null, () => this.writer.afterSync());
     const checkpointer = this.checkpointer;
-    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256, checkpointer ? () => checkpointer.catchUp(db) : undefined);
+    this.writer = new SqliteIngest(db, this.sync, known, opts.maxBatch ?? 256, checkpointer ? (resume) => checkpointer.holdWrites(db, resume) : undefined);
     this.registry = new SqliteRegistry(db, this.sync, known);
     this.outbox = new SqliteOutbox(db, this.sync);
     this.locations = new SqliteLocations(db, this.sync);
