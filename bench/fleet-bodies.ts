@@ -88,6 +88,25 @@ export class BenchFleet {
     return this.boxes.length;
   }
 
+  /** Everything a round changes, so that a round against another server can be undone (restore). */
+  snapshot(): () => void {
+    const saved = {
+      nextMask: this.nextMask.slice(),
+      ackedMask: this.ackedMask.slice(),
+      ackedCount: this.ackedCount.slice(),
+      cursors: [...this.cursors],
+      rng: this.rng,
+    };
+    return () => {
+      this.nextMask.set(saved.nextMask);
+      this.ackedMask.set(saved.ackedMask);
+      this.ackedCount.set(saved.ackedCount);
+      this.inFlight.fill(0);
+      this.cursors = [...saved.cursors];
+      this.rng = saved.rng;
+    };
+  }
+
   body(index: number, mask: number): string {
     const p = this.boxes[index]!.parts;
     let s = p[0]!;

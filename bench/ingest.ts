@@ -133,7 +133,25 @@ async function measure(
   };
 }
 
-async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills: FillRow[]): Promise<void> {
+/**
+ * A round of bare node:http right before a devstatus round, the same scenario and length, on a
+ * bare server kept running beside it: the baseline that round's ratios are taken against. The
+ * fleet's state is put back afterwards, so the devstatus server's next round and its loss check
+ * go on from its own last answers.
+ */
+async function bareRoundBefore(bareServer: Running | null, fleet: BenchFleet, scenario: Scenario): Promise<{ rate: number; cpuUs?: number } | undefined> {
+  if (!bareServer) return undefined;
+  const restore = fleet.snapshot();
+  try {
+    if (WARMUP > 0) assertAllAnswered(await load(bareServer, fleet, scenario, Math.min(WARMUP, 1)), `bare ${scenario} warm-up`);
+    const m = await measure(bareServer, fleet, scenario, DURATION, false);
+    return { rate: Math.round(m.r.reportsPerS), cpuUs: m.cpuUs === undefined ? undefined : Math.round(m.cpuUs) };
+  } finally {
+    restore();
+  }
+}
+
+async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills: FillRow[], bareServer: Running | null): Promise<void> {
   const boxes = fleet.size;
   const tag = `[${boxes} boxes] ${target.name}`;
   const base = { boxes, server: target.name, store: target.store, receivers: target.receivers };
@@ -178,6 +196,8 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         log(`${tag} ${scenario}: warming up ${WARMUP} s...`);
         assertAllAnswered(await load(running, fleet, scenario, WARMUP), `${scenario} warm-up`);
       }
+      const bareThen = await bareRoundBefore(bareServer, fleet, scenario);
+      if (bareThen) log(`${tag} ${scenario}: bare node:http just before: ${bareThen.rate} reports/s, CPU ${bareThen.cpuUs ?? '?'} us/report`);
       log(`${tag} ${scenario}: measuring ${DURATION} s...`);
       const m = await measure(running, fleet, scenario, DURATION, false);
       const row: Row = {
@@ -186,6 +206,8 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         reports_per_s: Math.round(m.r.reportsPerS),
         p50_ms: Math.round(m.r.p50Ms * 100) / 100,
         p99_ms: Math.round(m.r.p99Ms * 100) / 100,
+        bare_then_reports_per_s: bareThen?.rate,
+        bare_then_cpu_us: bareThen?.cpuUs,
         cpu_us: m.cpuUs === undefined ? undefined : Math.round(m.cpuUs),
         pg_cpu_us: m.pgCpuUs === undefined ? undefined : Math.round(m.pgCpuUs),
         pg_shared_cpu_us: m.pgSharedUs === undefined ? undefined : Math.round(m.pgSharedUs),
@@ -230,9 +252,15 @@ async function main(): Promise<void> {
   for (const boxes of FLEETS) {
     log(`[${boxes} boxes] building the fleet's report bodies...`);
     const fleet = new BenchFleet(boxes);
-    for (const target of TARGETS) {
-      if (only && target.store !== 'bare' && !only.test(target.name)) continue;
-      await benchServer(target, fleet, rows, fills);
+    // A second bare server for the rounds right before each devstatus round (bareRoundBefore).
+    const bareServer = await bare.start(settings);
+    try {
+      for (const target of TARGETS) {
+        if (only && target.store !== 'bare' && !only.test(target.name)) continue;
+        await benchServer(target, fleet, rows, fills, target.store === 'bare' ? null : bareServer);
+      }
+    } finally {
+      await bareServer.stop();
     }
   }
   fillRatios(rows);
