@@ -1,6 +1,6 @@
 // Table upkeep on PostgreSQL (src/store/postgres/maintenance.ts, src/server/table-upkeep.ts): when
 // the server does not vacuum a table ingest rewrites (autovacuum off, here per table so the test
-// does not depend on the server's setting), the leader vacuums and analyzes it once its dead
+// does not depend on the server's setting), the leader vacuums it once its dead
 // rows pass autovacuum's own threshold, and leaves alone a table the server looks after.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -58,7 +58,7 @@ describe('postgres table upkeep', () => {
       assert.equal(await vacuumsOf(db, 'sub_devices'), before + 1);
       // history has autovacuum on (for this table at least, whatever the server says): not ours.
       if (await onDatabase(db, async (c) => (await c.query("SELECT current_setting('autovacuum') AS v")).rows[0].v === 'on')) {
-        assert.ok(!done.vacuumed.includes('history') && !done.analyzed.includes('history'));
+        assert.ok(!done.vacuumed.includes('history'));
       }
       // Vacuumed: nothing left to do for it.
       assert.ok(!(await store.upkeepTables()).vacuumed.includes('sub_devices'));

@@ -242,10 +242,10 @@ export interface Store {
    */
   markSilentBoxesOfflineByPeriod(rule: SilenceRule, now: number): Promise<Transition[]>;
   /**
-   * Vacuums and analyzes the tables ingest rewrites when the database server does not (PostgreSQL
-   * with autovacuum off; postgres/maintenance.ts). Absent where nothing needs it (SQLite).
+   * Vacuums the tables ingest rewrites when the database server does not (PostgreSQL with
+   * autovacuum off; postgres/maintenance.ts). Absent where nothing needs it (SQLite).
    */
-  upkeepTables?(): Promise<{ vacuumed: string[]; analyzed: string[] }>;
+  upkeepTables?(): Promise<{ vacuumed: string[] }>;
 
   /** Adds a code; null when the dev_sno is already in the registry. */
   addCode(code: NewCode, now: number): Promise<RegistryEntry | null>;
