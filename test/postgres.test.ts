@@ -2,6 +2,7 @@
 // several receivers ingest the same boxes, group commit with savepoints, migrations, and
 // clear errors when the database cannot be reached.
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseReport } from '../src/protocol/index.js';
 import { PG_MIGRATIONS, PostgresStore, SqliteStore } from '../src/store/index.js';
 import type { AlertDelivery, HistoryEntry, Store, Transition } from '../src/store/types.js';
-import { createTestDatabase, onDatabase, terminateSessions, type TestDatabase } from './support/pg.js';
+import { ADMIN_URL, createTestDatabase, onDatabase, terminateSessions, type TestDatabase } from './support/pg.js';
 import { report, startServer } from './support/server.js';
 
 const quiet = { info: () => {}, warn: () => {} };
@@ -294,6 +295,32 @@ describe('postgres store', () => {
       assert.equal(found.sub_devices[0]!.ep_status, 'offline');
       assert.deepEqual((await store.history('CUT1')).map((e) => e.to_status), ['offline', 'online', 'online']);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a report, rather than leaving it unanswered, when no ingest connection can be opened', async () => {
+    // From the server's own database: a database cannot refuse connections to itself.
+    const onAdmin = async (work: (c: pg.Client) => Promise<unknown>) => {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await work(c).finally(() => c.end());
+    };
+    const store = await openPg(db, { applicationName: 'ds-noconn' });
+    try {
+      await store.ingest(parsed('NOCONN1', { '10.0.0.1': 'online' }), Date.now());
+      await onAdmin((c) => c.query(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS false`));
+      await terminateSessions(db, 'ds-noconn');
+      const answer = await Promise.race([
+        store.ingest(parsed('NOCONN1', { '10.0.0.1': 'offline' }), Date.now()).then(
+          () => 'stored',
+          () => 'refused',
+        ),
+        new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000)),
+      ]);
+      assert.equal(answer, 'refused');
+    } finally {
+      await onAdmin((c) => c.query(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS true`));
       await store.close();
     }
   });

@@ -14,7 +14,7 @@
 // read and no lock (known-rows.ts): they are written in the first round trip, with the BEGIN,
 // by one set-based statement (known-batch.ts), provided the box's row is still the version this
 // receiver wrote. Otherwise a repeat goes back to the caller, which parses it, and a status
-// change goes back to the queue, and both take the full path.
+// change is written by the full path in a second transaction of its batch (writeBatch).
 import type pg from 'pg';
 import type { Report } from '../../protocol/index.js';
 import { asError, pendingReport, storeClosed, type PendingReport } from '../batch.js';
@@ -35,8 +35,6 @@ const MAX_BATCH_ROWS = 20_000;
 interface PendingFull extends PendingReport {
   /** Its identity and shape (undefined: too many sub-devices for a shape). */
   known: KnownShape | undefined;
-  /** Handed back by the known path: it takes the full path now. */
-  fullPath?: true;
 }
 
 type Pending = PendingFull | PendingRepeat;
@@ -105,7 +103,7 @@ export class PgIngest {
 
   /** Whether a full report may take the known path, as far as the queue can tell (writeBatch decides). */
   private mayTakeKnownPath(p: PendingFull): boolean {
-    return !p.fullPath && p.known !== undefined && this.known.statusesOf(p.report.dev_sno, p.known.shape) !== undefined;
+    return p.known !== undefined && this.known.statusesOf(p.report.dev_sno, p.known.shape) !== undefined;
   }
 
   /** See Store.ingestRepeat: undefined unless this receiver's last write of the box had this digest. */
@@ -130,16 +128,7 @@ export class PgIngest {
   /** Accepts nothing more; resolves once what was accepted is written. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.allWritten();
-  }
-
-  /** Resolves once every report accepted so far is written, those handed back to the queue meanwhile included. */
-  private async allWritten(): Promise<void> {
-    for (;;) {
-      const accepted = this.accepted;
-      await this.settled(accepted);
-      if (this.accepted === accepted && this.pending.length === 0) return;
-    }
+    await this.settled(this.accepted);
   }
 
   /**
@@ -150,7 +139,7 @@ export class PgIngest {
    */
   async markSilentBoxesOffline(cutoffMs: number, now: number): Promise<Transition[]> {
     // Reports this process has received but not yet written would otherwise look silent.
-    await this.allWritten();
+    await this.settled(this.accepted);
     const { rows } = await this.pool.query<{ dev_sno: string }>({
       name: 'devstatus_mark_silent',
       text: `WITH due AS (
@@ -249,7 +238,7 @@ export class PgIngest {
   private async writeBatch(pending: Pending[], onLocked: (keep?: ReadonlySet<string>) => void): Promise<void> {
     // A repeat that comes after a full report of its box in the batch is not what the box's row
     // says yet: it is handed back at once, and parsed and written after that report.
-    let batch: PendingFull[] = [];
+    const batch: PendingFull[] = [];
     const withFull = new Set<string>();
     const group = new KnownGroup();
     for (const p of pending) {
@@ -258,7 +247,7 @@ export class PgIngest {
         continue;
       }
       const devSno = p.report.dev_sno;
-      if (!p.fullPath && !withFull.has(devSno) && group.addChange(p, p.known, this.known)) {
+      if (!withFull.has(devSno) && group.addChange(p, p.known, this.known)) {
         withFull.add(devSno);
         continue;
       }
@@ -268,41 +257,42 @@ export class PgIngest {
       batch.push(p);
       withFull.add(devSno);
     }
+    const handedBack: PendingFull[] = [];
     let client: pg.PoolClient | undefined;
-    let handedBack: PendingFull[] = [];
-    let transaction = 1;
     try {
       client = await this.ingestPool.connect();
       await prepareIngestConnection(client);
-      while (batch.length || group.size) {
-        // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
-        batch.sort(byDevSno);
-        let results: Array<IngestResult | Error>;
-        try {
-          results = await this.lockAndWrite(client, batch, group, onLocked, (p) => handedBack.push(p as PendingFull));
-        } catch (e) {
-          // The connection or the commit failed: no report of this transaction is acknowledged.
-          for (const p of batch) p.reject(e);
-          group.reject(e);
-          if (transaction === 1) for (const p of handedBack) p.reject(e);
-          throw e;
-        }
-        group.resolve();
-        batch.forEach((p, i) => {
-          const r = results[i]!;
-          if (r instanceof Error) p.reject(r);
-          else p.resolve(r);
-        });
-        if (transaction++ > 1) break;
-        batch = handedBack.map((p) => ({ ...p, fullPath: true as const }));
-        handedBack = [];
-        group.clear();
-      }
+      await this.writeTransaction(client, batch, group, onLocked, (p) => handedBack.push(p as PendingFull));
+      if (handedBack.length) await this.writeTransaction(client, handedBack, new KnownGroup(), onLocked, () => {});
     } catch (e) {
+      // The connection or a commit failed: no report not yet settled is acknowledged (settling
+      // a report twice does nothing, so those of a committed transaction keep their answer).
       client?.release(e instanceof Error ? e : true);
+      for (const p of batch) p.reject(e);
+      for (const p of handedBack) p.reject(e);
+      group.reject(e);
       return;
     }
     client.release();
+  }
+
+  /** One transaction: the full reports and the known group; each report is settled once it commits. */
+  private async writeTransaction(
+    c: pg.PoolClient,
+    batch: PendingFull[],
+    group: KnownGroup,
+    onLocked: (keep?: ReadonlySet<string>) => void,
+    handBack: (p: PendingReport) => void,
+  ): Promise<void> {
+    // Grouped by box; the sort is stable, so a box's reports keep the order they came in.
+    batch.sort(byDevSno);
+    const results = await this.lockAndWrite(c, batch, group, onLocked, handBack);
+    group.resolve();
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) p.reject(r);
+      else p.resolve(r);
+    });
   }
 
   private async lockAndWrite(
