@@ -84,7 +84,7 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   /** History retention (default RETENTION_DEFAULTS.days); false keeps everything. */
   retention?: RetentionOptions | false;
-  /** Vacuum and analyze where the database server does not (PostgreSQL with autovacuum off). */
+  /** Vacuum where the database server does not (PostgreSQL with autovacuum off). */
   tableUpkeep?: TableUpkeepOptions;
   /** Dashboard session lifetime (default SESSION_DEFAULTS). */
   sessionMaxAgeMs?: number;

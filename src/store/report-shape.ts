@@ -4,6 +4,7 @@
 // statuses at most, so a store that remembers the shape and statuses of the box's last report
 // knows the box's rows without reading them (sqlite/known-boxes.ts, postgres/known-rows.ts).
 import type { Report } from '../protocol/index.js';
+import { planIngest, type IngestPlan, type PriorSubDevice } from './diff.js';
 import { digestOfBytes, digestOfText, type Digest } from '../util/body-digest.js';
 
 export function isEmpty(o: Record<string, unknown>): boolean {
@@ -74,4 +75,17 @@ function reportFingerprint(report: Report): string {
  */
 export function identityOf(report: Report, source: Uint8Array | undefined): Digest {
   return source === undefined ? digestOfText(reportFingerprint(report)) : digestOfBytes(source);
+}
+
+/**
+ * The plan of a report whose box is online and whose rows hold a report of the same shape with
+ * these statuses (bit i set: sub-device i offline): the same rules as any other report, and no
+ * removal or box transition can come of it.
+ */
+export function planStatusChange(report: Report, offlineBits: number, now: number): IngestPlan {
+  const prior: PriorSubDevice[] = report.sub_devices.map((sub, i) => ({
+    ep_id: sub.ep_id,
+    ep_status: offlineBits & (1 << i) ? 'offline' : 'online',
+  }));
+  return planIngest(report, { box: { status: 'online' }, subDevices: prior }, now);
 }

@@ -57,16 +57,20 @@ export class DigestMemory {
 
   /** The info remembered with this digest for this box, or -1 when that is not its digest. */
   find(devSno: string, d: Digest): number {
-    const row = this.rows.get(keyOf(devSno));
-    if (row === undefined || this.hashes[row] !== d.hash || this.lengths[row] !== d.length) return -1;
-    return this.infos[row]!;
+    const row = this.rowWith(devSno, d);
+    return row < 0 ? -1 : this.infos[row]!;
   }
 
   /** The version remembered with this digest for this box (withVersions), or -1 when that is not its digest. */
   versionOf(devSno: string, d: Digest): number {
+    const row = this.rowWith(devSno, d);
+    return row < 0 ? -1 : (this.versions[row] ?? -1);
+  }
+
+  /** The box's row if d is the digest remembered for it, else -1. */
+  private rowWith(devSno: string, d: Digest): number {
     const row = this.rows.get(keyOf(devSno));
-    if (row === undefined || this.hashes[row] !== d.hash || this.lengths[row] !== d.length) return -1;
-    return this.versions[row] ?? -1;
+    return row === undefined || this.hashes[row] !== d.hash || this.lengths[row] !== d.length ? -1 : row;
   }
 
   /** Sets the version of whatever digest is remembered for the box, if any (withVersions). */

@@ -4,8 +4,8 @@
 // trip as the batch's BEGIN; the boxes whose rows were not the version remembered are handed back
 // to the full path.
 import type { PendingReport } from '../batch.js';
-import { planIngest, type IngestPlan, type PriorSubDevice } from '../diff.js';
-import type { Shape } from '../report-shape.js';
+import type { IngestPlan } from '../diff.js';
+import { planStatusChange, type Shape } from '../report-shape.js';
 import type { IngestResult } from '../types.js';
 import type { Digest } from '../../util/body-digest.js';
 import { integerArray, textArray } from './array-literals.js';
@@ -38,16 +38,15 @@ interface KnownBox {
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** When the box's last report in the group came. */
+const lastAt = (b: KnownBox) => (b.change ? b.change.p.receivedAt : b.repeats[b.repeats.length - 1]!.receivedAt);
+
 /** A batch's reports that need no read, by box, and the statement that writes them. */
 export class KnownGroup {
   private readonly boxes = new Map<string, KnownBox>();
 
   get size(): number {
     return this.boxes.size;
-  }
-
-  clear(): void {
-    this.boxes.clear();
   }
 
   has(devSno: string): boolean {
@@ -75,12 +74,7 @@ export class KnownGroup {
     if (!shape || this.boxes.has(devSno)) return false;
     const statuses = known.statusesOf(devSno, shape.shape);
     if (!statuses) return false;
-    const prior: PriorSubDevice[] = p.report.sub_devices.map((sub, i) => ({
-      ep_id: sub.ep_id,
-      ep_status: statuses.offlineBits & (1 << i) ? 'offline' : 'online',
-    }));
-    // The same rules as any other report (the box is online: no box transition, no removal).
-    const plan = planIngest(p.report, { box: { status: 'online' }, subDevices: prior }, p.receivedAt);
+    const plan = planStatusChange(p.report, statuses.offlineBits, p.receivedAt);
     this.boxes.set(devSno, { xmin: statuses.xmin, repeats: [], change: { p, known: shape, plan }, done: false });
     return true;
   }
@@ -97,7 +91,6 @@ export class KnownGroup {
   sql(): string {
     const snos = [...this.boxes.keys()].sort(byKey);
     const boxes = snos.map((s) => this.boxes.get(s)!);
-    const lastAt = (b: KnownBox) => (b.change ? b.change.p.receivedAt : b.repeats[b.repeats.length - 1]!.receivedAt);
     const changes = boxes.flatMap((b) => (b.change ? [b.change] : []));
     const subs = changes.flatMap((c) => c.plan.writes.filter((w) => w.statusChanged).map((w) => ({ c, w })));
     const history = changes.flatMap((c) => c.plan.transitions.map((t) => ({ c, t })));
@@ -149,7 +142,7 @@ export class KnownGroup {
         else known.repeated(devSno, box.digest!, xmin);
         // A full report of the box later in this batch: its previous report is this one.
         const locked = state.boxes.get(devSno);
-        if (locked) locked.lastReportAt = box.change ? box.change.p.receivedAt : box.repeats[box.repeats.length - 1]!.receivedAt;
+        if (locked) locked.lastReportAt = lastAt(box);
         continue;
       }
       box.done = true;

@@ -9,7 +9,7 @@ import { admitReport } from '../registry.js';
 import type { BoxStatus, CodeStatus, IngestOptions, IngestResult, Transition } from '../types.js';
 import type { WalSync } from './durability.js';
 import type { Digest } from '../../util/body-digest.js';
-import { identityOf, jsonOf, shapeOf, type Shape } from '../report-shape.js';
+import { identityOf, jsonOf, planStatusChange, shapeOf, type Shape } from '../report-shape.js';
 import type { KnownBoxes } from './known-boxes.js';
 
 /** A byte-for-byte repeat, known by its digest only (see Store.ingestRepeat). */
@@ -177,12 +177,7 @@ function batchWriter(db: Database.Database, s: Statements, known: KnownBoxes) {
   const writeStatusChanges = (p: PendingReport, identity: Digest, shape: Shape, offlineBits: number, out: BatchOutput): IngestResult => {
     const { report, receivedAt: now } = p;
     const devSno = report.dev_sno;
-    const prior: PriorSubDevice[] = report.sub_devices.map((sub, i) => ({
-      ep_id: sub.ep_id,
-      ep_status: offlineBits & (1 << i) ? 'offline' : 'online',
-    }));
-    // The same rules as any other report (removals and box transitions cannot come of it).
-    const plan = planIngest(report, { box: { status: 'online' }, subDevices: prior }, now);
+    const plan = planStatusChange(report, offlineBits, now);
     s.updateBoxCounts.run(now, plan.box.subOnline, plan.box.subOffline, devSno);
     for (const w of plan.writes) if (w.statusChanged) s.updateSubStatus.run(w.sub.ep_status, now, now, devSno, w.sub.ep_id);
     for (const t of plan.transitions) out.history.add(now, t);
