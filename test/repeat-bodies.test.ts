@@ -3,7 +3,7 @@
 // short paths never answer differently from the long one: whatever happened in between (a
 // revoked code, the box going silent, a restart), the same bytes give what a first parse would.
 import assert from 'node:assert/strict';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseReport } from '../src/protocol/index.js';
 import { REPEAT_MEMORY_BYTES } from '../src/defaults.js';
@@ -225,9 +225,14 @@ describe('sqlite store: one process per file, nothing acknowledged before the di
     try {
       assert.equal((await server.post(report('SYNC1', { '10.0.0.1': 'online' }))).status, 200);
       assert.equal((await server.get('/healthz')).status, 200);
-      // The real failure a dying disk gives (EIO) cannot be had here; a closed descriptor makes
-      // the very same fdatasync call fail.
-      closeSync((store as unknown as { sync: { fd: number } }).sync.fd);
+      // The real failure a dying disk gives (EIO) cannot be had here. The store's descriptor of
+      // the WAL is swapped for one of /dev/null, which fdatasync refuses (EINVAL) every time.
+      // (Closing the descriptor instead was flaky: the next file or socket the process opened got
+      // the same number, and a sync of that one could succeed.)
+      const sync = (store as unknown as { sync: { fd: number } }).sync;
+      const walFd = sync.fd;
+      sync.fd = openSync('/dev/null', 'r');
+      closeSync(walFd);
       const failed = await server.post(report('SYNC2', { '10.0.0.1': 'online' }));
       assert.equal(failed.status, 500, 'not acknowledged: the box sends it again');
       assert.equal((await server.post(report('SYNC3', { '10.0.0.1': 'online' }))).status, 500);
@@ -238,7 +243,6 @@ describe('sqlite store: one process per file, nothing acknowledged before the di
       await assert.rejects(store.getBox('SYNC1'), /could not be synced/);
     } finally {
       await server.close();
-      (store as unknown as { sync: { fd: number | null } }).sync.fd = null;
       await store.close();
       await fresh.cleanup();
     }
