@@ -112,12 +112,14 @@ async function measure(
   tables?: ReturnType<typeof tableActivity>;
   repeatShare?: number;
   repeatCacheMib?: number;
+  diskBytes?: number;
 }> {
   const repeatsBefore = running.store === 'bare' ? undefined : await repeatStats(running.urls);
   const tablesBefore: TableStats | undefined = running.pgUrl ? await readTableStats(running.pgUrl) : undefined;
   const cpuBefore = running.cpu.snapshot();
   const r = await load(running, fleet, scenario, seconds, fillOnly);
   const cpu = running.cpu.since(cpuBefore);
+  const disk = running.cpu.diskSince(cpuBefore);
   const tables = tablesBefore && running.pgUrl ? tableActivity(tablesBefore, await readTableStats(running.pgUrl)) : undefined;
   const repeatsAfter = repeatsBefore && (await repeatStats(running.urls));
   assertAllAnswered(r, `${scenario}${fillOnly ? ' first reports' : ''}`);
@@ -127,6 +129,7 @@ async function measure(
     repeatShare: repeatsBefore && repeatsAfter ? (repeatsAfter.repeated - repeatsBefore.repeated) / r.ok : undefined,
     repeatCacheMib: repeatsAfter ? mib(repeatsAfter.cacheBytes) : undefined,
     cpuUs: ((cpu.receivers + cpu.pg) * 1e6) / r.ok,
+    diskBytes: disk / r.ok,
     pgCpuUs: running.pgUrl ? (cpu.pg * 1e6) / r.ok : undefined,
     pgSharedUs: running.pgUrl ? (cpu.pgShared * 1e6) / r.ok : undefined,
     tables,
@@ -212,6 +215,7 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         pg_cpu_us: m.pgCpuUs === undefined ? undefined : Math.round(m.pgCpuUs),
         pg_shared_cpu_us: m.pgSharedUs === undefined ? undefined : Math.round(m.pgSharedUs),
         peak_rss_mib: mib(running.cpu.peakRss()),
+        disk_bytes: m.diskBytes === undefined ? undefined : Math.round(m.diskBytes),
         generator_busy: Math.round(m.r.generatorBusy * 100) / 100,
         repeats_recognized: m.repeatShare === undefined ? undefined : Math.round(m.repeatShare * 1000) / 1000,
         repeat_cache_mib: m.repeatCacheMib,
@@ -222,6 +226,7 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
           `CPU ${row.cpu_us ?? '?'} us/report` +
           (row.pg_cpu_us !== undefined ? ` (PostgreSQL ${row.pg_cpu_us}, of which its shared WAL/checkpoint writers ${row.pg_shared_cpu_us})` : '') +
           `, ` +
+          (running.store === 'sqlite' ? `${row.disk_bytes ?? '?'} bytes written to disk per report, ` : '') +
           `peak RSS ${row.peak_rss_mib ?? '?'} MiB, generator ${Math.round(m.r.generatorBusy * 100)}% of a core` +
           (m.repeatShare === undefined ? '' : `; receiver recognized ${(m.repeatShare * 100).toFixed(1)}% as repeats (cache ${m.repeatCacheMib} MiB)`),
       );

@@ -17,6 +17,20 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * Bytes a process has caused to be written to storage (write_bytes of /proc/<pid>/io, all its
+ * threads), or null when it is gone or not readable. Unlike CPU time it does not depend on how
+ * fast the machine runs: the figure to compare when a change is meant to write fewer pages.
+ */
+export function diskWriteBytes(pid: number): number | null {
+  try {
+    const m = /^write_bytes:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Peak resident memory of a process since it started (VmHWM), in bytes. */
 export function peakRssBytes(pid: number): number | null {
   try {
@@ -75,10 +89,23 @@ export class CpuMeter {
     private readonly pgDatabase?: string,
   ) {}
 
-  snapshot(): { receivers: number; pg: ReturnType<typeof postgresCpu> } {
+  snapshot(): { receivers: number; pg: ReturnType<typeof postgresCpu>; receiverDisk: number } {
     let receivers = 0;
-    for (const pid of this.receiverPids) receivers += cpuSeconds(pid) ?? 0;
-    return { receivers, pg: this.pgDatabase ? postgresCpu(this.pgDatabase) : NO_PG };
+    let receiverDisk = 0;
+    for (const pid of this.receiverPids) {
+      receivers += cpuSeconds(pid) ?? 0;
+      receiverDisk += diskWriteBytes(pid) ?? 0;
+    }
+    return { receivers, pg: this.pgDatabase ? postgresCpu(this.pgDatabase) : NO_PG, receiverDisk };
+  }
+
+  /**
+   * Bytes the receivers wrote to storage since `before` (SQLite: its WAL and the checkpoints
+   * copying it into the database file). PostgreSQL's writes are the server's, shared with its
+   * other databases, and left out.
+   */
+  diskSince(before: ReturnType<CpuMeter['snapshot']>): number {
+    return this.snapshot().receiverDisk - before.receiverDisk;
   }
 
   /** Seconds of CPU since `before`: receivers, PostgreSQL in all, and of that the shared writers. */

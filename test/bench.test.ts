@@ -19,6 +19,7 @@ interface BenchRow {
   cpu_us?: number;
   pg_cpu_us?: number;
   peak_rss_mib?: number;
+  disk_bytes?: number;
   note?: string;
 }
 
@@ -66,6 +67,8 @@ describe('ingest benchmark', () => {
       }
     }
     const sqlite = result.rows.filter((r) => r.server === 'devstatus sqlite');
+    // What the SQLite receiver wrote to storage per report, from /proc/<pid>/io.
+    for (const r of sqlite) assert.ok(Number.isFinite(r.disk_bytes) && r.disk_bytes! >= 0, JSON.stringify(r));
     assert.match(sqlite[0]!.note!, /^via the API: (\d+) acknowledged, \1 stored; in the file: \1 reports, 1600 sub-device statuses as last acknowledged$/);
     // After the last scenario the receiver is SIGKILLed before its file is read.
     assert.match(sqlite[1]!.note!, /^via the API: (\d+) acknowledged, \1 stored; after SIGKILL, in the file: \1 reports, 1600 sub-device/);
