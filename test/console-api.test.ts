@@ -3,6 +3,7 @@
 // history by time, outages, availability, CSV exports and 400s naming the parameter.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseReport } from '../src/protocol/index.js';
 import { buildServer } from '../src/server/app.js';
@@ -341,6 +342,70 @@ for (const backend of backends()) {
       }
       assert.match((await get('/api/sub-devices?status=down')).body.reason, /online, offline, unknown, removed, problems/);
       assert.equal((await get(`/api/sub-devices?cursor=${cursor}&sort=name`)).status, 200);
+    });
+  });
+}
+
+for (const backend of backends()) {
+  describe(`console API: the reason of a status, found by its time (${backend.name})`, () => {
+    it('names the transition that set each camera\'s status, however many its neighbours had since', async () => {
+      const fresh = await backend.fresh();
+      const store = fresh.store;
+      const app = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+      try {
+        const cams = (flapping: 'online' | 'offline', withFourth: boolean): SubSpec[] => [
+          { ip: '10.0.9.1', status: 'offline' },
+          { ip: '10.0.9.2', status: flapping },
+          { ip: '10.0.9.3', status: 'online' },
+          ...(withFourth ? [{ ip: '10.0.9.4', status: 'online' as const }] : []),
+        ];
+        // .1 first seen offline 10 h ago and never changed; .4 is dropped from the reports 9 h ago
+        // (removed); then .2 flaps 60 times. The transitions that set .1 and .4 are deep in the
+        // box's history, behind every flap of .2.
+        await send(store, 'EEE5', cams('online', true), ago(10));
+        await send(store, 'EEE5', cams('online', false), ago(9));
+        for (let i = 0; i < 60; i++) await send(store, 'EEE5', cams(i % 2 ? 'offline' : 'online', false), ago(8) + i * 60_000);
+        // One report, three transitions in the same millisecond with three reasons: .2 comes
+        // back, .3 is left out (removed), .5 is new.
+        const last = ago(1);
+        await send(store, 'EEE5', [
+          { ip: '10.0.9.1', status: 'offline' },
+          { ip: '10.0.9.2', status: 'online' },
+          { ip: '10.0.9.5', status: 'online' },
+        ], last);
+        await registerConsoleRoutes(app, store);
+        const base = await app.listen({ host: '127.0.0.1', port: 0 });
+        const body = await (await fetch(`${base}/api/sub-devices?box=EEE5&status=online,offline,removed`)).json();
+        assert.deepEqual(
+          (body.sub_devices as FleetSubDevice[]).map((r) => [r.ep_id, r.status, r.reason, r.since]),
+          [
+            ['EEE5__10.0.9.1', 'offline', 'first_seen', new Date(ago(10)).toISOString()],
+            ['EEE5__10.0.9.2', 'online', 'report', new Date(last).toISOString()],
+            ['EEE5__10.0.9.3', 'removed', 'missing_from_report', new Date(last).toISOString()],
+            ['EEE5__10.0.9.4', 'removed', 'missing_from_report', new Date(ago(9)).toISOString()],
+            ['EEE5__10.0.9.5', 'online', 'first_seen', new Date(last).toISOString()],
+          ],
+        );
+        // The history keeps no (dev_sno, ep_id) index: each transition there cost a random page.
+        const indexes =
+          backend.name === 'sqlite'
+            ? (new Database((store as unknown as { db: { name: string } }).db.name, { readonly: true })
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'history' ORDER BY name")
+                .all() as Array<{ name: string }>)
+            : (
+                await (store as unknown as { pool: { query: (sql: string) => Promise<{ rows: Array<{ name: string }> }> } }).pool.query(
+                  "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'history' ORDER BY indexname",
+                )
+              ).rows;
+        assert.deepEqual(
+          indexes.map((r) => r.name).filter((n) => !n.startsWith('sqlite_autoindex')),
+          ['history_at', 'history_box', ...(backend.name === 'postgres' ? ['history_pkey'] : [])],
+        );
+      } finally {
+        await app.close();
+        await store.close();
+        await fresh.cleanup();
+      }
     });
   });
 }

@@ -105,16 +105,26 @@ export function subDeviceCount(d: SqlDialect, q: api.SubDeviceQuery): Statement 
 }
 
 const SUB_COLUMNS = `s.dev_sno, s.ep_id, s.ep_ip, s.ep_status, s.ep_location, s.ep_type, s.ep_name, s.extra,
-      s.last_seen_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
+      s.last_seen_at, s.status_changed_at AS sub_changed_at, b.status AS box_status, b.last_report_at AS box_last_report_at,
       r.name AS box_name, r.location AS box_location, l.name AS location_name`;
 
-/** The reason of each row's current status, looked up for the page's rows only (index history_ep). */
+/**
+ * The reason of each row's current status, looked up for the page's rows only. A sub-device's
+ * status changed when its latest transition was recorded, at its status_changed_at: that row is
+ * found by time (index history_at) among the few recorded in that millisecond. There is no index
+ * on (dev_sno, ep_id) in history: it was a third of what a status storm wrote to disk (see
+ * docs/benchmarks-ingest.md). The `|| ''` keeps the planner off history_box, which would scan
+ * the box's history back to that row (12 ms for a camera down for weeks beside a flapping one).
+ * An offline box's latest box-level transition is its newest row of all (no report since).
+ */
 function withReason(inner: string, keyCount: number): string {
   const order = Array.from({ length: keyCount }, (_, i) => `pp.k${i}`).join(', ');
   return `SELECT pp.*,
       CASE WHEN pp.shown = 'unknown'
         THEN (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id IS NULL ORDER BY h.id DESC LIMIT 1)
-        ELSE (SELECT h.reason FROM history h WHERE h.dev_sno = pp.dev_sno AND h.ep_id = pp.ep_id ORDER BY h.id DESC LIMIT 1)
+        ELSE (SELECT h.reason FROM history h
+              WHERE h.at = pp.sub_changed_at AND h.dev_sno || '' = pp.dev_sno AND h.ep_id || '' = pp.ep_id
+              ORDER BY h.id DESC LIMIT 1)
       END AS reason
     FROM (${inner}) pp ORDER BY ${order}`;
 }

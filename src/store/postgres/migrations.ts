@@ -42,6 +42,10 @@ export const PG_MIGRATIONS: string[] = [
   // index less to write when a box changes status.
   `ALTER TABLE boxes SET (fillfactor = 80);
    DROP INDEX IF EXISTS boxes_status;`,
+  // Status storms (issue 14): history_ep (dev_sno, ep_id, id) lands each transition on a random
+  // page of a large index, a third of what a storm wrote to disk on SQLite. Its readers use
+  // history_box, and history_at for a sub-device's current reason (console-sql.ts withReason).
+  `DROP INDEX IF EXISTS history_ep`,
 ];
 
 // Advisory lock key, (namespace, id) form so it never collides with anyone's bigint keys.

@@ -35,6 +35,10 @@ const MIGRATIONS: string[] = [
   platformMigration(SQLITE),
   // Why a sub-device went offline, as its box said (ep_detail), kept with the transition.
   `ALTER TABLE history ADD COLUMN detail TEXT`,
+  // Status storms (issue 14): history_ep (dev_sno, ep_id, id) lands each transition on a random
+  // page of a large index, a third of what a storm wrote to disk on SQLite. Its readers use
+  // history_box, and history_at for a sub-device's current reason (console-sql.ts withReason).
+  `DROP INDEX IF EXISTS history_ep`,
 ];
 
 export function migrate(db: Database.Database): void {
