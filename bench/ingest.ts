@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { BenchFleet, type Scenario } from './fleet-bodies.js';
 import { runLoad, type LoadResult } from './load.js';
 import { repeatStats } from './receiver-metrics.js';
-import { describeActivity, readTableStats, tableActivity, type TableStats } from './pg-tables.js';
+import { describeActivity, readTableStats, tableActivity, walPosition, type TableStats } from './pg-tables.js';
 import { checkTargets, fillRatios, printRows, printTargets, type FillRow, type Row } from './report.js';
 import { bare, pgOne, pgTwo, sqlite, Unavailable, type Running, type Target } from './servers.js';
 
@@ -116,10 +116,12 @@ async function measure(
 }> {
   const repeatsBefore = running.store === 'bare' ? undefined : await repeatStats(running.urls);
   const tablesBefore: TableStats | undefined = running.pgUrl ? await readTableStats(running.pgUrl) : undefined;
+  const walBefore = running.pgUrl ? await walPosition(running.pgUrl) : undefined;
   const cpuBefore = running.cpu.snapshot();
   const r = await load(running, fleet, scenario, seconds, fillOnly);
   const cpu = running.cpu.since(cpuBefore);
-  const disk = running.cpu.diskSince(cpuBefore);
+  // SQLite: what the receiver wrote to disk; PostgreSQL: the WAL the server generated.
+  const disk = running.pgUrl ? (await walPosition(running.pgUrl)) - walBefore! : running.cpu.diskSince(cpuBefore);
   const tables = tablesBefore && running.pgUrl ? tableActivity(tablesBefore, await readTableStats(running.pgUrl)) : undefined;
   const repeatsAfter = repeatsBefore && (await repeatStats(running.urls));
   assertAllAnswered(r, `${scenario}${fillOnly ? ' first reports' : ''}`);
@@ -227,6 +229,7 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
           (row.pg_cpu_us !== undefined ? ` (PostgreSQL ${row.pg_cpu_us}, of which its shared WAL/checkpoint writers ${row.pg_shared_cpu_us})` : '') +
           `, ` +
           (running.store === 'sqlite' ? `${row.disk_bytes ?? '?'} bytes written to disk per report, ` : '') +
+          (running.store === 'postgres' ? `${row.disk_bytes ?? '?'} bytes of WAL per report, ` : '') +
           `peak RSS ${row.peak_rss_mib ?? '?'} MiB, generator ${Math.round(m.r.generatorBusy * 100)}% of a core` +
           (m.repeatShare === undefined ? '' : `; receiver recognized ${(m.repeatShare * 100).toFixed(1)}% as repeats (cache ${m.repeatCacheMib} MiB)`),
       );

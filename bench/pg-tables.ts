@@ -18,6 +18,22 @@ export interface TableCounters {
 
 export type TableStats = Map<string, TableCounters>;
 
+/**
+ * Where the server's write-ahead log is, in bytes from its start: two readings around a round
+ * give the WAL it generated (every database's: the bench's is the only one writing meanwhile).
+ * Like the SQLite receiver's disk bytes, it does not move with the machine's speed.
+ */
+export async function walPosition(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ b: string }>(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS b`);
+    return Number(rows[0]!.b);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function readTableStats(url: string): Promise<TableStats> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -25,7 +25,7 @@ export interface Row {
   pg_shared_cpu_us?: number;
   /** bare's CPU per report over this one's: the share of the bare server's efficiency. */
   cpu_ratio?: number;
-  /** Bytes the receiver(s) wrote to storage per report (SQLite: WAL and checkpoints), not PostgreSQL's own. */
+  /** Per report: bytes the SQLite receiver wrote to storage (WAL and checkpoints); for PostgreSQL, bytes of WAL the server generated. */
   disk_bytes?: number;
   /** Peak resident memory of the (largest) receiver process since it started, MiB. */
   peak_rss_mib?: number;
@@ -94,7 +94,7 @@ export function printRows(rows: Row[], fills: FillRow[]): void {
       `\n${Number(boxes).toLocaleString('en')} boxes, ${scenario === 'rest' ? 'rest (reports repeat byte for byte)' : 'storm (every report changes a sub-device)'}`,
     );
     printTable([
-      ['server', 'reports/s', 'p50 ms', 'p99 ms', 'bare just before', 'vs bare', 'CPU us/report', 'of which PG', 'CPU vs bare', 'disk bytes/report', 'peak RSS MiB'],
+      ['server', 'reports/s', 'p50 ms', 'p99 ms', 'bare just before', 'vs bare', 'CPU us/report', 'of which PG', 'CPU vs bare', 'disk / WAL bytes/report', 'peak RSS MiB'],
       ...these.map((r) =>
         r.reports_per_s === undefined
           ? [r.server, r.note ?? '-']
@@ -108,7 +108,7 @@ export function printRows(rows: Row[], fills: FillRow[]): void {
               fixed(r.cpu_us),
               r.store === 'postgres' ? fixed(r.pg_cpu_us) : '',
               r.cpu_ratio === undefined ? '-' : `${r.cpu_ratio.toFixed(2)}x`,
-              r.store === 'sqlite' ? fixed(r.disk_bytes) : '',
+              r.store === 'bare' ? '' : fixed(r.disk_bytes),
               fixed(r.peak_rss_mib),
             ],
       ),
