@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { RETENTION_DEFAULTS } from '../defaults.js';
 import type { Leadership, Store } from '../store/types.js';
+import { Periodic } from './periodic.js';
 
 export interface RetentionOptions {
   /** Entries older than this (ms) go. */
@@ -17,12 +18,9 @@ export interface RetentionOptions {
 }
 
 export class RetentionJob {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
   private readonly batchRows: number;
-  private readonly intervalMs: number;
   private readonly pauseMs: number;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly store: Store,
@@ -31,22 +29,17 @@ export class RetentionJob {
     private readonly leadership?: Leadership,
   ) {
     this.batchRows = o.batchRows ?? RETENTION_DEFAULTS.batchRows;
-    this.intervalMs = o.intervalMs ?? RETENTION_DEFAULTS.intervalMs;
     this.pauseMs = o.pauseMs ?? 50;
+    const intervalMs = o.intervalMs ?? RETENTION_DEFAULTS.intervalMs;
+    this.periodic = new Periodic(() => this.runOnce(), {
+      intervalMs,
+      firstDelayMs: Math.min(intervalMs, 1000),
+      onError: (err) => this.log.warn({ err }, 'retention: pruning failed; will retry'),
+    });
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.log.warn({ err }, 'retention: pruning failed; will retry'))
-        .finally(() => {
-          this.running = null;
-          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, Math.min(this.intervalMs, 1000));
+    this.periodic.start();
   }
 
   /** One round: deletes every history entry past the age, a batch at a time; returns how many. */
@@ -57,7 +50,7 @@ export class RetentionJob {
     for (;;) {
       const n = await this.store.accounts.pruneHistory(before, this.batchRows);
       total += n;
-      if (n < this.batchRows || this.stopped) break;
+      if (n < this.batchRows || this.periodic.stopped) break;
       await new Promise((r) => setTimeout(r, this.pauseMs));
     }
     await this.store.accounts.pruneSessions(now);
@@ -65,9 +58,7 @@ export class RetentionJob {
     return total;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

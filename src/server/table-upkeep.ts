@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { TABLE_UPKEEP_DEFAULTS } from '../defaults.js';
 import type { Leadership, Store } from '../store/types.js';
+import { Periodic } from './periodic.js';
 
 export interface TableUpkeepOptions {
   /** Between two looks. */
@@ -12,10 +13,7 @@ export interface TableUpkeepOptions {
 }
 
 export class TableUpkeepJob {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
-  private readonly intervalMs: number;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly store: Store,
@@ -23,22 +21,15 @@ export class TableUpkeepJob {
     private readonly log: FastifyBaseLogger,
     private readonly leadership?: Leadership,
   ) {
-    this.intervalMs = o.intervalMs ?? TABLE_UPKEEP_DEFAULTS.intervalMs;
+    this.periodic = new Periodic(() => this.runOnce(), {
+      intervalMs: o.intervalMs ?? TABLE_UPKEEP_DEFAULTS.intervalMs,
+      unref: true,
+      onError: (err) => this.log.warn({ err }, 'table upkeep failed; will retry'),
+    });
   }
 
   start(): void {
-    if (!this.store.upkeepTables) return;
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.log.warn({ err }, 'table upkeep failed; will retry'))
-        .finally(() => {
-          this.running = null;
-          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
-    this.timer.unref();
+    if (this.store.upkeepTables) this.periodic.start();
   }
 
   async runOnce(): Promise<void> {
@@ -50,9 +41,7 @@ export class TableUpkeepJob {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }
