@@ -1,4 +1,4 @@
-// Vacuuming and analyzing the tables ingest rewrites, when the server does not. A status flip
+// Vacuuming the tables ingest rewrites, when the server does not. A status flip
 // leaves a dead row version in sub_devices and dead entries in its indexes; retention's deletes
 // leave dead history rows. With autovacuum on, the server reclaims them; with it off (some
 // managed and hand-tuned servers run that way), nothing does, and the tables and indexes grow

@@ -106,8 +106,8 @@ export class WalCheckpointer {
   /** Frames in the WAL when the worker last looked. */
   private readonly walFrames = new Int32Array(new SharedArrayBuffer(4));
   private stopped: Promise<void>;
-  /** The writer's batches wait for the worker to copy the WAL whole: since when, and who to wake. */
-  private held: { since: number; resume: () => void; timer: NodeJS.Timeout } | null = null;
+  /** The writer's batches wait for the worker to copy the WAL whole: who to wake, and the fallback's timer. */
+  private held: { resume: () => void; timer: NodeJS.Timeout } | null = null;
   /** The last error a checkpoint gave (the next one is tried all the same). */
   lastError: string | null = null;
 
@@ -158,7 +158,7 @@ export class WalCheckpointer {
       Atomics.store(this.walFrames, 0, 0);
       this.release();
     }, HOLD_MAX_MS);
-    this.held = { since: Date.now(), resume, timer };
+    this.held = { resume, timer };
     this.worker.postMessage('hurry');
     return true;
   }
