@@ -217,6 +217,16 @@ describe('postgres store: a report that changes statuses only', () => {
       assert.equal(paths(a).full, before.full);
       assert.equal(await count(a, 'PGK1'), 4);
       assert.deepEqual(await historyOf(a, 'PGK1'), ['box>online', '10.0.0.1>online', '10.0.0.2>online', '10.0.0.3>online', '10.0.0.2>offline', '10.0.0.2>online']);
+      // The known path writes each flip's history row from the sub-device's new status alone.
+      const flips = (await a.history('PGK1')).filter((h) => h.ep_id === 'PGK1__10.0.0.2').reverse();
+      assert.deepEqual(
+        flips.map((h) => [h.from_status, h.to_status, h.reason, h.at]),
+        [
+          [null, 'online', 'first_seen', new Date(T0).toISOString()],
+          ['online', 'offline', 'report', new Date(T0 + 10).toISOString()],
+          ['offline', 'online', 'report', new Date(T0 + 30).toISOString()],
+        ],
+      );
     });
   });
 

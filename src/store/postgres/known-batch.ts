@@ -6,7 +6,7 @@
 import type { PendingReport } from '../batch.js';
 import type { IngestPlan } from '../diff.js';
 import { planStatusChange, type Shape } from '../report-shape.js';
-import type { IngestResult } from '../types.js';
+import type { IngestResult, Transition } from '../types.js';
 import type { Digest } from '../../util/body-digest.js';
 import { integerArray, textArray } from './array-literals.js';
 import type { BatchState } from './ingest-write.js';
@@ -34,6 +34,18 @@ interface KnownBox {
   change?: StatusChange;
   /** Settled already: handed back or failed. */
   done: boolean;
+}
+
+/**
+ * The transition as the statement writes it: a sub-device that was there flipped between online
+ * and offline, reason 'report' (devstatus_known_batch makes the history row from that alone).
+ */
+function flipOf(t: Transition): Transition & { ep_id: string } {
+  const flip =
+    t.ep_id !== null && t.reason === 'report' &&
+    ((t.from_status === 'online' && t.to_status === 'offline') || (t.from_status === 'offline' && t.to_status === 'online'));
+  if (!flip) throw new Error(`not a status-only change: ${t.dev_sno} ${t.ep_id} ${t.from_status} -> ${t.to_status} (${t.reason})`);
+  return t as Transition & { ep_id: string };
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -92,8 +104,8 @@ export class KnownGroup {
     const snos = [...this.boxes.keys()].sort(byKey);
     const boxes = snos.map((s) => this.boxes.get(s)!);
     const changes = boxes.flatMap((b) => (b.change ? [b.change] : []));
-    const subs = changes.flatMap((c) => c.plan.writes.filter((w) => w.statusChanged).map((w) => ({ c, w })));
-    const history = changes.flatMap((c) => c.plan.transitions.map((t) => ({ c, t })));
+    // A status-only change's transitions are its changed sub-devices, one each, in order.
+    const subs = changes.flatMap((c) => c.plan.transitions.map((t) => ({ c, t: flipOf(t) })));
     const args = [
       textArray(snos),
       textArray(boxes.map((b) => String(b.xmin))),
@@ -103,16 +115,10 @@ export class KnownGroup {
       integerArray(boxes.map((b) => (b.change ? b.change.plan.box.subOnline : -1))),
       integerArray(boxes.map((b) => (b.change ? b.change.plan.box.subOffline : -1))),
       textArray(subs.map((s) => s.c.p.report.dev_sno)),
-      textArray(subs.map((s) => s.w.sub.ep_id)),
-      textArray(subs.map((s) => s.w.sub.ep_status)),
+      textArray(subs.map((s) => s.t.ep_id)),
+      textArray(subs.map((s) => s.t.to_status)),
       integerArray(subs.map((s) => s.c.p.receivedAt)),
-      integerArray(history.map((h) => h.c.p.receivedAt)),
-      textArray(history.map((h) => h.c.p.report.dev_sno)),
-      textArray(history.map((h) => h.t.ep_id)),
-      textArray(history.map((h) => h.t.from_status)),
-      textArray(history.map((h) => h.t.to_status)),
-      textArray(history.map((h) => h.t.reason)),
-      textArray(history.map((h) => h.t.detail ?? null)),
+      textArray(subs.map((s) => s.t.detail ?? null)),
     ];
     return `SELECT * FROM pg_temp.devstatus_known_batch(${args.join(', ')})`;
   }
