@@ -182,6 +182,33 @@ describe('postgres store: a repeat known by its digest alone', () => {
   });
 });
 
+describe('postgres store: reports that wait together', () => {
+  it('are shared among the ingest connections, and each box still gets exactly its own', async () => {
+    await twoStores(async (a) => {
+      const snos = Array.from({ length: 48 }, (_, i) => `PGS${String(i).padStart(2, '0')}`);
+      const subs = { '10.0.0.1': 'online', '10.0.0.2': 'online' } as const;
+      await Promise.all(snos.map((s) => ingestBody(a, bodyOf(s, subs), T0)));
+      // A batch's reports are answered as it commits; it gives its connection back just after.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = paths(a);
+      // 48 status changes in one tick, 3 ingest connections free: 3 batches of 16 side by side,
+      // not one of 48 with two connections idle.
+      const results = await Promise.all(snos.map((s, i) => ingestBody(a, bodyOf(s, { ...subs, [`10.0.0.${(i % 2) + 1}`]: 'offline' }), T0 + 10)));
+      const after = paths(a);
+      assert.equal(after.statusChanges - before.statusChanges, 48);
+      assert.equal(after.batches - before.batches, 3);
+      results.forEach((r, i) => assert.deepEqual(r.transitions.map((t) => [t.ep_id, t.to_status]), [[`${snos[i]}__10.0.0.${(i % 2) + 1}`, 'offline']]));
+      for (const [i, s] of snos.entries()) {
+        assert.deepEqual(await states(a, s), { ...subs, [`10.0.0.${(i % 2) + 1}`]: 'offline' }, s);
+      }
+      // Ten are not split: batches of fewer than 8 would only add commits.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.all(snos.slice(0, 10).map((s) => ingestBody(a, bodyOf(s, subs), T0 + 20)));
+      assert.equal(paths(a).batches - after.batches, 1);
+    });
+  });
+});
+
 const states = async (store: Store, devSno: string) =>
   Object.fromEntries((await store.getBox(devSno))!.sub_devices.map((s) => [s.ep_ip, s.ep_status]));
 const historyOf = async (store: Store, devSno: string) =>

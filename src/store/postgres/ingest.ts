@@ -30,6 +30,8 @@ import { identityOf, shapeOf } from '../report-shape.js';
 
 /** Most box + sub-device rows in one batch (a report has at most 4096 sub-devices). */
 const MAX_BATCH_ROWS = 20_000;
+/** Fewest reports a batch takes when what waits is shared among free connections (startBatch). */
+const MIN_SHARED_BATCH = 8;
 
 /** A full report in the queue, with what it is recognized by. */
 interface PendingFull extends PendingReport {
@@ -57,10 +59,12 @@ export interface IngestPaths {
   full: number;
   /** Repeats and status changes the known path handed back (the box's row was not the version remembered). */
   handedBack: number;
+  /** Batches started (each one transaction, or two with reports handed back). */
+  batches: number;
 }
 
 export class PgIngest {
-  readonly paths: IngestPaths = { repeats: 0, statusChanges: 0, full: 0, handedBack: 0 };
+  readonly paths: IngestPaths = { repeats: 0, statusChanges: 0, full: 0, handedBack: 0, batches: 0 };
   private pending: Pending[] = [];
   private closed = false;
   private scheduled = false;
@@ -170,19 +174,34 @@ export class PgIngest {
   }
 
   /**
-   * Starts the next batch if reports are waiting and a connection is free: the reports up to the
-   * first one whose box a batch is still locking, and up to the first full report while another
-   * batch with full reports is taking its locks. A full report costs its batch two function calls
-   * whatever the batch's size, so those wait and go together (as they always did); repeats cost
-   * one small statement and one round trip, so they go at once.
+   * Starts batches while reports are waiting and connections are free. A batch takes the reports
+   * up to the first one whose box a batch is still locking, and up to the first full report while
+   * another batch with full reports is taking its locks. A full report costs its batch two
+   * function calls whatever the batch's size, so those wait and go together (as they always did);
+   * repeats cost one small statement and one round trip, so they go at once.
    */
   private pump(): void {
-    if (this.pending.length === 0 || this.running.size >= this.maxInFlight) return;
+    while (this.pending.length > 0 && this.running.size < this.maxInFlight) {
+      if (!this.startBatch()) return;
+    }
+  }
+
+  /**
+   * Starts one batch of what is waiting (see pump); false if none can start now. What is waiting
+   * is shared among the free connections: one batch of everything would leave PostgreSQL working
+   * on one core while the receiver waits, then the receiver answering and parsing while
+   * PostgreSQL waits; batches side by side keep both busy (see docs/benchmarks-ingest.md).
+   */
+  private startBatch(): boolean {
+    const free = this.maxInFlight - this.running.size;
+    let share = Math.max(MIN_SHARED_BATCH, Math.ceil(this.pending.length / free));
+    // No batch of a few left behind: it would only add a commit.
+    if (this.pending.length - share < MIN_SHARED_BATCH) share = this.pending.length;
     // Bounded in reports and in rows, so one statement never carries a huge fleet at once.
     let n = 0;
     let rows = 0;
     let full = false;
-    while (n < this.pending.length && n < this.maxBatch && rows < MAX_BATCH_ROWS) {
+    while (n < this.pending.length && n < this.maxBatch && n < share && rows < MAX_BATCH_ROWS) {
       const p = this.pending[n]!;
       if (this.locking.has(boxOf(p))) break;
       if (isRepeat(p)) rows += 1;
@@ -194,7 +213,8 @@ export class PgIngest {
       }
       n++;
     }
-    if (n === 0) return;
+    if (n === 0) return false;
+    this.paths.batches++;
     const batch = this.pending.splice(0, n);
     const first = this.taken;
     this.taken += n;
@@ -227,6 +247,7 @@ export class PgIngest {
       }
       this.pump();
     });
+    return true;
   }
 
   /**
