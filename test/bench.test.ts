@@ -77,6 +77,31 @@ describe('ingest benchmark', () => {
     assert.ok(result.targets.some((t) => /^devstatus postgres x2 vs one receiver, rest, 200 boxes$/.test(t.what)));
   });
 
+  it('store-storm writes a storm straight into each store and finds nothing acknowledged missing', { timeout: 120_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/store-storm.ts', '--boxes', '100', '--reports', '400', '--rounds', '1'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, err);
+    const row = (store: string) => out.split('\n').find((l) => new RegExp(`^${store} +1 `).test(l))?.trim().split(/ +/);
+    const sqlite = row('sqlite');
+    const postgres = row('postgres');
+    assert.ok(sqlite && postgres, out);
+    // reports/s, CPU per report (PostgreSQL's own part of it), bytes made durable per report.
+    assert.ok(Number(sqlite[2]) > 0 && Number(sqlite[3]) > 0 && Number(sqlite[5]) > 0, out);
+    assert.ok(Number(postgres[2]) > 0 && Number(postgres[4]) > 0 && Number(postgres[4]) < Number(postgres[3]) && Number(postgres[5]) > 0, out);
+    // 64 reports in flight, shared among the ingest connections: several reports a batch.
+    assert.ok(Number(postgres[6]) > 1, out);
+    // Fill (100), warm-up (100) and the round (400): every box as last acknowledged.
+    assert.match(out, /^sqlite +in the file: 600 reports, 800 sub-device statuses as last acknowledged$/m);
+    assert.match(out, /^postgres +in the database: 600 reports, 800 sub-device statuses as last acknowledged$/m);
+  });
+
   it('the loss check names a box whose report or status is missing', () => {
     const fleet = new BenchFleet(4);
     for (let n = 0; n < 8; n++) {
