@@ -138,7 +138,7 @@ $fn$`;
  *   changed sub-devices, in the reports' order: s_sno, s_ep, s_status (the new one), s_now,
  *          s_detail (why it went offline, as the box said). Each is one transition as well: a
  *          known box is online and the sub-device was there before, so the transition is the
- *          other status to this one, for reason 'report' (known-batch.ts checks that), and its
+ *          other status to this one, for reason 'report' (known-batch.ts takes no other), and its
  *          history row is made from the same arrays (half the bytes a storm sends).
  */
 const KNOWN_BATCH_FUNCTION = `CREATE FUNCTION pg_temp.devstatus_known_batch(

@@ -37,15 +37,15 @@ interface KnownBox {
 }
 
 /**
- * The transition as the statement writes it: a sub-device that was there flipped between online
- * and offline, reason 'report' (devstatus_known_batch makes the history row from that alone).
+ * Whether the statement can write the transition: a sub-device that was there flipped between
+ * online and offline, reason 'report' (devstatus_known_batch makes the history row from that alone).
  */
-function flipOf(t: Transition): Transition & { ep_id: string } {
-  const flip =
-    t.ep_id !== null && t.reason === 'report' &&
-    ((t.from_status === 'online' && t.to_status === 'offline') || (t.from_status === 'offline' && t.to_status === 'online'));
-  if (!flip) throw new Error(`not a status-only change: ${t.dev_sno} ${t.ep_id} ${t.from_status} -> ${t.to_status} (${t.reason})`);
-  return t as Transition & { ep_id: string };
+function isFlip(t: Transition): boolean {
+  return (
+    t.ep_id !== null &&
+    t.reason === 'report' &&
+    ((t.from_status === 'online' && t.to_status === 'offline') || (t.from_status === 'offline' && t.to_status === 'online'))
+  );
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -87,6 +87,8 @@ export class KnownGroup {
     const statuses = known.statusesOf(devSno, shape.shape);
     if (!statuses) return false;
     const plan = planStatusChange(p.report, statuses.offlineBits, p.receivedAt);
+    // Anything but flips (none is known today) is left to the full path.
+    if (!plan.transitions.every(isFlip)) return false;
     this.boxes.set(devSno, { xmin: statuses.xmin, repeats: [], change: { p, known: shape, plan }, done: false });
     return true;
   }
@@ -104,8 +106,8 @@ export class KnownGroup {
     const snos = [...this.boxes.keys()].sort(byKey);
     const boxes = snos.map((s) => this.boxes.get(s)!);
     const changes = boxes.flatMap((b) => (b.change ? [b.change] : []));
-    // A status-only change's transitions are its changed sub-devices, one each, in order.
-    const subs = changes.flatMap((c) => c.plan.transitions.map((t) => ({ c, t: flipOf(t) })));
+    // A status-only change's transitions are its changed sub-devices, one each, in order (flips: addChange).
+    const subs = changes.flatMap((c) => c.plan.transitions.map((t) => ({ c, t })));
     const args = [
       textArray(snos),
       textArray(boxes.map((b) => String(b.xmin))),
