@@ -1,24 +1,14 @@
 // Smoke run of `npm run bench:agent` with tiny settings, so the agent benchmark keeps working:
 // it measures rounds, memory, the queue and the drain, and every channel (all up) is online.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { runBenchScript } from './support/bench.js';
 
 describe('agent benchmark', () => {
   it('measures rounds, RSS, the queue and the drain for RTSP channels behind one server', { timeout: 120_000 }, async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/agent.ts', '--channels', '16', '--interval', '0.5', '--warm', '2', '--outage', '2', '--after', '1', '--json'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out, err } = await runBenchScript('bench/agent.ts', [
+      ...['--channels', '16', '--interval', '0.5', '--warm', '2', '--outage', '2', '--after', '1', '--json'],
+    ]);
     assert.equal(code, 0, err);
     const r = JSON.parse(out);
     assert.equal(r.channels, 16);

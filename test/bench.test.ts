@@ -2,13 +2,10 @@
 // it can run answers, CPU and memory are measured, and the check that no acknowledged report was
 // lost passes; and that check does catch a lost or wrong report.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { BenchFleet } from '../bench/fleet-bodies.js';
 import { checkRows } from '../bench/loss-check.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { runBenchScript } from './support/bench.js';
 
 interface BenchRow {
   boxes: number;
@@ -25,21 +22,9 @@ interface BenchRow {
 
 describe('ingest benchmark', () => {
   it('runs every server and scenario it can and finds no acknowledged report missing', { timeout: 180_000 }, async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/ingest.ts',
-        ...['--boxes', '200', '--duration', '1', '--warmup', '0.5', '--connections', '16', '--receivers', '1,2', '--json'],
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out, err } = await runBenchScript('bench/ingest.ts', [
+      ...['--boxes', '200', '--duration', '1', '--warmup', '0.5', '--connections', '16', '--receivers', '1,2', '--json'],
+    ]);
     assert.equal(code, 0, err);
     const result = JSON.parse(out) as {
       rows: BenchRow[];
@@ -78,15 +63,7 @@ describe('ingest benchmark', () => {
   });
 
   it('store-storm writes a storm straight into each store and finds nothing acknowledged missing', { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/store-storm.ts', '--boxes', '100', '--reports', '400', '--rounds', '1'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out, err } = await runBenchScript('bench/store-storm.ts', ['--boxes', '100', '--reports', '400', '--rounds', '1']);
     assert.equal(code, 0, err);
     const row = (store: string) => out.split('\n').find((l) => new RegExp(`^${store} +1 `).test(l))?.trim().split(/ +/);
     const sqlite = row('sqlite');

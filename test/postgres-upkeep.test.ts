@@ -13,20 +13,16 @@ import { eventually } from './support/webhook.js';
 const quiet = { info: () => {}, warn: () => {} };
 const T0 = Date.UTC(2026, 0, 1);
 
-const vacuumsOf = (db: Parameters<typeof onDatabase>[0], table: string) =>
+/** A counter of `table` in pg_stat_user_tables, as the server's views show it now (each backend reports its own, late). */
+const tableStat = (db: Parameters<typeof onDatabase>[0], table: string, counter: 'vacuum_count' | 'n_tup_upd') =>
   onDatabase(db, async (c) => {
     await c.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await c.query<{ n: string }>('SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = $1', [table]);
+    const { rows } = await c.query<{ n: string }>(`SELECT ${counter} AS n FROM pg_stat_user_tables WHERE relname = $1`, [table]);
     return Number(rows[0]!.n);
   });
-
-/** Rows updated in `table` as the server's views show them (each backend reports its own, late). */
-const updatesOf = (db: Parameters<typeof onDatabase>[0], table: string) =>
-  onDatabase(db, async (c) => {
-    await c.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await c.query<{ n: string }>('SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = $1', [table]);
-    return Number(rows[0]!.n);
-  });
+const vacuumsOf = (db: Parameters<typeof onDatabase>[0], table: string) => tableStat(db, table, 'vacuum_count');
+/** Rows updated in `table`. */
+const updatesOf = (db: Parameters<typeof onDatabase>[0], table: string) => tableStat(db, table, 'n_tup_upd');
 
 /** 40 boxes of 8 cameras, every camera flipped `flips` times: 320 dead sub-device rows a flip. */
 async function flipFleet(store: PostgresStore, flips: number): Promise<void> {
