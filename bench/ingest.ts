@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     receivers: { type: 'string', default: '1' },
     duration: { type: 'string', default: process.env.BENCH_DURATION ?? '6' },
     warmup: { type: 'string', default: process.env.BENCH_WARMUP ?? '2' },
+    pairs: { type: 'string', default: process.env.BENCH_PAIRS ?? '1' },
     connections: { type: 'string', default: process.env.BENCH_CONNECTIONS ?? '64' },
     flip: { type: 'string', default: '0.01' },
     'report-interval': { type: 'string', default: '300' },
@@ -56,6 +57,7 @@ const RECEIVERS = numbers('receivers', args.receivers);
 for (const r of RECEIVERS) if (r !== 1 && r !== 2) throw new Error(`bad --receivers: ${r} (1, 2 or 1,2)`);
 const DURATION = number('duration', args.duration, 0.1);
 const WARMUP = number('warmup', args.warmup);
+const PAIRS = Math.floor(number('pairs', args.pairs, 1));
 const CONNECTIONS = Math.floor(number('connections', args.connections, 1));
 const FLIP = number('flip', args.flip);
 const REPORT_INTERVAL = number('report-interval', args['report-interval'], 1);
@@ -201,10 +203,19 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         log(`${tag} ${scenario}: warming up ${WARMUP} s...`);
         assertAllAnswered(await load(running, fleet, scenario, WARMUP), `${scenario} warm-up`);
       }
-      const bareThen = await bareRoundBefore(bareServer, fleet, scenario);
-      if (bareThen) log(`${tag} ${scenario}: bare node:http just before: ${bareThen.rate} reports/s, CPU ${bareThen.cpuUs ?? '?'} us/report`);
-      log(`${tag} ${scenario}: measuring ${DURATION} s...`);
-      const m = await measure(running, fleet, scenario, DURATION, false);
+      // Pairs of rounds, bare then devstatus: the VM's speed can change by half between two
+      // rounds a minute apart, so with --pairs N the pair whose ratio is the median is kept.
+      const pairs: Array<{ bareThen?: { rate: number; cpuUs?: number }; m: Awaited<ReturnType<typeof measure>> }> = [];
+      for (let k = 0; k < PAIRS; k++) {
+        const bareThen = await bareRoundBefore(bareServer, fleet, scenario);
+        if (bareThen) log(`${tag} ${scenario}: bare node:http just before: ${bareThen.rate} reports/s, CPU ${bareThen.cpuUs ?? '?'} us/report`);
+        log(`${tag} ${scenario}: measuring ${DURATION} s${PAIRS > 1 ? ` (pair ${k + 1} of ${PAIRS})` : ''}...`);
+        const m = await measure(running, fleet, scenario, DURATION, false);
+        if (PAIRS > 1) log(`${tag} ${scenario}: ${Math.round(m.r.reportsPerS)} reports/s, p99 ${m.r.p99Ms.toFixed(1)} ms${bareThen ? `: ${(m.r.reportsPerS / bareThen.rate).toFixed(2)}x bare` : ''}`);
+        pairs.push({ bareThen, m });
+      }
+      const ratioOf = (x: (typeof pairs)[number]) => (x.bareThen ? x.m.r.reportsPerS / x.bareThen.rate : x.m.r.reportsPerS);
+      const { bareThen, m } = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor((pairs.length - 1) / 2)]!;
       const row: Row = {
         ...base,
         scenario,
@@ -213,6 +224,7 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
         p99_ms: Math.round(m.r.p99Ms * 100) / 100,
         bare_then_reports_per_s: bareThen?.rate,
         bare_then_cpu_us: bareThen?.cpuUs,
+        pair_ratios: PAIRS > 1 && pairs.every((x) => x.bareThen) ? pairs.map((x) => Math.round(ratioOf(x) * 100) / 100) : undefined,
         cpu_us: m.cpuUs === undefined ? undefined : Math.round(m.cpuUs),
         pg_cpu_us: m.pgCpuUs === undefined ? undefined : Math.round(m.pgCpuUs),
         pg_shared_cpu_us: m.pgSharedUs === undefined ? undefined : Math.round(m.pgSharedUs),
@@ -250,7 +262,9 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
 async function main(): Promise<void> {
   log(
     `ingest benchmark: fleets of ${FLEETS.join(', ')} boxes x 8 sub-devices; scenarios ${SCENARIOS.join(', ')}; ` +
-      `${CONNECTIONS} keep-alive connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario; ` +
+      `${CONNECTIONS} keep-alive connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario` +
+      (PAIRS > 1 ? ` in ${PAIRS} pairs with bare (the median pair kept)` : '') +
+      '; ' +
       `rest flips a sub-device in ${FLIP * 100}% of reports; receivers told --report-interval ${REPORT_INTERVAL} s; ` +
       `first reports of a fleet may take ${FILL_LIMIT} s at most; ` +
       `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
@@ -275,7 +289,7 @@ async function main(): Promise<void> {
   const targets = checkTargets(rows, fills, CONNECTIONS);
   if (args.json) {
     console.log(
-      JSON.stringify({ connections: CONNECTIONS, duration_s: DURATION, warmup_s: WARMUP, flip: FLIP, report_interval_s: REPORT_INTERVAL, rows, fills, targets }),
+      JSON.stringify({ connections: CONNECTIONS, duration_s: DURATION, warmup_s: WARMUP, pairs: PAIRS, flip: FLIP, report_interval_s: REPORT_INTERVAL, rows, fills, targets }),
     );
     return;
   }

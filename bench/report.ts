@@ -17,6 +17,8 @@ export interface Row {
   /** bare node:http's reports/s and CPU in a round of the same scenario right before this one. */
   bare_then_reports_per_s?: number;
   bare_then_cpu_us?: number;
+  /** With --pairs: each pair's ratio to its bare round, in the order measured (the median pair is the row). */
+  pair_ratios?: number[];
   /** CPU per report of the whole system under test: receiver(s) and PostgreSQL's processes, µs. */
   cpu_us?: number;
   /** The part of cpu_us spent in PostgreSQL's processes. */
@@ -59,6 +61,10 @@ export interface TargetCheck {
 
 const fixed = (v: number | undefined, digits = 0) => (v === undefined ? '-' : v.toFixed(digits));
 const latency = (v: number | undefined) => (v === undefined ? '-' : v < 1 ? v.toFixed(2) : v.toFixed(1));
+
+/** With --pairs: the lowest and highest pair's ratio beside the median's. */
+const pairSpread = (r: Row) =>
+  r.pair_ratios ? ` (${Math.min(...r.pair_ratios).toFixed(2)}-${Math.max(...r.pair_ratios).toFixed(2)})` : '';
 
 export function fillRatios(rows: Row[]): void {
   for (const r of rows) {
@@ -104,7 +110,7 @@ export function printRows(rows: Row[], fills: FillRow[]): void {
               latency(r.p50_ms),
               latency(r.p99_ms),
               r.bare_then_reports_per_s === undefined ? '' : fixed(r.bare_then_reports_per_s),
-              r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}x`,
+              r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}x${pairSpread(r)}`,
               fixed(r.cpu_us),
               r.store === 'postgres' ? fixed(r.pg_cpu_us) : '',
               r.cpu_ratio === undefined ? '-' : `${r.cpu_ratio.toFixed(2)}x`,

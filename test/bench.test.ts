@@ -18,6 +18,7 @@ interface BenchRow {
   peak_rss_mib?: number;
   disk_bytes?: number;
   note?: string;
+  pair_ratios?: number[];
 }
 
 describe('ingest benchmark', () => {
@@ -60,6 +61,22 @@ describe('ingest benchmark', () => {
     // After the last scenario the receiver is SIGKILLed before its file is read.
     assert.match(sqlite[1]!.note!, /^via the API: (\d+) acknowledged, \1 stored; after SIGKILL, in the file: \1 reports, 1600 sub-device/);
     assert.ok(result.targets.some((t) => /^devstatus postgres x2 vs one receiver, rest, 200 boxes$/.test(t.what)));
+  });
+
+  it('with --pairs keeps the pair whose ratio is the median, and loses nothing over the extra rounds', { timeout: 120_000 }, async () => {
+    const { code, out, err } = await runBenchScript('bench/ingest.ts', [
+      ...['--boxes', '200', '--duration', '0.5', '--warmup', '0.2', '--connections', '16', '--scenario', 'storm', '--only', 'sqlite', '--pairs', '3', '--json'],
+    ]);
+    assert.equal(code, 0, err);
+    const rows = (JSON.parse(out) as { rows: BenchRow[] }).rows;
+    const row = rows.find((r) => r.server === 'devstatus sqlite')!;
+    assert.equal(row.pair_ratios?.length, 3, JSON.stringify(row));
+    const median = [...row.pair_ratios!].sort((a, b) => a - b)[1]!;
+    assert.ok(Math.abs(row.ratio! - median) <= 0.011, JSON.stringify(row));
+    // Three storm rounds, each after a bare round that put the fleet's state back: the receiver
+    // still holds exactly what it acknowledged.
+    assert.match(row.note!, /^via the API: (\d+) acknowledged, \1 stored; after SIGKILL, in the file: \1 reports, 1600 sub-device/);
+    assert.equal(rows.find((r) => r.server === 'bare node:http')!.pair_ratios, undefined);
   });
 
   it('store-storm writes a storm straight into each store and finds nothing acknowledged missing', { timeout: 120_000 }, async () => {
