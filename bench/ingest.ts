@@ -205,16 +205,17 @@ async function benchServer(target: Target, fleet: BenchFleet, rows: Row[], fills
       }
       // Pairs of rounds, bare then devstatus: the VM's speed can change by half between two
       // rounds a minute apart, so with --pairs N the pair whose ratio is the median is kept.
-      const pairs: Array<{ bareThen?: { rate: number; cpuUs?: number }; m: Awaited<ReturnType<typeof measure>> }> = [];
+      type Pair = { bareThen?: { rate: number; cpuUs?: number }; m: Awaited<ReturnType<typeof measure>> };
+      const ratioOf = (x: Pair) => (x.bareThen ? x.m.r.reportsPerS / x.bareThen.rate : x.m.r.reportsPerS);
+      const pairs: Pair[] = [];
       for (let k = 0; k < PAIRS; k++) {
         const bareThen = await bareRoundBefore(bareServer, fleet, scenario);
         if (bareThen) log(`${tag} ${scenario}: bare node:http just before: ${bareThen.rate} reports/s, CPU ${bareThen.cpuUs ?? '?'} us/report`);
         log(`${tag} ${scenario}: measuring ${DURATION} s${PAIRS > 1 ? ` (pair ${k + 1} of ${PAIRS})` : ''}...`);
         const m = await measure(running, fleet, scenario, DURATION, false);
-        if (PAIRS > 1) log(`${tag} ${scenario}: ${Math.round(m.r.reportsPerS)} reports/s, p99 ${m.r.p99Ms.toFixed(1)} ms${bareThen ? `: ${(m.r.reportsPerS / bareThen.rate).toFixed(2)}x bare` : ''}`);
         pairs.push({ bareThen, m });
+        if (PAIRS > 1) log(`${tag} ${scenario}: ${Math.round(m.r.reportsPerS)} reports/s, p99 ${m.r.p99Ms.toFixed(1)} ms${bareThen ? `: ${ratioOf({ bareThen, m }).toFixed(2)}x bare` : ''}`);
       }
-      const ratioOf = (x: (typeof pairs)[number]) => (x.bareThen ? x.m.r.reportsPerS / x.bareThen.rate : x.m.r.reportsPerS);
       const { bareThen, m } = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor((pairs.length - 1) / 2)]!;
       const row: Row = {
         ...base,

@@ -1,6 +1,8 @@
 // "Nothing acknowledged is lost", checked exactly: the generator knows how many reports each box
 // had acknowledged and the statuses of the last one (a box never has two reports on the wire),
 // so every box must show that count and those statuses, through the read API and in the database.
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { BenchFleet } from './fleet-bodies.js';
 import { SUB_DEVICES } from './fleet-bodies.js';
 
@@ -122,4 +124,32 @@ export function checkRows(
   if (checked !== expectedSubs) bad.add(`${expectedSubs} sub-devices reported, ${checked} stored`);
   bad.throwIfAny(where);
   return `${where}: ${stored} reports, ${checked} sub-device statuses as last acknowledged`;
+}
+
+type BoxRow = { dev_sno: string; report_count: number | string };
+type SubRow = { dev_sno: string; ep_id: string; ep_status: string };
+const BOX_ROWS = 'SELECT dev_sno, report_count FROM boxes';
+const SUB_ROWS = 'SELECT dev_sno, ep_id, ep_status FROM sub_devices';
+
+/** checkRows on the rows of a SQLite file, read through a connection of its own. */
+export function checkSqliteFile(fleet: BenchFleet, file: string, where: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    return checkRows(fleet, db.prepare(BOX_ROWS).all() as BoxRow[], db.prepare(SUB_ROWS).all() as SubRow[], where);
+  } finally {
+    db.close();
+  }
+}
+
+/** checkRows on the rows of a PostgreSQL database, read through a connection of its own. */
+export async function checkPostgresDatabase(fleet: BenchFleet, url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const boxes = await client.query<BoxRow>(BOX_ROWS);
+    const subs = await client.query<SubRow>(SUB_ROWS);
+    return checkRows(fleet, boxes.rows, subs.rows, 'in the database');
+  } finally {
+    await client.end();
+  }
 }

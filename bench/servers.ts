@@ -6,10 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { BenchFleet } from './fleet-bodies.js';
-import { checkRows, checkViaApi } from './loss-check.js';
+import { checkPostgresDatabase, checkSqliteFile, checkViaApi } from './loss-check.js';
 import { CpuMeter } from './processes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -109,26 +108,16 @@ export const sqlite: Target = {
       throw e;
     }
     const { child, url } = server;
-    const readFile = (fleet: BenchFleet, where: string) => {
-      const file = new Database(db, { readonly: true });
-      try {
-        const boxes = file.prepare('SELECT dev_sno, report_count FROM boxes').all() as Array<{ dev_sno: string; report_count: number }>;
-        const subs = file.prepare('SELECT dev_sno, ep_id, ep_status FROM sub_devices').all() as Array<{ dev_sno: string; ep_id: string; ep_status: string }>;
-        return checkRows(fleet, boxes, subs, where);
-      } finally {
-        file.close();
-      }
-    };
     return {
       store: 'sqlite',
       urls: [url],
       cpu: new CpuMeter([child.pid!]),
       async check(fleet, final) {
         const viaApi = await checkViaApi(fleet, url, s.adminToken);
-        if (!final) return `${viaApi}; ${readFile(fleet, 'in the file')}`;
+        if (!final) return `${viaApi}; ${checkSqliteFile(fleet, db, 'in the file')}`;
         // Kill it hard and read the file: what was acknowledged must be on disk already.
         await stopChild(child, 'SIGKILL');
-        return `${viaApi}; ${readFile(fleet, 'after SIGKILL, in the file')}`;
+        return `${viaApi}; ${checkSqliteFile(fleet, db, 'after SIGKILL, in the file')}`;
       },
       async stop() {
         await stopChild(child);
@@ -186,15 +175,7 @@ function postgres(receivers: number): Target {
         ),
         async check(fleet) {
           const viaApi = await checkViaApi(fleet, urls[0]!, s.adminToken);
-          const client = new pg.Client({ connectionString: dbUrl.toString() });
-          await client.connect();
-          try {
-            const boxes = await client.query<{ dev_sno: string; report_count: string }>('SELECT dev_sno, report_count FROM boxes');
-            const subs = await client.query<{ dev_sno: string; ep_id: string; ep_status: string }>('SELECT dev_sno, ep_id, ep_status FROM sub_devices');
-            return `${viaApi}; ${checkRows(fleet, boxes.rows, subs.rows, 'in the database')}`;
-          } finally {
-            await client.end();
-          }
+          return `${viaApi}; ${await checkPostgresDatabase(fleet, dbUrl.toString())}`;
         },
         stop: dropDb,
       };

@@ -9,14 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parseReport } from '../src/protocol/index.js';
 import { PostgresStore } from '../src/store/postgres/store.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import type { Store } from '../src/store/types.js';
 import { BenchFleet } from './fleet-bodies.js';
-import { checkRows } from './loss-check.js';
+import { checkPostgresDatabase, checkSqliteFile } from './loss-check.js';
 import { walPosition } from './pg-tables.js';
 import { CpuMeter } from './processes.js';
 
@@ -53,9 +52,6 @@ interface Opened {
   close(): Promise<void>;
 }
 
-type BoxRow = { dev_sno: string; report_count: number | string };
-type SubRow = { dev_sno: string; ep_id: string; ep_status: string };
-
 async function openSqlite(): Promise<Opened> {
   const dir = mkdtempSync(join(tmpdir(), 'devstatus-store-storm-'));
   const file = join(dir, 'storm.db');
@@ -68,14 +64,7 @@ async function openSqlite(): Promise<Opened> {
     written: async () => meter.diskSince(start),
     batches: () => undefined,
     async check(fleet) {
-      const db = new Database(file, { readonly: true });
-      try {
-        const boxes = db.prepare('SELECT dev_sno, report_count FROM boxes').all() as BoxRow[];
-        const subs = db.prepare('SELECT dev_sno, ep_id, ep_status FROM sub_devices').all() as SubRow[];
-        return checkRows(fleet, boxes, subs, 'in the file');
-      } finally {
-        db.close();
-      }
+      return checkSqliteFile(fleet, file, 'in the file');
     },
     async close() {
       await store.close();
@@ -97,17 +86,7 @@ async function openPostgres(): Promise<Opened> {
     meter: new CpuMeter([process.pid], dbName),
     written: () => walPosition(url.toString()),
     batches: () => store.ingestPaths.batches,
-    async check(fleet) {
-      const client = new pg.Client({ connectionString: url.toString() });
-      await client.connect();
-      try {
-        const b = await client.query<BoxRow>('SELECT dev_sno, report_count FROM boxes');
-        const d = await client.query<SubRow>('SELECT dev_sno, ep_id, ep_status FROM sub_devices');
-        return checkRows(fleet, b.rows, d.rows, 'in the database');
-      } finally {
-        await client.end();
-      }
-    },
+    check: (fleet) => checkPostgresDatabase(fleet, url.toString()),
     async close() {
       await store.close();
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

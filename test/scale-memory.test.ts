@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { BenchFleet } from '../bench/fleet-bodies.js';
 import { runLoad, type LoadResult } from '../bench/load.js';
 import { repeatStats } from '../bench/receiver-metrics.js';
-import { pgOne, sqlite, type Running, type Target } from '../bench/servers.js';
+import { pgOne, sqlite, type Running } from '../bench/servers.js';
 import { ADMIN_URL } from './support/pg.js';
 
 const BOXES = Number(process.env.SCALE_BOXES ?? 100_000);
@@ -23,7 +23,7 @@ async function round(running: Running, fleet: BenchFleet, scenario: 'rest' | 'st
   return r;
 }
 
-for (const target of [sqlite, pgOne] as Target[]) {
+for (const target of [sqlite, pgOne]) {
   describe(`scale: receiver memory, ${BOXES} boxes x 8 sub-devices (${target.store})`, { timeout: 900_000 }, () => {
     it('holds the whole fleet, repeats and a storm in under 1 GiB of RSS (printed), losing nothing', async () => {
       const running = await target.start({ adminToken: randomBytes(18).toString('hex'), reportInterval: 3600, pgAdminUrl: ADMIN_URL });
